@@ -1,0 +1,63 @@
+//! The command line, as PRODUCT.md §6 names it.
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
+use claude_quota::{TaskComplexity, TaskValue};
+
+/// claude-quota: ask claude-quotad whether a task may spend the Claude
+/// subscription or should stay on a local Ollama model.
+///
+/// Exit codes: 0 ok / yes, 1 no (or another failure), 2 usage error,
+/// 3 daemon unreachable.
+#[derive(Debug, Parser)]
+#[command(name = "claude-quota", version)]
+pub struct Cli {
+    /// The daemon's socket [default: the platform default]
+    #[arg(long, global = true, env = "CLAUDE_QUOTA_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Never color the output (also NO_COLOR, or when stdout is not a terminal)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// What to do [default: status]
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, Default, Subcommand)]
+pub enum Command {
+    /// Show the tier, the usage windows and where each kind of task goes now
+    #[default]
+    Status,
+    /// Print yes or no: may a task of this value use the cloud now? (exit 0 = yes, 1 = no)
+    ShouldUseCloud {
+        /// How much the task is worth
+        #[arg(value_parser = PossibleValuesParser::new(TaskValue::ALL.map(TaskValue::as_str))
+            .map(|v| v.parse::<TaskValue>().expect("a listed value")))]
+        value: TaskValue,
+    },
+    /// Print the model a task of this complexity should use now
+    SelectModel {
+        /// How hard the task is
+        #[arg(value_parser = PossibleValuesParser::new(TaskComplexity::ALL.map(TaskComplexity::as_str))
+            .map(|v| v.parse::<TaskComplexity>().expect("a listed value")))]
+        complexity: TaskComplexity,
+    },
+}
+
+impl Cli {
+    /// The socket to connect to.
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(claude_quota::default_socket_path)
+    }
+}

@@ -1,0 +1,40 @@
+//! The CLI's exit codes when the daemon is not there. (These tests also
+//! make `cargo test` build the binary that the end-to-end tests run.)
+
+use std::process::Command;
+
+fn cli() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_claude-quota"));
+    command.env_remove("CLAUDE_QUOTA_SOCKET");
+    command
+}
+
+#[test]
+fn an_unreachable_daemon_exits_3_and_says_how_to_start_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["status"][..],
+        &["should-use-cloud", "high"],
+        &["select-model", "low"],
+    ] {
+        let output = cli()
+            .args(args)
+            .arg("--socket")
+            .arg(dir.path().join("absent.sock"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("claude-quotad"), "{stderr}");
+        assert!(stderr.contains("service install"), "{stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_usage_error_exits_2() {
+    let output = cli().args(["should-use-cloud", "urgent"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("critical"), "lists the choices: {stderr}");
+}

@@ -1,0 +1,316 @@
+//! The daemon's configuration: TOML file, then environment, then flags.
+//!
+//! Every field has the contract's default, so an absent file is a valid
+//! configuration. Unknown keys are refused rather than ignored: a typo in
+//! `resting_above` must not silently leave the default threshold in force.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// The shortest poll interval allowed against Anthropic's endpoint, which
+/// rate-limits hard.
+const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The shortest interval of any kind, even against a loopback test server.
+const MIN_LOOPBACK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Everything the daemon can be told.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// How often the usage API is polled when nothing fresher is pushed.
+    pub poll_interval: Seconds,
+    /// How old a reading may get before the tier becomes `unknown`.
+    pub stale_after: Seconds,
+    /// Base URL of the usage API.
+    pub api_url: String,
+    /// The longest delay between polls while backing off after faults.
+    pub backoff_cap: Seconds,
+    /// The shortest gap between two polls asked for by clients' `refresh`.
+    pub refresh_min_interval: Seconds,
+    /// Where the tiers begin.
+    pub thresholds: Thresholds,
+    /// Which model each answer names.
+    pub models: Models,
+    /// The local Ollama server.
+    pub ollama: Ollama,
+}
+
+/// Utilization thresholds, in percent, that separate the tiers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// 5-hour utilization below which the tier is `burst`.
+    pub burst_below: f64,
+    /// 5-hour utilization above which the tier is `resting`.
+    pub resting_above: f64,
+    /// 7-day utilization above which the tier is `resting`.
+    pub weekly_resting_above: f64,
+}
+
+/// The model names the policy answers with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Models {
+    /// The Anthropic model for high-complexity work in `burst`.
+    pub cloud: String,
+    /// The Ollama tag for most work.
+    pub local_large: String,
+    /// The Ollama tag while `resting`.
+    pub local_small: String,
+}
+
+/// Where the local Ollama server listens.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ollama {
+    /// Its base URL.
+    pub url: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            poll_interval: Seconds(Duration::from_secs(30)),
+            stale_after: Seconds(Duration::from_secs(300)),
+            api_url: "https://api.anthropic.com".into(),
+            backoff_cap: Seconds(Duration::from_secs(600)),
+            refresh_min_interval: Seconds(Duration::from_secs(10)),
+            thresholds: Thresholds::default(),
+            models: Models::default(),
+            ollama: Ollama::default(),
+        }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            burst_below: 50.0,
+            resting_above: 80.0,
+            weekly_resting_above: 80.0,
+        }
+    }
+}
+
+impl Default for Models {
+    fn default() -> Self {
+        Self {
+            cloud: "claude-sonnet-4-6".into(),
+            local_large: "qwen3:14b".into(),
+            local_small: "qwen3:8b".into(),
+        }
+    }
+}
+
+impl Default for Ollama {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:11434".into(),
+        }
+    }
+}
+
+/// A duration written in the file as (possibly fractional) seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seconds(pub Duration);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let secs = f64::deserialize(deserializer)?;
+        Seconds::try_from_secs(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Seconds {
+    /// Parses seconds as given on the command line or in the file.
+    pub fn try_from_secs(secs: f64) -> Result<Self, String> {
+        if !secs.is_finite() || secs < MIN_LOOPBACK_INTERVAL.as_secs_f64() {
+            return Err(format!(
+                "{secs} is not a duration of at least {} seconds",
+                MIN_LOOPBACK_INTERVAL.as_secs_f64()
+            ));
+        }
+        Ok(Seconds(Duration::from_secs_f64(secs)))
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.0.as_secs_f64())
+    }
+}
+
+/// A configuration that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape; the message of the
+    /// TOML parser names the line and column.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        source: toml::de::Error,
+    },
+    /// Values that parse but cannot work together.
+    #[error("invalid config{}: {reason}", origin.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Invalid {
+        /// The file, when the values came from one.
+        origin: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads the file at `path`; a missing file yields the defaults only
+    /// when `required` is false (the default path need not exist, an
+    /// explicitly named one must).
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Checks the rules that span several fields; `origin` names the file
+    /// in the error.
+    pub fn validate(&self, origin: Option<&Path>) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            origin: origin.map(Path::to_owned),
+            reason,
+        };
+        if self.poll_interval.0 < MIN_POLL_INTERVAL && !is_loopback_url(&self.api_url) {
+            return Err(invalid(format!(
+                "poll_interval = {} is below the minimum of {}s for {} (the usage endpoint rate-limits hard)",
+                self.poll_interval,
+                MIN_POLL_INTERVAL.as_secs(),
+                self.api_url
+            )));
+        }
+        let t = &self.thresholds;
+        for (name, value) in [
+            ("burst_below", t.burst_below),
+            ("resting_above", t.resting_above),
+            ("weekly_resting_above", t.weekly_resting_above),
+        ] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(invalid(format!(
+                    "thresholds.{name} = {value} is not a percentage between 0 and 100"
+                )));
+            }
+        }
+        if t.burst_below > t.resting_above {
+            return Err(invalid(format!(
+                "thresholds.burst_below ({}) is above thresholds.resting_above ({})",
+                t.burst_below, t.resting_above
+            )));
+        }
+        for url in [&self.api_url, &self.ollama.url] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(format!("{url:?} is not an http(s) URL")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a URL points at this machine, where the endpoint's rate limits do
+/// not apply (a test server or a local proxy), so shorter intervals are fine.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, rest)| rest) else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_example_parses_to_the_defaults() {
+        let text = r#"
+poll_interval = 30
+stale_after = 300
+api_url = "https://api.anthropic.com"
+[thresholds]
+burst_below = 50.0
+resting_above = 80.0
+weekly_resting_above = 80.0
+[models]
+cloud = "claude-sonnet-4-6"
+local_large = "qwen3:14b"
+local_small = "qwen3:8b"
+[ollama]
+url = "http://127.0.0.1:11434"
+"#;
+        let config: Config = toml::from_str(text).unwrap();
+        assert_eq!(config, Config::default());
+        config.validate(None).unwrap();
+    }
+
+    #[test]
+    fn a_typo_is_refused_with_its_line() {
+        let err = toml::from_str::<Config>("poll_interval = 30\n[thresholds]\nresting_abov = 70\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("resting_abov"), "{err}");
+    }
+
+    #[test]
+    fn short_intervals_are_only_for_loopback_endpoints() {
+        let mut config = Config {
+            poll_interval: Seconds(Duration::from_secs(1)),
+            ..Config::default()
+        };
+        assert!(config.validate(None).is_err());
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9/x",
+        ] {
+            config.api_url = url.into();
+            config.validate(None).unwrap();
+        }
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered_percentages() {
+        let mut config = Config::default();
+        config.thresholds.burst_below = 90.0;
+        assert!(config.validate(None).is_err());
+        config.thresholds.burst_below = -1.0;
+        assert!(config.validate(None).is_err());
+    }
+}

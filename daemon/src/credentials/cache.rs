@@ -1,0 +1,45 @@
+//! Holds the token between polls, so the sources are read only when the
+//! token has expired or been refused, never on every poll.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{Chain, Credentials};
+
+/// The credentials in use and the chain to read them again from.
+pub struct CredentialCache {
+    chain: Arc<Chain>,
+    held: Option<Credentials>,
+}
+
+impl CredentialCache {
+    /// An empty cache over `chain`; the first call to [`current`] reads it.
+    ///
+    /// [`current`]: CredentialCache::current
+    pub fn new(chain: Chain) -> Self {
+        CredentialCache {
+            chain: Arc::new(chain),
+            held: None,
+        }
+    }
+
+    /// The held credentials while they have not expired, else a fresh read.
+    pub async fn current(&mut self, now: DateTime<Utc>) -> Result<Credentials, String> {
+        match &self.held {
+            Some(held) if !held.expired(now) => Ok(held.clone()),
+            _ => self.reload().await,
+        }
+    }
+
+    /// Reads the sources again, off the runtime (a keyring read may block
+    /// on D-Bus or a user prompt).
+    pub async fn reload(&mut self) -> Result<Credentials, String> {
+        let chain = Arc::clone(&self.chain);
+        let read = tokio::task::spawn_blocking(move || chain.read())
+            .await
+            .unwrap_or_else(|err| Err(format!("credential read failed: {err}")));
+        self.held = read.as_ref().ok().cloned();
+        read
+    }
+}

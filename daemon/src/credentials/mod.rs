@@ -1,0 +1,97 @@
+//! Where the OAuth token comes from: a chain of sources tried in the order of
+//! PRODUCT.md §2, and a cache that re-reads them only when the token has
+//! expired or been refused (on macOS every Keychain read may prompt).
+
+mod cache;
+mod env;
+mod file;
+mod stored;
+
+use chrono::{DateTime, Utc};
+use claude_quota_proto::CredentialSource;
+
+use crate::secret::Secret;
+
+pub use cache::CredentialCache;
+pub use env::EnvSource;
+pub use file::FileSource;
+
+/// A token and what Claude Code stored beside it.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The access token.
+    pub token: Secret,
+    /// When it expires, when stored.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The OAuth scopes it was granted, when stored.
+    pub scopes: Vec<String>,
+    /// The plan (`pro`, `max`…), when stored.
+    pub subscription_type: Option<String>,
+    /// Which source yielded it.
+    pub source: CredentialSource,
+}
+
+impl Credentials {
+    /// Whether the stored expiry has passed at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// A place a token may be stored.
+pub trait Source: Send + Sync {
+    /// Where this source is, in words, for the `no_credentials` message.
+    fn describe(&self) -> String;
+
+    /// Reads the token: `Ok(None)` when this place holds none, an error when
+    /// it holds something unusable. Blocking; call it off the runtime.
+    fn read(&self) -> Result<Option<Credentials>, SourceError>;
+}
+
+/// A source that holds something but not a usable token. The message never
+/// contains the stored text.
+#[derive(Debug, thiserror::Error)]
+#[error("{place}: {reason}")]
+pub struct SourceError {
+    /// Where.
+    pub place: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The sources in order; the first that yields a token wins.
+pub struct Chain {
+    sources: Vec<Box<dyn Source>>,
+}
+
+impl Chain {
+    /// The chain of PRODUCT.md §2 for this platform and environment.
+    pub fn standard() -> Self {
+        Chain::new(vec![Box::new(EnvSource), Box::new(FileSource::standard())])
+    }
+
+    /// A chain of the given sources, tried in order.
+    pub fn new(sources: Vec<Box<dyn Source>>) -> Self {
+        Chain { sources }
+    }
+
+    /// The first token found; otherwise an error listing every place tried
+    /// and what each held.
+    pub fn read(&self) -> Result<Credentials, String> {
+        let mut tried = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            match source.read() {
+                Ok(Some(credentials)) => return Ok(credentials),
+                Ok(None) => tried.push(format!("{} (none)", source.describe())),
+                Err(err) => {
+                    tracing::warn!(%err, "credential source unusable");
+                    tried.push(err.to_string());
+                }
+            }
+        }
+        Err(format!(
+            "no Claude Code credentials found; tried: {}. Log in with `claude` (Claude Code) or set CLAUDE_CODE_OAUTH_TOKEN",
+            tried.join("; ")
+        ))
+    }
+}

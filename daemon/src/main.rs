@@ -1,0 +1,145 @@
+//! `claude-quotad`: wires the poller, the socket server and the signal
+//! handlers together, and owns the shutdown path.
+
+mod backoff;
+mod config;
+mod connection;
+mod credentials;
+mod logging;
+mod policy;
+mod poller;
+mod reading;
+mod secret;
+mod server;
+mod service;
+mod settings;
+mod signals;
+mod socket;
+mod state;
+mod subscription;
+mod usage_api;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::credentials::{Chain, CredentialCache};
+use crate::poller::Poller;
+use crate::service::Service;
+use crate::settings::Args;
+use crate::signals::{Event, Signals};
+use crate::state::Snapshot;
+
+/// How long shutdown waits for connections to finish the request in hand;
+/// the contract allows 2 s from signal to exit.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Queued `refresh` requests; more than this many waiting clients simply
+/// wait for the next slot.
+const REFRESH_QUEUE: usize = 256;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    logging::init(args.log_format);
+    raise_fd_limit();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut signals = Signals::install().context("cannot install signal handlers")?;
+    let config = args.load_config()?;
+    let socket_path = args.socket_path();
+    let (listener, socket_file) = socket::bind(&socket_path).await?;
+    tracing::info!(
+        socket = %socket_path.display(),
+        api_url = %config.api_url,
+        poll_interval = %config.poll_interval,
+        version = env!("CARGO_PKG_VERSION"),
+        "claude-quotad listening"
+    );
+
+    let (config_tx, config_rx) = watch::channel(Arc::new(config));
+    let state = Arc::new(watch::Sender::new(Snapshot::default()));
+    let (refresh_tx, refresh_rx) = mpsc::channel(REFRESH_QUEUE);
+    let shutdown = CancellationToken::new();
+
+    let poller = Poller::new(
+        CredentialCache::new(Chain::standard()),
+        Arc::clone(&state),
+        config_rx.clone(),
+        refresh_rx,
+    )?;
+    let poller = tokio::spawn(poller.run(shutdown.clone()));
+
+    let service = Arc::new(Service::new(state, config_rx, refresh_tx));
+    let connections = TaskTracker::new();
+    let server = tokio::spawn(server::serve(
+        listener,
+        service,
+        shutdown.clone(),
+        connections.clone(),
+    ));
+
+    wait_for_shutdown(&mut signals, &args, &config_tx).await;
+
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let _ = server.await;
+    connections.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish in time");
+    }
+    poller.abort();
+    drop(socket_file);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT; reloads the config on every SIGHUP in the
+/// meantime, keeping the old one when the new one is invalid.
+async fn wait_for_shutdown(
+    signals: &mut Signals,
+    args: &Args,
+    config: &watch::Sender<Arc<config::Config>>,
+) {
+    while signals.next().await == Event::Reload {
+        match args.load_config() {
+            Ok(new) => {
+                config.send_replace(Arc::new(new));
+            }
+            Err(err) => tracing::error!(%err, "config not reloaded; keeping the old one"),
+        }
+    }
+}
+
+/// Lifts the soft open-file limit to the hard one: each client holds a
+/// descriptor, and the common soft default of 1024 is below the
+/// connection cap.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::debug!("cannot raise the open-file limit");
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The policy table of PRODUCT.md §3, as pure functions of a reading and the
+//! configuration: which tier, whether to use the cloud, which model.
+//!
+//! Nothing here does I/O or reads the clock, so every rule is tested
+//! exhaustively below and the socket server only looks answers up.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use claude_quota_proto::{Provider, TaskComplexity, TaskValue, Tier};
+
+use crate::config::{Models, Thresholds};
+use crate::reading::Reading;
+
+/// The tier and what it rests on, computed once per question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// The tier.
+    pub tier: Tier,
+    /// Why, in words a user can act on.
+    pub reason: String,
+    /// Whether the reading is missing or older than `stale_after`.
+    pub stale: bool,
+}
+
+/// Names the tier for a reading at `now`. A missing or stale reading is
+/// `unknown`, so no answer ever rests on a guess.
+pub fn assess(
+    thresholds: &Thresholds,
+    reading: Option<&Reading>,
+    stale_after: Duration,
+    now: DateTime<Utc>,
+) -> Assessment {
+    let Some(reading) = reading else {
+        return Assessment {
+            tier: Tier::Unknown,
+            reason: "no usage reading yet".into(),
+            stale: true,
+        };
+    };
+    let age = reading.age(now).to_std().unwrap_or_default();
+    if age > stale_after {
+        return Assessment {
+            tier: Tier::Unknown,
+            reason: format!(
+                "last reading is {}s old (stale after {}s)",
+                age.as_secs(),
+                stale_after.as_secs()
+            ),
+            stale: true,
+        };
+    }
+    let five = reading.five_hour.utilization;
+    let seven = reading.seven_day.map(|w| w.utilization);
+    let (tier, reason) = if five > thresholds.resting_above {
+        (
+            Tier::Resting,
+            format!(
+                "5-hour window at {five:.1}% (above {}%)",
+                thresholds.resting_above
+            ),
+        )
+    } else if let Some(seven) = seven.filter(|&s| s > thresholds.weekly_resting_above) {
+        (
+            Tier::Resting,
+            format!(
+                "7-day window at {seven:.1}% (above {}%)",
+                thresholds.weekly_resting_above
+            ),
+        )
+    } else if five >= thresholds.burst_below {
+        (
+            Tier::Active,
+            format!(
+                "5-hour window at {five:.1}% (from {}% to {}%)",
+                thresholds.burst_below, thresholds.resting_above
+            ),
+        )
+    } else {
+        (
+            Tier::Burst,
+            format!(
+                "5-hour window at {five:.1}% (below {}%)",
+                thresholds.burst_below
+            ),
+        )
+    };
+    Assessment {
+        tier,
+        reason,
+        stale: false,
+    }
+}
+
+/// Whether a task of `value` may go to the cloud in `tier`. Only `burst`
+/// spends the subscription, and only on critical or high-value work;
+/// `routine` never does.
+pub fn should_use_cloud(tier: Tier, value: TaskValue) -> bool {
+    match value {
+        TaskValue::Routine | TaskValue::Medium | TaskValue::Low => false,
+        TaskValue::Critical | TaskValue::High => tier == Tier::Burst,
+    }
+}
+
+/// The model for a task of `complexity` in `tier`, and where it runs.
+pub fn select_model(models: &Models, tier: Tier, complexity: TaskComplexity) -> (&str, Provider) {
+    match (tier, complexity) {
+        (Tier::Burst, TaskComplexity::High) => (&models.cloud, Provider::Anthropic),
+        (Tier::Resting, _) => (&models.local_small, Provider::Ollama),
+        _ => (&models.local_large, Provider::Ollama),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claude_quota_proto::{ReadingSource, Window};
+
+    fn reading(five: f64, seven: Option<f64>, as_of: DateTime<Utc>) -> Reading {
+        let window = |utilization| Window {
+            utilization,
+            resets_at: None,
+        };
+        Reading {
+            five_hour: window(five),
+            seven_day: seven.map(window),
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            as_of,
+            source: ReadingSource::Api,
+        }
+    }
+
+    fn tier_at(five: f64, seven: Option<f64>) -> Tier {
+        let now = Utc::now();
+        let r = reading(five, seven, now);
+        assess(
+            &Thresholds::default(),
+            Some(&r),
+            Duration::from_secs(300),
+            now,
+        )
+        .tier
+    }
+
+    #[test]
+    fn tier_boundaries_follow_the_contract() {
+        let cases = [
+            (0.0, None, Tier::Burst),
+            (49.99, Some(10.0), Tier::Burst),
+            (50.0, Some(10.0), Tier::Active),
+            (80.0, Some(10.0), Tier::Active),
+            (80.01, Some(10.0), Tier::Resting),
+            (10.0, Some(80.0), Tier::Burst),
+            (10.0, Some(80.01), Tier::Resting),
+            (60.0, Some(80.01), Tier::Resting),
+            (100.0, None, Tier::Resting),
+            (130.0, Some(130.0), Tier::Resting),
+        ];
+        for (five, seven, expected) in cases {
+            assert_eq!(tier_at(five, seven), expected, "5h {five} 7d {seven:?}");
+        }
+    }
+
+    #[test]
+    fn missing_or_stale_readings_are_unknown() {
+        let now = Utc::now();
+        let thresholds = Thresholds::default();
+        let stale_after = Duration::from_secs(300);
+        let missing = assess(&thresholds, None, stale_after, now);
+        assert_eq!((missing.tier, missing.stale), (Tier::Unknown, true));
+        let edge = reading(10.0, None, now - chrono::TimeDelta::seconds(300));
+        assert_eq!(
+            assess(&thresholds, Some(&edge), stale_after, now).tier,
+            Tier::Burst
+        );
+        let old = reading(10.0, None, now - chrono::TimeDelta::seconds(301));
+        let stale = assess(&thresholds, Some(&old), stale_after, now);
+        assert_eq!((stale.tier, stale.stale), (Tier::Unknown, true));
+    }
+
+    /// The whole table of PRODUCT.md §3: every tier × value × complexity.
+    #[test]
+    fn the_policy_table_holds_for_every_combination() {
+        use Tier::*;
+        let table = [
+            (
+                Burst,
+                [true, true, false, false, false],
+                ["claude-sonnet-4-6", "qwen3:14b", "qwen3:14b"],
+            ),
+            (Active, [false; 5], ["qwen3:14b"; 3]),
+            (Resting, [false; 5], ["qwen3:8b"; 3]),
+            (Unknown, [false; 5], ["qwen3:14b"; 3]),
+        ];
+        let models = Models::default();
+        for (tier, cloud, chosen) in table {
+            for (value, expected) in TaskValue::ALL.into_iter().zip(cloud) {
+                assert_eq!(should_use_cloud(tier, value), expected, "{tier} {value}");
+            }
+            for (complexity, expected) in TaskComplexity::ALL.into_iter().zip(chosen) {
+                let (model, provider) = select_model(&models, tier, complexity);
+                assert_eq!(model, expected, "{tier} {complexity}");
+                let cloud_model = model == models.cloud;
+                assert_eq!(provider == Provider::Anthropic, cloud_model);
+            }
+        }
+    }
+
+    #[test]
+    fn routine_is_never_cloud() {
+        for tier in Tier::ALL {
+            assert!(!should_use_cloud(tier, TaskValue::Routine));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The accept loop: one task per connection, a cap on how many, and only
+//! the daemon's own user let in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use claude_quota_proto::{ErrorCode, JsonCodec, Reply, Request};
+use futures_util::SinkExt;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::connection;
+use crate::service::Service;
+
+/// How many clients may be connected at once. Routers hold one connection
+/// each; past this the daemon is being flooded, and says so.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// How long to pause after a failed `accept` (e.g. out of file
+/// descriptors) so the loop does not spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// Accepts connections until `shutdown` is cancelled; each connection runs
+/// on `tracker` so shutdown can wait for the ones answering a request.
+pub async fn serve(
+    listener: UnixListener,
+    service: Arc<Service>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let own_uid = unsafe { libc::getuid() };
+    loop {
+        let stream = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        match stream.peer_cred() {
+            Ok(cred) if cred.uid() == own_uid => {}
+            Ok(cred) => {
+                tracing::warn!(uid = cred.uid(), pid = ?cred.pid(), "refused a connection from another user");
+                continue;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot identify a peer; refused");
+                continue;
+            }
+        }
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracker.spawn(refuse(stream));
+            continue;
+        };
+        let service = Arc::clone(&service);
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            connection::serve(stream, &service, &shutdown).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Tells a client past the cap why it is turned away, then closes.
+async fn refuse(stream: UnixStream) {
+    let mut framed = Framed::new(stream, JsonCodec::<Request, Reply>::new());
+    let reply = Reply::error(
+        ErrorCode::TooManyConnections,
+        format!("the daemon already serves {MAX_CONNECTIONS} connections; try again later"),
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), framed.send(reply)).await;
+}

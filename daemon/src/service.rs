@@ -1,0 +1,249 @@
+//! Answers requests from the shared state: the one place that turns a
+//! [`Request`] into a [`Reply`], independent of sockets and framing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use claude_quota_proto::{
+    DaemonInfo, Decision, ErrorCode, ModelChoice, PROTOCOL_VERSION, ReadingSource, Reply, Request,
+    Status, TaskComplexity, TaskValue, Window,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::Config;
+use crate::policy::{self, Assessment};
+use crate::poller::RefreshRequest;
+use crate::reading::Reading;
+use crate::state::Snapshot;
+
+/// The daemon's name and version, as `hello` and `status` report it.
+pub const DAEMON_NAME: &str = concat!("claude-quotad/", env!("CARGO_PKG_VERSION"));
+
+/// Everything a connection needs to answer; cheap to share.
+pub struct Service {
+    state: Arc<watch::Sender<Snapshot>>,
+    config: watch::Receiver<Arc<Config>>,
+    refresh: mpsc::Sender<RefreshRequest>,
+    started: Instant,
+}
+
+impl Service {
+    /// A service over the daemon's state and config.
+    pub fn new(
+        state: Arc<watch::Sender<Snapshot>>,
+        config: watch::Receiver<Arc<Config>>,
+        refresh: mpsc::Sender<RefreshRequest>,
+    ) -> Self {
+        Service {
+            state,
+            config,
+            refresh,
+            started: Instant::now(),
+        }
+    }
+
+    /// A receiver that wakes at every change of state, for `subscribe`.
+    pub fn watch_state(&self) -> watch::Receiver<Snapshot> {
+        self.state.subscribe()
+    }
+
+    /// Answers every request that needs no waiting. `subscribe` and
+    /// `refresh` are driven by the connection, which calls back here for
+    /// the `status` they send.
+    pub fn answer(&self, request: Request) -> Reply {
+        match request {
+            Request::Hello { protocol, .. } if protocol != PROTOCOL_VERSION => Reply::error(
+                ErrorCode::UnsupportedProtocol,
+                format!(
+                    "protocol {protocol} is not supported; this daemon speaks {PROTOCOL_VERSION}"
+                ),
+            ),
+            Request::Hello { .. } => Reply::Hello {
+                protocol: PROTOCOL_VERSION,
+                daemon: DAEMON_NAME.to_owned(),
+            },
+            Request::Status | Request::Subscribe | Request::Refresh => self.status(),
+            Request::ShouldUseCloud { task_value } => self.decide(task_value),
+            Request::SelectModel { task_complexity } => self.select(task_complexity),
+            Request::Ingest {
+                source,
+                five_hour,
+                seven_day,
+            } => self.ingest(source, five_hour, seven_day),
+        }
+    }
+
+    /// Asks the poller for a poll now and waits until it is done (or was
+    /// refused as too soon after the last one).
+    pub async fn refresh(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.refresh.send(done).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// The full status reply.
+    pub fn status(&self) -> Reply {
+        Reply::Status(Box::new(self.status_now()))
+    }
+
+    /// The full status as of now.
+    pub fn status_now(&self) -> Status {
+        self.status_at(Utc::now())
+    }
+
+    /// How long until the reading behind `status` turns stale; `None` when
+    /// it already is (or there is none).
+    pub fn stale_in(&self, status: &Status) -> Option<std::time::Duration> {
+        let stale_after = self.config.borrow().stale_after.0;
+        let stale_at = status.as_of? + TimeDelta::from_std(stale_after).ok()?;
+        // Wake just after the boundary, when `assess` calls it stale.
+        (stale_at - Utc::now() + TimeDelta::milliseconds(1))
+            .to_std()
+            .ok()
+    }
+
+    fn status_at(&self, now: DateTime<Utc>) -> Status {
+        let config = self.config.borrow().clone();
+        let state = self.state.borrow();
+        let assessment = assess(&config, &state, now);
+        let reading = state.reading.as_ref();
+        let window = |pick: fn(&Reading) -> Option<Window>| reading.and_then(pick);
+        Status {
+            tier: assessment.tier,
+            reason: assessment.reason,
+            five_hour: window(|r| Some(r.five_hour)),
+            seven_day: window(|r| r.seven_day),
+            seven_day_opus: window(|r| r.seven_day_opus),
+            seven_day_sonnet: window(|r| r.seven_day_sonnet),
+            as_of: reading.map(|r| r.as_of),
+            source: reading.map(|r| r.source),
+            age_s: reading.map(|r| r.age(now).num_seconds().unsigned_abs()),
+            stale: assessment.stale,
+            credentials: state.credentials.source,
+            subscription_type: state.credentials.subscription_type.clone(),
+            token_expires_at: state.credentials.expires_at,
+            last_error: state.last_error.clone(),
+            next_poll_at: state.next_poll_at,
+            api_calls: state.api_calls,
+            daemon: DaemonInfo {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                pid: std::process::id(),
+                uptime_s: self.started.elapsed().as_secs(),
+            },
+            forecast: None,
+            local: None,
+        }
+    }
+
+    fn assessment(&self) -> Assessment {
+        let config = self.config.borrow();
+        assess(&config, &self.state.borrow(), Utc::now())
+    }
+
+    fn decide(&self, value: TaskValue) -> Reply {
+        let Assessment {
+            tier,
+            reason,
+            stale,
+        } = self.assessment();
+        let use_cloud = policy::should_use_cloud(tier, value);
+        let verdict = if use_cloud { "cloud" } else { "local" };
+        Reply::Decision(Decision {
+            use_cloud,
+            tier,
+            reason: format!("{value} task in {tier} tier → {verdict}: {reason}"),
+            stale,
+        })
+    }
+
+    fn select(&self, complexity: TaskComplexity) -> Reply {
+        let Assessment {
+            tier,
+            reason,
+            stale,
+        } = self.assessment();
+        let config = self.config.borrow();
+        let (model, provider) = policy::select_model(&config.models, tier, complexity);
+        Reply::Model(ModelChoice {
+            model: model.to_owned(),
+            provider,
+            tier,
+            reason: format!("{complexity} complexity in {tier} tier: {reason}"),
+            stale,
+            available: true,
+        })
+    }
+
+    fn ingest(
+        &self,
+        source: ReadingSource,
+        five_hour: Option<Window>,
+        seven_day: Option<Window>,
+    ) -> Reply {
+        let now = Utc::now();
+        let reading = match pushed_reading(source, five_hour, seven_day, now) {
+            Ok(reading) => reading,
+            Err(message) => return Reply::error(ErrorCode::BadRequest, message),
+        };
+        let mut taken = false;
+        self.state.send_if_modified(|s| {
+            taken = s.offer(reading);
+            taken
+        });
+        tracing::debug!(taken, "pushed reading");
+        Reply::Ok
+    }
+}
+
+fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {
+    policy::assess(
+        &config.thresholds,
+        state.reading.as_ref(),
+        config.stale_after.0,
+        now,
+    )
+}
+
+/// Checks a pushed reading; the message says what was wrong with it.
+fn pushed_reading(
+    source: ReadingSource,
+    five_hour: Option<Window>,
+    seven_day: Option<Window>,
+    now: DateTime<Utc>,
+) -> Result<Reading, String> {
+    if source != ReadingSource::Statusline {
+        return Err(format!(
+            "ingest source must be \"statusline\", not {:?}",
+            source.as_str()
+        ));
+    }
+    let five_hour = five_hour.ok_or("ingest needs a five_hour window")?;
+    let windows = [
+        ("five_hour", Some(five_hour), TimeDelta::hours(5)),
+        ("seven_day", seven_day, TimeDelta::days(7)),
+    ];
+    for (name, window, length) in windows {
+        let Some(window) = window else { continue };
+        if !window.utilization.is_finite() || window.utilization < 0.0 {
+            return Err(format!(
+                "{name}.utilization {} is not a percentage",
+                window.utilization
+            ));
+        }
+        if window.resets_at.is_some_and(|at| at < now - length) {
+            return Err(format!(
+                "{name}.resets_at is more than a window in the past"
+            ));
+        }
+    }
+    Ok(Reading {
+        five_hour,
+        seven_day,
+        seven_day_opus: None,
+        seven_day_sonnet: None,
+        as_of: now,
+        source,
+    })
+}

@@ -1,0 +1,83 @@
+//! The command line, and how it layers over the config file: flags beat
+//! environment variables (clap reads both), which beat the file, which
+//! beats the defaults.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{Config, ConfigError, Seconds};
+use crate::logging::LogFormat;
+
+/// claude-quotad: keeps the Claude subscription's usage tier in memory and
+/// answers routers over a Unix socket whether a task may use the cloud.
+///
+/// Runs in the foreground; launchd or systemd supervise it
+/// (`claude-quota service install`). Logs go to stderr, level from RUST_LOG.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "claude-quotad", version)]
+pub struct Args {
+    /// Socket to listen on [default: $XDG_RUNTIME_DIR/claude-quota/claude-quotad.sock,
+    /// or ~/Library/Application Support/claude-quota/claude-quotad.sock on macOS]
+    #[arg(long, env = "CLAUDE_QUOTA_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Config file [default: <config dir>/claude-quota/config.toml]
+    #[arg(long, env = "CLAUDE_QUOTA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Base URL of the usage API (overrides the config file)
+    #[arg(long, env = "CLAUDE_QUOTA_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Seconds between polls of the usage API, at least 10 (overrides the config file)
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub poll_interval: Option<Seconds>,
+
+    /// Log line format
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+fn parse_seconds(text: &str) -> Result<Seconds, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Seconds::try_from_secs(secs)
+}
+
+impl Args {
+    /// The config file to read, and whether it must exist (it must when
+    /// named explicitly).
+    pub fn config_path(&self) -> (PathBuf, bool) {
+        match &self.config {
+            Some(path) => (path.clone(), true),
+            None => {
+                let dir = dirs::config_dir().unwrap_or_else(|| PathBuf::from("."));
+                (dir.join("claude-quota").join("config.toml"), false)
+            }
+        }
+    }
+
+    /// The socket to bind.
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(claude_quota_proto::default_socket_path)
+    }
+
+    /// Reads the config file and lays the flags over it; used at start and
+    /// again on every SIGHUP.
+    pub fn load_config(&self) -> Result<Config, ConfigError> {
+        let (path, required) = self.config_path();
+        let mut config = Config::load(&path, required)?;
+        if let Some(url) = &self.api_url {
+            config.api_url.clone_from(url);
+        }
+        if let Some(interval) = self.poll_interval {
+            config.poll_interval = interval;
+        }
+        config.validate(Some(&path))?;
+        Ok(config)
+    }
+}

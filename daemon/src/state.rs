@@ -1,0 +1,81 @@
+//! What the daemon knows, as one value published through a
+//! `tokio::sync::watch` channel: the poller and `ingest` write it, every
+//! connection reads the latest without waiting on anyone.
+
+use chrono::{DateTime, Utc};
+use claude_quota_proto::{CredentialSource, LastError, LastErrorKind};
+
+use crate::reading::Reading;
+
+/// The daemon's state at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The newest good reading, from any source.
+    pub reading: Option<Reading>,
+    /// The most recent fault, cleared by the next good poll.
+    pub last_error: Option<LastError>,
+    /// Which credentials are in use, never the token itself.
+    pub credentials: CredentialInfo,
+    /// When the poller will next ask the API.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Requests made to the usage API since start.
+    pub api_calls: u64,
+}
+
+/// What may be shown of the credentials in use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialInfo {
+    /// Which source yielded the token.
+    pub source: CredentialSource,
+    /// The plan, when stored.
+    pub subscription_type: Option<String>,
+    /// When the token expires, when stored.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            reading: None,
+            last_error: None,
+            credentials: CredentialInfo {
+                source: CredentialSource::None,
+                subscription_type: None,
+                expires_at: None,
+            },
+            next_poll_at: None,
+            api_calls: 0,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Takes `reading` if it is newer than the one held; returns whether it
+    /// was taken, so an older push never overwrites a newer poll.
+    pub fn offer(&mut self, reading: Reading) -> bool {
+        let newer = self
+            .reading
+            .as_ref()
+            .is_none_or(|held| reading.as_of > held.as_of);
+        if newer {
+            self.reading = Some(reading);
+        }
+        newer
+    }
+
+    /// Records a fault; returns whether it differs from the one already
+    /// shown, so the caller logs each fault once rather than every poll.
+    pub fn record_error(
+        &mut self,
+        kind: LastErrorKind,
+        message: String,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let new = self
+            .last_error
+            .as_ref()
+            .is_none_or(|held| held.kind != kind || held.message != message);
+        self.last_error = Some(LastError { kind, message, at });
+        new
+    }
+}

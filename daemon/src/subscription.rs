@@ -1,0 +1,74 @@
+//! `subscribe`: a `status` at once, then one at every change of tier or
+//! reading, until the client goes away.
+//!
+//! Each subscriber holds only a `watch` receiver, so an idle one costs no
+//! CPU, and a slow one never holds up the poller: it skips straight to the
+//! latest state instead of queueing a backlog.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use claude_quota_proto::{LastErrorKind, Reply, Status, Tier};
+use futures_util::{SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::Connection;
+use crate::service::Service;
+
+/// What a subscriber is told about: a change in any of these sends a frame.
+/// Ages, counters and the next poll time change constantly and are left out.
+#[derive(PartialEq)]
+struct Visible {
+    tier: Tier,
+    stale: bool,
+    as_of: Option<DateTime<Utc>>,
+    error: Option<(LastErrorKind, String)>,
+}
+
+impl Visible {
+    fn of(status: &Status) -> Self {
+        Visible {
+            tier: status.tier,
+            stale: status.stale,
+            as_of: status.as_of,
+            error: status
+                .last_error
+                .as_ref()
+                .map(|e| (e.kind, e.message.clone())),
+        }
+    }
+}
+
+/// Streams status frames to `conn` until it closes or the daemon stops.
+pub async fn stream(mut conn: Connection, service: &Service, shutdown: &CancellationToken) {
+    let mut changes = service.watch_state();
+    changes.mark_unchanged();
+    let mut shown = None;
+    loop {
+        let status = service.status_now();
+        let visible = Visible::of(&status);
+        if shown.as_ref() != Some(&visible) {
+            if conn
+                .send(Reply::Status(Box::new(status.clone())))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            shown = Some(visible);
+        }
+        // A fresh reading turns stale with no event of its own: wake then.
+        let goes_stale = service.stale_in(&status).unwrap_or(Duration::MAX);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = changes.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(goes_stale.min(Duration::from_secs(86_400))) => {}
+            incoming = conn.next() => match incoming {
+                // Requests on a subscribed connection are not answered; the
+                // stream is one-way until the client closes.
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            },
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The client of Anthropic's usage endpoint: one GET, its faults sorted into
+//! the kinds the poller reacts to differently.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use claude_quota_proto::{LastErrorKind, ReadingSource, Window};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, RETRY_AFTER, USER_AGENT};
+use serde::Deserialize;
+
+use crate::reading::Reading;
+use crate::secret::Secret;
+
+/// The endpoint's path under `api_url`.
+const USAGE_PATH: &str = "/api/oauth/usage";
+
+/// The beta header the OAuth endpoints require.
+const BETA: (&str, &str) = ("anthropic-beta", "oauth-2025-04-20");
+
+/// How long one request may take, connect to last byte.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a poll gave no reading.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the token was refused; re-read the credentials.
+    #[error("the usage API refused the token (401)")]
+    Unauthorized,
+    /// 403: the token lacks the `user:profile` scope.
+    #[error(
+        "the token lacks the user:profile scope (403); a token made for inference only (`claude setup-token`) cannot read usage, log in with `claude` instead"
+    )]
+    InsufficientScope,
+    /// 429, with the server's `Retry-After` when it gave a positive one.
+    #[error("rate limited by the usage API (429){}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// How long the server asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The request did not complete.
+    #[error("cannot reach the usage API: {0}")]
+    Network(String),
+    /// An answer that is not the documented one.
+    #[error("unexpected answer from the usage API: {0}")]
+    BadResponse(String),
+}
+
+impl ApiError {
+    /// The `last_error.kind` this fault shows as.
+    pub fn kind(&self) -> LastErrorKind {
+        match self {
+            ApiError::Unauthorized => LastErrorKind::Unauthorized,
+            ApiError::InsufficientScope => LastErrorKind::InsufficientScope,
+            ApiError::RateLimited { .. } => LastErrorKind::RateLimited,
+            ApiError::Network(_) => LastErrorKind::Network,
+            ApiError::BadResponse(_) => LastErrorKind::BadResponse,
+        }
+    }
+}
+
+/// A client for the usage endpoint at one base URL.
+pub struct UsageApi {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl UsageApi {
+    /// A client for `{api_url}/api/oauth/usage`.
+    pub fn new(api_url: &str) -> anyhow::Result<Self> {
+        // Several crates may pull a rustls provider in; ours is ring. A
+        // provider installed earlier is just as good, so the error is moot.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .build()?;
+        Ok(UsageApi {
+            http,
+            url: format!("{}{USAGE_PATH}", api_url.trim_end_matches('/')),
+        })
+    }
+
+    /// Asks for the current utilization. The token goes into one header and
+    /// nowhere else; reqwest's own errors are stripped of the URL's query
+    /// (there is none) and never see the token.
+    pub async fn fetch(&self, token: &Secret, now: DateTime<Utc>) -> Result<Reading, ApiError> {
+        let response = self
+            .http
+            .get(&self.url)
+            .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .header(BETA.0, BETA.1)
+            .header(ACCEPT, "application/json")
+            .header(
+                USER_AGENT,
+                concat!("claude-quota/", env!("CARGO_PKG_VERSION")),
+            )
+            .send()
+            .await
+            .map_err(|err| ApiError::Network(describe(&err)))?;
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::UNAUTHORIZED => return Err(ApiError::Unauthorized),
+            StatusCode::FORBIDDEN => return Err(ApiError::InsufficientScope),
+            StatusCode::TOO_MANY_REQUESTS => {
+                return Err(ApiError::RateLimited {
+                    retry_after: retry_after(response.headers(), now),
+                });
+            }
+            status if status.is_server_error() => {
+                return Err(ApiError::Network(format!("server error {status}")));
+            }
+            status => return Err(ApiError::BadResponse(format!("HTTP {status}"))),
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| ApiError::Network(describe(&err)))?;
+        parse_usage(&body, now)
+    }
+}
+
+/// reqwest's message without the chain's noise, plus the root cause, which
+/// is where "connection refused" or "certificate" appears.
+fn describe(err: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = err;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    format!("{kind}: {root}")
+}
+
+/// A positive `Retry-After`, in seconds or as an HTTP date. Zero, absent or
+/// unparsable means "not told", and the poller backs off on its own.
+fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at: DateTime<Utc> = httpdate::parse_http_date(value).ok()?.into();
+            (at - now).to_std().ok()?
+        }
+    };
+    (!wait.is_zero()).then_some(wait)
+}
+
+/// One window as the endpoint sends it: either field may be null.
+#[derive(Deserialize)]
+struct ApiWindow {
+    utilization: Option<f64>,
+    resets_at: Option<DateTime<Utc>>,
+}
+
+/// The endpoint's reply; keys we do not know are ignored.
+#[derive(Deserialize)]
+struct UsageReply {
+    five_hour: Option<ApiWindow>,
+    seven_day: Option<ApiWindow>,
+    seven_day_opus: Option<ApiWindow>,
+    seven_day_sonnet: Option<ApiWindow>,
+}
+
+/// Parses the endpoint's reply into a reading taken at `now`.
+fn parse_usage(body: &[u8], now: DateTime<Utc>) -> Result<Reading, ApiError> {
+    let reply: UsageReply =
+        serde_json::from_slice(body).map_err(|err| ApiError::BadResponse(err.to_string()))?;
+    let window = |w: Option<ApiWindow>, name: &str| -> Result<Option<Window>, ApiError> {
+        let Some(ApiWindow {
+            utilization: Some(utilization),
+            resets_at,
+        }) = w
+        else {
+            return Ok(None);
+        };
+        if !utilization.is_finite() || utilization < 0.0 {
+            return Err(ApiError::BadResponse(format!(
+                "{name}.utilization is {utilization}"
+            )));
+        }
+        Ok(Some(Window {
+            utilization,
+            resets_at,
+        }))
+    };
+    let five_hour = window(reply.five_hour, "five_hour")?
+        .ok_or_else(|| ApiError::BadResponse("no five_hour utilization in the reply".into()))?;
+    Ok(Reading {
+        five_hour,
+        seven_day: window(reply.seven_day, "seven_day")?,
+        seven_day_opus: window(reply.seven_day_opus, "seven_day_opus")?,
+        seven_day_sonnet: window(reply.seven_day_sonnet, "seven_day_sonnet")?,
+        as_of: now,
+        source: ReadingSource::Api,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn parses_the_contract_example() {
+        let body = br#"{"five_hour": {"utilization": 61.0, "resets_at": "2026-01-28T07:59:59.571404+00:00"},
+ "seven_day": {"utilization": 22.0, "resets_at": "2026-02-03T09:59:59.571468+00:00"},
+ "seven_day_opus": null, "seven_day_sonnet": {"utilization": 1.0, "resets_at": null},
+ "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null, "utilization": null}}"#;
+        let reading = parse_usage(body, Utc::now()).unwrap();
+        assert_eq!(reading.five_hour.utilization, 61.0);
+        assert_eq!(
+            reading.five_hour.resets_at.unwrap().to_rfc3339(),
+            "2026-01-28T07:59:59.571404+00:00"
+        );
+        assert_eq!(reading.seven_day.unwrap().utilization, 22.0);
+        assert!(reading.seven_day_opus.is_none());
+        assert_eq!(reading.seven_day_sonnet.unwrap().resets_at, None);
+    }
+
+    #[test]
+    fn optional_windows_may_be_missing_but_five_hour_may_not() {
+        let reading = parse_usage(
+            br#"{"five_hour":{"utilization":3,"resets_at":null},"new_key":[1]}"#,
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(reading.seven_day.is_none());
+        for body in [
+            &br#"{"seven_day":{"utilization":3,"resets_at":null}}"#[..],
+            br#"{"five_hour":null}"#,
+            br#"{"five_hour":{"utilization":-1,"resets_at":null}}"#,
+            br#"{"five_hour":{"utilization":"high"}}"#,
+            b"<html>",
+            br#"[]"#,
+        ] {
+            let err = parse_usage(body, Utc::now()).unwrap_err();
+            assert_eq!(err.kind(), LastErrorKind::BadResponse, "{err}");
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date_and_ignores_zero() {
+        let now = Utc::now();
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(with("20"), Some(Duration::from_secs(20)));
+        assert_eq!(with("0"), None);
+        assert_eq!(with("soon"), None);
+        let later = httpdate::fmt_http_date((now + chrono::TimeDelta::seconds(90)).into());
+        let wait = with(&later).unwrap().as_secs();
+        assert!((88..=90).contains(&wait), "{wait}");
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! The daemon's command line refuses what cannot work before it binds
+//! anything. (These tests also make `cargo test` build the binary that the
+//! end-to-end tests in `tests/` start.)
+
+use std::process::Command;
+
+fn daemon() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_claude-quotad"));
+    command
+        .env_remove("CLAUDE_QUOTA_CONFIG")
+        .env_remove("CLAUDE_QUOTA_API_URL");
+    command
+}
+
+#[test]
+fn help_lists_the_contract_flags() {
+    let output = daemon().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--socket",
+        "--config",
+        "--api-url",
+        "--poll-interval",
+        "--log-format",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn a_short_poll_interval_against_anthropic_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = daemon()
+        .args([
+            "--poll-interval",
+            "5",
+            "--api-url",
+            "https://api.anthropic.com",
+        ])
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("below the minimum of 10s"), "{stderr}");
+    assert!(!dir.path().join("s.sock").exists(), "nothing was bound");
+}
+
+#[test]
+fn an_invalid_config_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "poll_interval = 30\n[thresholds]\nresting_above = \"high\"\n",
+    )
+    .unwrap();
+    let output = daemon()
+        .arg("--config")
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(config.to_str().unwrap()), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+}

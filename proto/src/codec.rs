@@ -1,0 +1,190 @@
+//! Framing: a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
+//!
+//! The codec keeps two failures apart because the daemon treats them
+//! differently: a frame whose JSON is wrong is a bad *request* (answer it and
+//! keep the connection), while a broken or oversized frame means the byte
+//! stream can no longer be trusted (answer once and close).
+
+use std::io;
+use std::marker::PhantomData;
+
+use bytes::{BufMut, BytesMut};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError};
+
+/// The largest frame either side accepts, in bytes of JSON.
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// Bytes of the big-endian length prefix.
+const PREFIX_LEN: usize = 4;
+
+/// A failure of the byte stream itself; the connection must be closed.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// A length prefix announced more than [`MAX_FRAME_LEN`] bytes.
+    #[error("frame larger than {MAX_FRAME_LEN} bytes")]
+    TooLarge,
+    /// A message could not be serialized.
+    #[error("could not encode message: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The socket failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// A whole frame whose JSON is not a message of the expected type. The
+/// stream stays in sync, so the connection can go on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedMessage(#[source] pub serde_json::Error);
+
+/// A tokio-util codec for one end of the protocol: it decodes frames into
+/// `D` and encodes `E`.
+///
+/// The daemon uses `JsonCodec<Request, Reply>`, clients
+/// `JsonCodec<Reply, Request>`.
+#[derive(Debug)]
+pub struct JsonCodec<D, E> {
+    frames: LengthDelimitedCodec,
+    types: PhantomData<fn(E) -> D>,
+}
+
+impl<D, E> JsonCodec<D, E> {
+    /// A codec with the protocol's frame limit.
+    pub fn new() -> Self {
+        Self {
+            frames: LengthDelimitedCodec::builder()
+                .length_field_length(PREFIX_LEN)
+                .max_frame_length(MAX_FRAME_LEN)
+                .new_codec(),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<D, E> Default for JsonCodec<D, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<D: DeserializeOwned, E> Decoder for JsonCodec<D, E> {
+    type Item = Result<D, MalformedMessage>;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
+        match self.frames.decode(src) {
+            Ok(Some(frame)) => Ok(Some(
+                serde_json::from_slice(&frame).map_err(MalformedMessage),
+            )),
+            Ok(None) => Ok(None),
+            Err(err) if is_too_large(&err) => Err(FrameError::TooLarge),
+            Err(err) => Err(FrameError::Io(err)),
+        }
+    }
+}
+
+impl<D, E: Serialize> Encoder<E> for JsonCodec<D, E> {
+    type Error = FrameError;
+
+    /// Serializes straight into the output buffer behind a placeholder
+    /// prefix, so a reply costs no intermediate allocation.
+    fn encode(&mut self, item: E, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let start = dst.len();
+        dst.put_u32(0);
+        let mut writer = dst.writer();
+        let written = serde_json::to_writer(&mut writer, &item);
+        let dst = writer.into_inner();
+        if let Err(err) = written {
+            dst.truncate(start);
+            return Err(FrameError::Encode(err));
+        }
+        let len = dst.len() - start - PREFIX_LEN;
+        if len > MAX_FRAME_LEN {
+            dst.truncate(start);
+            return Err(FrameError::TooLarge);
+        }
+        let prefix = u32::try_from(len).expect("frame length is bounded by MAX_FRAME_LEN");
+        dst[start..start + PREFIX_LEN].copy_from_slice(&prefix.to_be_bytes());
+        Ok(())
+    }
+}
+
+fn is_too_large(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Reply, Request};
+
+    fn frame(payload: &[u8]) -> BytesMut {
+        let mut buf = BytesMut::new();
+        buf.put_u32(payload.len() as u32);
+        buf.put_slice(payload);
+        buf
+    }
+
+    #[test]
+    fn encodes_a_big_endian_length_then_json() {
+        let mut buf = BytesMut::new();
+        JsonCodec::<Reply, Request>::new()
+            .encode(Request::Status, &mut buf)
+            .unwrap();
+        assert_eq!(&buf[..], &frame(br#"{"type":"status"}"#)[..]);
+    }
+
+    #[test]
+    fn decodes_pipelined_frames_in_order_and_waits_for_partial_ones() {
+        let mut codec = JsonCodec::<Request, Reply>::new();
+        let mut buf = frame(br#"{"type":"status"}"#);
+        buf.extend_from_slice(&frame(br#"{"type":"refresh"}"#));
+        let half = frame(br#"{"type":"subscribe"}"#);
+        buf.extend_from_slice(&half[..7]);
+        assert_eq!(
+            codec.decode(&mut buf).unwrap().unwrap().unwrap(),
+            Request::Status
+        );
+        assert_eq!(
+            codec.decode(&mut buf).unwrap().unwrap().unwrap(),
+            Request::Refresh
+        );
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        buf.extend_from_slice(&half[7..]);
+        assert_eq!(
+            codec.decode(&mut buf).unwrap().unwrap().unwrap(),
+            Request::Subscribe
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_an_item_not_a_stream_error() {
+        let mut codec = JsonCodec::<Request, Reply>::new();
+        let mut buf = frame(b"not json");
+        buf.extend_from_slice(&frame(br#"{"type":"status"}"#));
+        assert!(codec.decode(&mut buf).unwrap().unwrap().is_err());
+        assert_eq!(
+            codec.decode(&mut buf).unwrap().unwrap().unwrap(),
+            Request::Status
+        );
+    }
+
+    #[test]
+    fn oversized_length_prefix_is_refused_before_reading_the_body() {
+        let mut codec = JsonCodec::<Request, Reply>::new();
+        let mut buf = BytesMut::new();
+        buf.put_u32(MAX_FRAME_LEN as u32 + 1);
+        assert!(matches!(codec.decode(&mut buf), Err(FrameError::TooLarge)));
+    }
+
+    #[test]
+    fn a_frame_of_exactly_the_limit_is_accepted() {
+        let mut codec = JsonCodec::<serde_json::Value, Reply>::new();
+        let body = format!("\"{}\"", "a".repeat(MAX_FRAME_LEN - 2));
+        let mut buf = frame(body.as_bytes());
+        assert!(codec.decode(&mut buf).unwrap().unwrap().is_ok());
+    }
+}

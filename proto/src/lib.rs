@@ -1,0 +1,25 @@
+//! The claude-quota wire protocol (version 1): the request and reply types
+//! that travel over the daemon's Unix socket, and the framing that carries
+//! them.
+//!
+//! This crate is shared by the daemon and every client so that both sides
+//! agree on the bytes by construction. It does no I/O of its own and holds
+//! no policy: what a `should_use_cloud` *means* lives in the daemon.
+
+mod codec;
+mod message;
+mod paths;
+mod types;
+
+pub use codec::{FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage};
+pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request};
+pub use paths::{SOCKET_ENV, default_socket_path};
+pub use types::{
+    CredentialSource, DaemonInfo, Forecast, LastError, LastErrorKind, LocalInfo, Provider,
+    ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window,
+};
+
+/// The protocol version this crate speaks. A client announces it in `hello`
+/// and the daemon refuses any other with `unsupported_protocol`, so a future
+/// incompatible change can never be misread silently.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,203 @@
+//! Requests and replies: every message is a JSON object whose `"type"` names
+//! it, so one frame can be dispatched without knowing what was asked.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Provider, ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window};
+
+/// What a client may ask the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Announces the client and its protocol version.
+    Hello {
+        /// The protocol version the client speaks.
+        protocol: u32,
+        /// A free-form client name such as `my-router/0.3`, for logs.
+        #[serde(default)]
+        client: Option<String>,
+    },
+    /// Asks for the full [`Status`].
+    Status,
+    /// Asks whether a task of this value may go to the cloud now.
+    ShouldUseCloud {
+        /// How much the task is worth.
+        task_value: TaskValue,
+    },
+    /// Asks which model a task of this complexity should use now.
+    SelectModel {
+        /// How hard the task is.
+        task_complexity: TaskComplexity,
+    },
+    /// Asks for a `status` now and at every change until the client closes.
+    Subscribe,
+    /// Asks for a poll now (rate-limited by the daemon), then a `status`.
+    Refresh,
+    /// Pushes a reading taken elsewhere (Claude Code's status line).
+    Ingest {
+        /// Who took the reading; only `statusline` is accepted from clients.
+        source: ReadingSource,
+        /// The 5-hour window.
+        five_hour: Option<Window>,
+        /// The 7-day window.
+        seven_day: Option<Window>,
+    },
+}
+
+/// What the daemon answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    /// Answers `hello`.
+    Hello {
+        /// The protocol version the daemon speaks.
+        protocol: u32,
+        /// `claude-quotad/<version>`.
+        daemon: String,
+    },
+    /// Answers `status`, `refresh`, and every `subscribe` update.
+    Status(Box<Status>),
+    /// Answers `should_use_cloud`.
+    Decision(Decision),
+    /// Answers `select_model`.
+    Model(ModelChoice),
+    /// Answers `ingest`.
+    Ok,
+    /// Answers any request that could not be served.
+    Error {
+        /// What kind of failure, for programs.
+        code: ErrorCode,
+        /// What was wrong, for people.
+        message: String,
+    },
+}
+
+/// Whether a task may use the cloud, and on what grounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Whether the task may go to the cloud.
+    pub use_cloud: bool,
+    /// The tier the decision was made in.
+    pub tier: Tier,
+    /// Why, in words.
+    pub reason: String,
+    /// Whether the reading behind the tier is stale (then the answer is local).
+    pub stale: bool,
+}
+
+/// The model a task should use, and on what grounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelChoice {
+    /// The model tag: an Ollama tag or an Anthropic model name.
+    pub model: String,
+    /// Where that model runs.
+    pub provider: Provider,
+    /// The tier the choice was made in.
+    pub tier: Tier,
+    /// Why, in words.
+    pub reason: String,
+    /// Whether the reading behind the tier is stale.
+    pub stale: bool,
+    /// False when the model is local and Ollama is down or lacks it.
+    #[serde(default = "default_available")]
+    pub available: bool,
+}
+
+fn default_available() -> bool {
+    true
+}
+
+/// The machine-readable kind of an `error` reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was not understood; the connection stays usable.
+    BadRequest,
+    /// The `hello` named a protocol version the daemon does not speak.
+    UnsupportedProtocol,
+    /// The length prefix exceeded the frame limit; the connection is closed.
+    FrameTooLarge,
+    /// The daemon is at its connection cap; the connection is closed.
+    TooManyConnections,
+    /// The daemon failed on its side.
+    Internal,
+}
+
+impl Reply {
+    /// Builds an `error` reply.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Reply::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_parse_from_the_contract_examples() {
+        let cases = [
+            (
+                json!({"type":"hello","protocol":1,"client":"my-router/0.3"}),
+                Request::Hello {
+                    protocol: 1,
+                    client: Some("my-router/0.3".into()),
+                },
+            ),
+            (json!({"type":"status"}), Request::Status),
+            (
+                json!({"type":"should_use_cloud","task_value":"high"}),
+                Request::ShouldUseCloud {
+                    task_value: TaskValue::High,
+                },
+            ),
+            (
+                json!({"type":"select_model","task_complexity":"medium"}),
+                Request::SelectModel {
+                    task_complexity: TaskComplexity::Medium,
+                },
+            ),
+            (json!({"type":"subscribe"}), Request::Subscribe),
+            (json!({"type":"refresh"}), Request::Refresh),
+        ];
+        for (wire, expected) in cases {
+            assert_eq!(serde_json::from_value::<Request>(wire).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn bad_requests_name_what_was_wrong() {
+        let unknown = serde_json::from_value::<Request>(
+            json!({"type":"should_use_cloud","task_value":"urgent"}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(unknown.contains("urgent"), "{unknown}");
+        let missing = serde_json::from_value::<Request>(json!({"type":"select_model"}))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("task_complexity"), "{missing}");
+    }
+
+    #[test]
+    fn replies_carry_their_type_tag() {
+        let decision = Reply::Decision(Decision {
+            use_cloud: true,
+            tier: Tier::Burst,
+            reason: "r".into(),
+            stale: false,
+        });
+        assert_eq!(
+            serde_json::to_value(&decision).unwrap(),
+            json!({"type":"decision","use_cloud":true,"tier":"burst","reason":"r","stale":false})
+        );
+        assert_eq!(
+            serde_json::to_value(Reply::error(ErrorCode::FrameTooLarge, "m")).unwrap(),
+            json!({"type":"error","code":"frame_too_large","message":"m"})
+        );
+    }
+}

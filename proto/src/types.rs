@@ -1,0 +1,326 @@
+//! The vocabulary of the protocol: tiers, task classes and the status
+//! snapshot. Every enum serializes to the lowercase strings of the contract
+//! so that scripts and non-Rust clients can match on them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The metabolic tier: how freely the subscription may be spent right now.
+///
+/// `Unknown` is a first-class tier rather than an error because "we do not
+/// know" must steer routers to local models, never to a guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// 5-hour window below the burst threshold: valuable work may use the cloud.
+    Burst,
+    /// 5-hour window between the thresholds: keep the cloud for later.
+    Active,
+    /// A window above its resting threshold: small local models only.
+    Resting,
+    /// No credentials, no reading yet, or a stale reading.
+    Unknown,
+}
+
+/// How much a task is worth, as judged by the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskValue {
+    /// Worth the cloud whenever the tier allows.
+    Critical,
+    /// Worth the cloud whenever the tier allows.
+    High,
+    /// Stays local in every tier under the default policy.
+    Medium,
+    /// Stays local in every tier under the default policy.
+    Low,
+    /// Never goes to the cloud, under any tier or configuration.
+    Routine,
+}
+
+/// How hard a task is, which decides how large a model it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskComplexity {
+    /// Needs the strongest model the tier allows.
+    High,
+    /// Served by the large local model.
+    Medium,
+    /// Served by the large local model, or the small one when resting.
+    Low,
+}
+
+/// Where a selected model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Anthropic's API, spending the subscription.
+    Anthropic,
+    /// A local Ollama server, spending nothing.
+    Ollama,
+}
+
+/// Which credential source yielded the token in use, so a user can tell
+/// which of their several Claude Code logins the daemon is reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// `CLAUDE_CODE_OAUTH_TOKEN`.
+    Env,
+    /// The macOS Keychain, read through the keyring API.
+    Keychain,
+    /// The macOS Keychain, read through `/usr/bin/security`.
+    SecurityCli,
+    /// The Linux Secret Service.
+    SecretService,
+    /// `$CLAUDE_CONFIG_DIR/.credentials.json`.
+    File,
+    /// No source yielded a token.
+    None,
+}
+
+/// Where the current reading came from, so users can see whether the
+/// daemon is spending API calls or riding on Claude Code's own numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadingSource {
+    /// Polled from the usage endpoint.
+    Api,
+    /// Pushed by `claude-quota statusline` from Claude Code's status line.
+    Statusline,
+    /// Restored from the state file at start.
+    Persisted,
+}
+
+/// One usage window as the usage endpoint reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Percent of the window used, 0-100 (may exceed 100 when overspent).
+    pub utilization: f64,
+    /// When the window rolls over, if known.
+    pub resets_at: Option<DateTime<Utc>>,
+}
+
+/// The kinds of fault shown in `last_error`; each has a distinct fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LastErrorKind {
+    /// No credential source yielded a token: log in with Claude Code.
+    NoCredentials,
+    /// The API refused the token even after re-reading the sources.
+    Unauthorized,
+    /// The token lacks the `user:profile` scope.
+    InsufficientScope,
+    /// The API answered 429.
+    RateLimited,
+    /// Connection, TLS or timeout failure.
+    Network,
+    /// A reply that is not the documented shape, or an unexpected status.
+    BadResponse,
+}
+
+/// The most recent fault, kept until the next good reading so a user can
+/// see why the tier is what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastError {
+    /// What kind of fault, for programs.
+    pub kind: LastErrorKind,
+    /// What happened, for people; never contains a token.
+    pub message: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Who is answering, so clients can report a version mismatch or a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    /// The daemon's crate version.
+    pub version: String,
+    /// Its process id.
+    pub pid: u32,
+    /// Seconds since it started.
+    pub uptime_s: u64,
+}
+
+/// Where the 5-hour window is heading at the current pace.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// Burn rate of the 5-hour window in percent per hour.
+    pub five_hour_pct_per_hour: f64,
+    /// When, at this pace, the window crosses the resting threshold.
+    pub resting_at: Option<DateTime<Utc>>,
+    /// When, at this pace, the window reaches 100 %.
+    pub exhausted_at: Option<DateTime<Utc>>,
+}
+
+/// What the local Ollama server reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalInfo {
+    /// The Ollama base URL the daemon asks.
+    pub url: String,
+    /// Whether it answered its last query.
+    pub up: bool,
+    /// The model tags it reports as pulled.
+    pub models: Vec<String>,
+}
+
+/// The full state of the daemon as one snapshot: everything a person or a
+/// router may want to see, and never the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The current tier.
+    pub tier: Tier,
+    /// Why the tier is what it is, in words.
+    pub reason: String,
+    /// The 5-hour window of the current reading.
+    pub five_hour: Option<Window>,
+    /// The 7-day window of the current reading.
+    pub seven_day: Option<Window>,
+    /// The 7-day Opus window, when the plan has one.
+    pub seven_day_opus: Option<Window>,
+    /// The 7-day Sonnet window, when the plan has one.
+    pub seven_day_sonnet: Option<Window>,
+    /// When the current reading was taken.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Where the current reading came from.
+    pub source: Option<ReadingSource>,
+    /// Age of the current reading in seconds.
+    pub age_s: Option<u64>,
+    /// Whether the reading is older than `stale_after` (or missing).
+    pub stale: bool,
+    /// Which credential source is in use.
+    pub credentials: CredentialSource,
+    /// The plan of the credentials in use (`pro`, `max`…), when stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_type: Option<String>,
+    /// When the token in use expires, when stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// The most recent fault, cleared by the next good reading.
+    pub last_error: Option<LastError>,
+    /// When the daemon will next ask the usage API.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Requests made to the usage API since the daemon started.
+    pub api_calls: u64,
+    /// Who is answering.
+    pub daemon: DaemonInfo,
+    /// Where the 5-hour window is heading, when enough readings exist.
+    #[serde(default)]
+    pub forecast: Option<Forecast>,
+    /// What the local Ollama server reports, when it is watched.
+    #[serde(default)]
+    pub local: Option<LocalInfo>,
+}
+
+/// The error of parsing one of the lowercase names above from text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {given:?}; expected one of: {expected}")]
+pub struct UnknownName {
+    kind: &'static str,
+    given: String,
+    expected: &'static str,
+}
+
+/// Gives an enum its lowercase text form in both directions, so the CLI and
+/// the wire spell every name the same way.
+macro_rules! names {
+    ($ty:ident, $kind:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The lowercase name used on the wire and on the command line.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(UnknownName {
+                        kind: $kind,
+                        given: s.to_owned(),
+                        expected: concat!($($name, " "),+).trim_ascii_end(),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+names!(Tier, "tier", { Burst => "burst", Active => "active", Resting => "resting", Unknown => "unknown" });
+names!(TaskValue, "task value", {
+    Critical => "critical", High => "high", Medium => "medium", Low => "low", Routine => "routine",
+});
+names!(TaskComplexity, "task complexity", { High => "high", Medium => "medium", Low => "low" });
+names!(Provider, "provider", { Anthropic => "anthropic", Ollama => "ollama" });
+names!(ReadingSource, "reading source", { Api => "api", Statusline => "statusline", Persisted => "persisted" });
+names!(CredentialSource, "credential source", {
+    Env => "env", Keychain => "keychain", SecurityCli => "security_cli",
+    SecretService => "secret_service", File => "file", None => "none",
+});
+names!(LastErrorKind, "error kind", {
+    NoCredentials => "no_credentials", Unauthorized => "unauthorized",
+    InsufficientScope => "insufficient_scope", RateLimited => "rate_limited",
+    Network => "network", BadResponse => "bad_response",
+});
+
+impl TaskValue {
+    /// Every value, for tables and exhaustive tests.
+    pub const ALL: [TaskValue; 5] = [
+        TaskValue::Critical,
+        TaskValue::High,
+        TaskValue::Medium,
+        TaskValue::Low,
+        TaskValue::Routine,
+    ];
+}
+
+impl TaskComplexity {
+    /// Every complexity, for tables and exhaustive tests.
+    pub const ALL: [TaskComplexity; 3] = [
+        TaskComplexity::High,
+        TaskComplexity::Medium,
+        TaskComplexity::Low,
+    ];
+}
+
+impl Tier {
+    /// Every tier, for tables and exhaustive tests.
+    pub const ALL: [Tier; 4] = [Tier::Burst, Tier::Active, Tier::Resting, Tier::Unknown];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_text_and_json() {
+        for value in TaskValue::ALL {
+            assert_eq!(value.as_str().parse::<TaskValue>(), Ok(value));
+            assert_eq!(
+                serde_json::to_string(&value).unwrap(),
+                format!("\"{value}\"")
+            );
+        }
+        for tier in Tier::ALL {
+            assert_eq!(tier.as_str().parse::<Tier>(), Ok(tier));
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_the_choices() {
+        let err = "urgent".parse::<TaskValue>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown task value \"urgent\"; expected one of: critical high medium low routine"
+        );
+    }
+}

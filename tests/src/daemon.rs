@@ -1,0 +1,282 @@
+//! A real `claude-quotad` process in a private temp dir: its own HOME,
+//! runtime dir, config dir and credentials, so tests never touch the
+//! user's, and run in parallel without meeting.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use claude_quota::{Client, Status};
+use tempfile::TempDir;
+
+/// How long a daemon may take to open its socket.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The directory holding the workspace's built binaries: the test
+/// executable lives in `target/<profile>/deps/`.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> directory")
+        .to_owned()
+}
+
+/// The path of a workspace binary, built by `cargo test --workspace`.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` (or `cargo test --workspace`) first",
+        path.display()
+    );
+    path
+}
+
+/// How to start a daemon.
+pub struct DaemonBuilder {
+    dir: TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    config: Option<String>,
+}
+
+impl DaemonBuilder {
+    /// Polls the fake at `api_url` every `poll_interval` seconds.
+    pub fn api(mut self, api_url: &str, poll_interval: f64) -> Self {
+        self.args.extend([
+            "--api-url".into(),
+            api_url.into(),
+            "--poll-interval".into(),
+            poll_interval.to_string(),
+        ]);
+        self
+    }
+
+    /// Writes Claude Code's credentials file holding `token`.
+    pub fn credentials_file(self, token: &str, expires_at_ms: Option<i64>) -> Self {
+        write_credentials(&self.claude_dir(), token, expires_at_ms);
+        self
+    }
+
+    /// Sets an environment variable for the daemon.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Uses this TOML as the config file.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config = Some(toml.into());
+        self
+    }
+
+    /// The directory Claude Code would keep its files in.
+    pub fn claude_dir(&self) -> PathBuf {
+        self.dir.path().join("home/.claude")
+    }
+
+    /// Starts the daemon and waits until it accepts connections.
+    pub fn start(self) -> Daemon {
+        let daemon = self.spawn();
+        daemon.wait_until_ready();
+        daemon
+    }
+
+    /// Starts the daemon without waiting (for tests of start-up failures).
+    pub fn spawn(self) -> Daemon {
+        let root = self.dir.path();
+        for sub in ["home/.claude", "config/claude-quota", "state"] {
+            fs::create_dir_all(root.join(sub)).expect("create temp dirs");
+        }
+        let socket = root.join("run/claude-quota/claude-quotad.sock");
+        let config_path = root.join("config/claude-quota/config.toml");
+        if let Some(toml) = &self.config {
+            fs::write(&config_path, toml).expect("write config");
+        }
+        let log = root.join("daemon.log");
+        let mut command = Command::new(bin("claude-quotad"));
+        command
+            .args(&self.args)
+            .arg("--socket")
+            .arg(&socket)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", root.join("home"))
+            .env("XDG_RUNTIME_DIR", root.join("run"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env("XDG_STATE_HOME", root.join("state"))
+            .env("CLAUDE_CONFIG_DIR", root.join("home/.claude"))
+            .env("RUST_LOG", "claude_quotad=trace,info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("create daemon log"));
+        let child = command.spawn().expect("spawn claude-quotad");
+        Daemon {
+            child: Some(child),
+            socket,
+            config_path,
+            log,
+            dir: self.dir,
+        }
+    }
+}
+
+/// A running daemon, killed when dropped.
+pub struct Daemon {
+    child: Option<Child>,
+    socket: PathBuf,
+    config_path: PathBuf,
+    log: PathBuf,
+    dir: TempDir,
+}
+
+impl Daemon {
+    /// A builder with a fresh temp dir and no credentials.
+    pub fn builder() -> DaemonBuilder {
+        DaemonBuilder {
+            dir: tempfile::Builder::new()
+                .prefix("cq-")
+                .tempdir()
+                .expect("temp dir"),
+            args: Vec::new(),
+            env: Vec::new(),
+            config: None,
+        }
+    }
+
+    /// The daemon's socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Its private temp dir.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Its config file.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The directory Claude Code would keep its files in.
+    pub fn claude_dir(&self) -> PathBuf {
+        self.dir.path().join("home/.claude")
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Everything it logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client connected to it.
+    pub async fn client(&self) -> Client {
+        Client::connect_to(&self.socket)
+            .await
+            .expect("connect to daemon")
+    }
+
+    /// Runs `claude-quota ARGS --socket <ours>` to completion.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin("claude-quota"))
+            .args(args)
+            .arg("--socket")
+            .arg(&self.socket)
+            .env_remove("NO_COLOR")
+            .env_remove("CLAUDE_QUOTA_SOCKET")
+            .output()
+            .expect("run claude-quota")
+    }
+
+    /// Polls the status until `done` holds, or panics after `timeout` with
+    /// the last status and the daemon's log.
+    pub async fn wait_for(&self, timeout: Duration, done: impl Fn(&Status) -> bool) -> Status {
+        let deadline = Instant::now() + timeout;
+        let mut client = self.client().await;
+        loop {
+            let status = client.status().await.expect("status");
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "condition not met within {timeout:?}; last status: {status:#?}\nlog:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "claude-quotad did not open {} within {START_TIMEOUT:?}; log:\n{}",
+                self.socket.display(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Writes a credentials file the way Claude Code does.
+pub fn write_credentials(claude_dir: &Path, token: &str, expires_at_ms: Option<i64>) {
+    fs::create_dir_all(claude_dir).expect("create claude dir");
+    let body = serde_json::json!({
+        "claudeAiOauth": {
+            "accessToken": token,
+            "refreshToken": "sk-ant-ort01-REFRESH-do-not-leak",
+            "expiresAt": expires_at_ms,
+            "scopes": ["user:inference", "user:profile"],
+            "subscriptionType": "max",
+            "rateLimitTier": "default_claude_max_20x"
+        }
+    });
+    let tmp = claude_dir.join(".credentials.json.tmp");
+    fs::write(&tmp, body.to_string()).expect("write credentials");
+    fs::rename(&tmp, claude_dir.join(".credentials.json")).expect("rename credentials");
+}

@@ -1,0 +1,167 @@
+//! A fake of Anthropic's usage endpoint: an HTTP server on 127.0.0.1 that
+//! checks the headers the real one needs, serves scripted utilization, can
+//! be switched to any fault, and counts requests.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+/// A fault the fake serves instead of a reading.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Any HTTP status with an empty body.
+    Status(u16),
+    /// 429 with this `Retry-After` value, or none.
+    RateLimited(Option<String>),
+    /// 200 with this body.
+    Body(String),
+    /// Answers only after this long (the daemon's timeout is 10 s).
+    Delay(Duration),
+}
+
+#[derive(Debug)]
+struct Script {
+    accepted_token: String,
+    body: Value,
+    fault: Option<Fault>,
+    requests: Vec<Instant>,
+    rejected_tokens: usize,
+}
+
+/// A running fake API. It stops with the test process.
+#[derive(Clone)]
+pub struct FakeApi {
+    addr: SocketAddr,
+    script: Arc<Mutex<Script>>,
+}
+
+impl FakeApi {
+    /// Starts a fake accepting [`crate::TOKEN`], serving 5h 10 % / 7d 20 %.
+    pub fn start() -> FakeApi {
+        let script = Arc::new(Mutex::new(Script {
+            accepted_token: crate::TOKEN.to_owned(),
+            body: usage_body(10.0, Some(20.0)),
+            fault: None,
+            requests: Vec::new(),
+            rejected_tokens: 0,
+        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake API");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("fake API address");
+        let app = Router::new()
+            .route("/api/oauth/usage", get(usage))
+            .with_state(Arc::clone(&script));
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("fake API runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(listener, app).await.expect("fake API serve");
+            });
+        });
+        FakeApi { addr, script }
+    }
+
+    /// The base URL to give the daemon as `--api-url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves these utilizations from now on (and clears any fault).
+    pub fn set_usage(&self, five_hour: f64, seven_day: Option<f64>) {
+        self.set_body(usage_body(five_hour, seven_day));
+    }
+
+    /// Serves this JSON body from now on (and clears any fault).
+    pub fn set_body(&self, body: Value) {
+        let mut script = self.script.lock().unwrap();
+        script.body = body;
+        script.fault = None;
+    }
+
+    /// Serves `fault` until cleared.
+    pub fn fail_with(&self, fault: Fault) {
+        self.script.lock().unwrap().fault = Some(fault);
+    }
+
+    /// Stops serving a fault.
+    pub fn clear_fault(&self) {
+        self.script.lock().unwrap().fault = None;
+    }
+
+    /// Accepts only `token` from now on.
+    pub fn accept_token(&self, token: &str) {
+        self.script.lock().unwrap().accepted_token = token.to_owned();
+    }
+
+    /// How many requests arrived, whatever their fate.
+    pub fn requests(&self) -> usize {
+        self.script.lock().unwrap().requests.len()
+    }
+
+    /// When each request arrived.
+    pub fn request_times(&self) -> Vec<Instant> {
+        self.script.lock().unwrap().requests.clone()
+    }
+
+    /// How many requests carried a token other than the accepted one.
+    pub fn rejected_tokens(&self) -> usize {
+        self.script.lock().unwrap().rejected_tokens
+    }
+}
+
+/// A reply of the real endpoint's shape.
+pub fn usage_body(five_hour: f64, seven_day: Option<f64>) -> Value {
+    json!({
+        "five_hour": {"utilization": five_hour, "resets_at": "2026-01-28T07:59:59.571404+00:00"},
+        "seven_day": seven_day.map(|u| json!({"utilization": u, "resets_at": "2026-02-03T09:59:59.571468+00:00"})),
+        "seven_day_opus": null,
+        "seven_day_sonnet": {"utilization": 1.0, "resets_at": null},
+        "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null, "utilization": null}
+    })
+}
+
+async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> Response {
+    let (fault, body) = {
+        let mut s = script.lock().unwrap();
+        s.requests.push(Instant::now());
+        let bearer = format!("Bearer {}", s.accepted_token);
+        if headers.get(header::AUTHORIZATION) != Some(&HeaderValue::from_str(&bearer).unwrap()) {
+            s.rejected_tokens += 1;
+            return (StatusCode::UNAUTHORIZED, "invalid token").into_response();
+        }
+        if headers.get("anthropic-beta").map(HeaderValue::as_bytes) != Some(b"oauth-2025-04-20") {
+            return (StatusCode::BAD_REQUEST, "missing anthropic-beta").into_response();
+        }
+        (s.fault.clone(), s.body.clone())
+    };
+    match fault {
+        None => axum::Json(body).into_response(),
+        Some(Fault::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
+        Some(Fault::RateLimited(retry_after)) => {
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, "rate limited").into_response();
+            if let Some(value) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_str(&value).unwrap());
+            }
+            response
+        }
+        Some(Fault::Body(text)) => {
+            ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+        }
+        Some(Fault::Delay(wait)) => {
+            tokio::time::sleep(wait).await;
+            axum::Json(body).into_response()
+        }
+    }
+}
