@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use claude_quota_proto::{
     Decision, ErrorCode, FrameError, JsonCodec, ModelChoice, PROTOCOL_VERSION, ReadingSource,
     Reply, Request, Status, TaskComplexity, TaskValue, Window,
@@ -108,16 +109,19 @@ impl Client {
         into_status(reply)
     }
 
-    /// Pushes a reading taken from Claude Code's status line.
+    /// Pushes a reading taken from Claude Code's status line at `as_of`.
+    /// The daemon keeps it only if it is newer than the reading it holds.
     pub async fn ingest(
         &mut self,
         five_hour: Window,
         seven_day: Option<Window>,
+        as_of: DateTime<Utc>,
     ) -> Result<(), Error> {
         let request = Request::Ingest {
             source: ReadingSource::Statusline,
             five_hour: Some(five_hour),
             seven_day,
+            as_of: Some(as_of),
         };
         match self.request(request).await? {
             Reply::Ok => Ok(()),

@@ -70,7 +70,8 @@ impl Service {
                 source,
                 five_hour,
                 seven_day,
-            } => self.ingest(source, five_hour, seven_day),
+                as_of,
+            } => self.ingest(source, five_hour, seven_day, as_of),
         }
     }
 
@@ -121,6 +122,7 @@ impl Service {
             source: reading.map(|r| r.source),
             age_s: reading.map(|r| r.age(now).num_seconds().unsigned_abs()),
             stale: assessment.stale,
+            last_push_at: state.last_push_at,
             credentials: state.credentials.source,
             subscription_type: state.credentials.subscription_type.clone(),
             token_expires_at: state.credentials.expires_at,
@@ -181,14 +183,16 @@ impl Service {
         source: ReadingSource,
         five_hour: Option<Window>,
         seven_day: Option<Window>,
+        as_of: Option<DateTime<Utc>>,
     ) -> Reply {
         let now = Utc::now();
-        let reading = match pushed_reading(source, five_hour, seven_day, now) {
+        let reading = match pushed_reading(source, five_hour, seven_day, as_of, now) {
             Ok(reading) => reading,
             Err(message) => return Reply::error(ErrorCode::BadRequest, message),
         };
         let mut taken = false;
         self.state.send_if_modified(|s| {
+            s.last_push_at = Some(now);
             taken = s.offer(reading);
             taken
         });
@@ -206,11 +210,14 @@ fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {
     )
 }
 
-/// Checks a pushed reading; the message says what was wrong with it.
+/// Checks a pushed reading; the message says what was wrong with it. A
+/// claimed `as_of` in the future is clamped to now (clocks of one machine
+/// agree, so that is rounding, not news from the future).
 fn pushed_reading(
     source: ReadingSource,
     five_hour: Option<Window>,
     seven_day: Option<Window>,
+    as_of: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Reading, String> {
     if source != ReadingSource::Statusline {
@@ -243,7 +250,7 @@ fn pushed_reading(
         seven_day,
         seven_day_opus: None,
         seven_day_sonnet: None,
-        as_of: now,
+        as_of: as_of.map_or(now, |at| at.min(now)),
         source,
     })
 }

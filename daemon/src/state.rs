@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since start.
     pub api_calls: u64,
+    /// When a valid reading was last pushed through `ingest`.
+    pub last_push_at: Option<DateTime<Utc>>,
 }
 
 /// What may be shown of the credentials in use.
@@ -45,6 +47,7 @@ impl Default for Snapshot {
             },
             next_poll_at: None,
             api_calls: 0,
+            last_push_at: None,
         }
     }
 }

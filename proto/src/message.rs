@@ -1,6 +1,7 @@
 //! Requests and replies: every message is a JSON object whose `"type"` names
 //! it, so one frame can be dispatched without knowing what was asked.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::types::{Provider, ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window};
@@ -41,6 +42,10 @@ pub enum Request {
         five_hour: Option<Window>,
         /// The 7-day window.
         seven_day: Option<Window>,
+        /// When the reading was taken; the daemon uses the arrival time
+        /// when absent. A reading older than the one held is not taken.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        as_of: Option<DateTime<Utc>>,
     },
 }
 

@@ -191,6 +191,10 @@ pub struct Status {
     pub age_s: Option<u64>,
     /// Whether the reading is older than `stale_after` (or missing).
     pub stale: bool,
+    /// When `claude-quota statusline` last pushed a reading, so a user can
+    /// tell whether the API is being spared.
+    #[serde(default)]
+    pub last_push_at: Option<DateTime<Utc>>,
     /// Which credential source is in use.
     pub credentials: CredentialSource,
     /// The plan of the credentials in use (`pro`, `max`…), when stored.

@@ -186,14 +186,12 @@ impl Daemon {
 
     /// Runs `claude-quota ARGS --socket <ours>` to completion.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(bin("claude-quota"))
-            .args(args)
-            .arg("--socket")
-            .arg(&self.socket)
-            .env_remove("NO_COLOR")
-            .env_remove("CLAUDE_QUOTA_SOCKET")
-            .output()
-            .expect("run claude-quota")
+        cli_at(&self.socket, args, b"")
+    }
+
+    /// Runs `claude-quota ARGS --socket <ours>` with `stdin` as its input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        cli_at(&self.socket, args, stdin)
     }
 
     /// Polls the status until `done` holds, or panics after `timeout` with
@@ -261,6 +259,27 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
+}
+
+/// Runs `claude-quota ARGS --socket SOCKET` to completion, feeding `stdin`.
+pub fn cli_at(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bin("claude-quota"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .env_remove("NO_COLOR")
+        .env_remove("CLAUDE_QUOTA_SOCKET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run claude-quota");
+    let mut input = child.stdin.take().expect("stdin");
+    // A command that ignores its input may exit before reading it all.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("wait for claude-quota")
 }
 
 /// Writes a credentials file the way Claude Code does.

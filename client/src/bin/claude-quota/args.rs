@@ -51,6 +51,13 @@ pub enum Command {
             .map(|v| v.parse::<TaskComplexity>().expect("a listed value")))]
         complexity: TaskComplexity,
     },
+    /// Claude Code's statusLine command: push the rate limits from stdin to
+    /// the daemon and print one short line (always exits 0)
+    Statusline {
+        /// Text to print before the line, e.g. the output of another statusline script
+        #[arg(long, value_name = "TEXT")]
+        prefix: Option<String>,
+    },
 }
 
 impl Cli {

@@ -6,6 +6,8 @@
 
 mod args;
 mod render;
+mod statusline;
+mod style;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,6 +16,7 @@ use clap::Parser;
 use claude_quota::{Client, Error};
 
 use crate::args::{Cli, Command};
+use crate::style::Palette;
 
 /// A "no" answer, or a failure other than an unreachable daemon.
 const EXIT_NO: u8 = 1;
@@ -49,11 +52,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let mut client = Client::connect_to(cli.socket_path()).await?;
     let mut out = std::io::stdout().lock();
     let code = match cli.command.clone().unwrap_or_default() {
         Command::Status => {
-            let status = client.status().await?;
+            let status = connect(cli).await?.status().await?;
             if cli.json {
                 serde_json::to_writer_pretty(&mut out, &status)?;
                 writeln!(out)?;
@@ -63,7 +65,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::ShouldUseCloud { value } => {
-            let decision = client.decide(value).await?;
+            let decision = connect(cli).await?.decide(value).await?;
             if cli.json {
                 serde_json::to_writer(&mut out, &decision)?;
                 writeln!(out)?;
@@ -77,7 +79,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::SelectModel { complexity } => {
-            let choice = client.select_model(complexity).await?;
+            let choice = connect(cli).await?.select_model(complexity).await?;
             if cli.json {
                 serde_json::to_writer(&mut out, &choice)?;
                 writeln!(out)?;
@@ -86,6 +88,17 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             ExitCode::SUCCESS
         }
+        Command::Statusline { prefix } => {
+            // Claude Code shows ANSI colors although stdout is a pipe.
+            let palette = Palette::detect(cli.no_color, false);
+            let line = statusline::run(&cli.socket_path(), prefix.as_deref(), palette).await;
+            writeln!(out, "{line}")?;
+            ExitCode::SUCCESS
+        }
     };
     Ok(code)
+}
+
+async fn connect(cli: &Cli) -> Result<Client, Error> {
+    Client::connect_to(cli.socket_path()).await
 }
