@@ -31,6 +31,8 @@ pub struct Config {
     pub backoff_cap: Seconds,
     /// The shortest gap between two polls asked for by clients' `refresh`.
     pub refresh_min_interval: Seconds,
+    /// How many clients may be connected at once (read at start only).
+    pub max_connections: usize,
     /// Where the tiers begin.
     pub thresholds: Thresholds,
     /// Which model each answer names.
@@ -79,6 +81,7 @@ impl Default for Config {
             api_url: "https://api.anthropic.com".into(),
             backoff_cap: Seconds(Duration::from_secs(600)),
             refresh_min_interval: Seconds(Duration::from_secs(10)),
+            max_connections: 4096,
             thresholds: Thresholds::default(),
             models: Models::default(),
             ollama: Ollama::default(),
@@ -208,6 +211,9 @@ impl Config {
                 MIN_POLL_INTERVAL.as_secs(),
                 self.api_url
             )));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections must be at least 1".into()));
         }
         let t = &self.thresholds;
         for (name, value) in [

@@ -6,6 +6,7 @@ mod config;
 mod connection;
 mod credentials;
 mod logging;
+mod persist;
 mod policy;
 mod poller;
 mod reading;
@@ -67,8 +68,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "claude-quotad listening"
     );
 
+    let max_connections = config.max_connections;
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
-    let state = Arc::new(watch::Sender::new(Snapshot::default()));
+    let state_path = persist::default_path();
+    let restored = Snapshot {
+        reading: persist::load(&state_path),
+        ..Snapshot::default()
+    };
+    if let Some(reading) = &restored.reading {
+        tracing::info!(as_of = %reading.as_of, "restored the last saved reading");
+    }
+    let state = Arc::new(watch::Sender::new(restored));
     let (refresh_tx, refresh_rx) = mpsc::channel(REFRESH_QUEUE);
     let shutdown = CancellationToken::new();
 
@@ -79,12 +89,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         refresh_rx,
     )?;
     let poller = tokio::spawn(poller.run(shutdown.clone()));
+    let persister = tokio::spawn(persist::run(
+        state_path,
+        state.subscribe(),
+        shutdown.clone(),
+    ));
 
     let service = Arc::new(Service::new(state, config_rx, refresh_tx));
     let connections = TaskTracker::new();
     let server = tokio::spawn(server::serve(
         listener,
         service,
+        max_connections,
         shutdown.clone(),
         connections.clone(),
     ));
@@ -102,6 +118,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tracing::warn!("some connections did not finish in time");
     }
     poller.abort();
+    let _ = persister.await;
     drop(socket_file);
     tracing::info!("stopped");
     Ok(())

@@ -15,23 +15,22 @@ use tokio_util::task::TaskTracker;
 use crate::connection;
 use crate::service::Service;
 
-/// How many clients may be connected at once. Routers hold one connection
-/// each; past this the daemon is being flooded, and says so.
-pub const MAX_CONNECTIONS: usize = 4096;
-
 /// How long to pause after a failed `accept` (e.g. out of file
 /// descriptors) so the loop does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 /// Accepts connections until `shutdown` is cancelled; each connection runs
-/// on `tracker` so shutdown can wait for the ones answering a request.
+/// on `tracker` so shutdown can wait for the ones answering a request. At
+/// most `max_connections` are served at once: routers hold one each, so
+/// past that the daemon is being flooded, and says so.
 pub async fn serve(
     listener: UnixListener,
     service: Arc<Service>,
+    max_connections: usize,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(max_connections));
     // SAFETY: getuid has no preconditions and cannot fail.
     let own_uid = unsafe { libc::getuid() };
     loop {
@@ -58,7 +57,7 @@ pub async fn serve(
             }
         }
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tracker.spawn(refuse(stream));
+            tracker.spawn(refuse(stream, max_connections));
             continue;
         };
         let service = Arc::clone(&service);
@@ -71,11 +70,11 @@ pub async fn serve(
 }
 
 /// Tells a client past the cap why it is turned away, then closes.
-async fn refuse(stream: UnixStream) {
+async fn refuse(stream: UnixStream, max_connections: usize) {
     let mut framed = Framed::new(stream, JsonCodec::<Request, Reply>::new());
     let reply = Reply::error(
         ErrorCode::TooManyConnections,
-        format!("the daemon already serves {MAX_CONNECTIONS} connections; try again later"),
+        format!("the daemon already serves {max_connections} connections; try again later"),
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), framed.send(reply)).await;
 }

@@ -96,6 +96,11 @@ impl DaemonBuilder {
             fs::write(&config_path, toml).expect("write config");
         }
         let log = root.join("daemon.log");
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open daemon log");
         let mut command = Command::new(bin("claude-quotad"));
         command
             .args(&self.args)
@@ -112,10 +117,11 @@ impl DaemonBuilder {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).expect("create daemon log"));
+            .stderr(log_file);
         let child = command.spawn().expect("spawn claude-quotad");
         Daemon {
             child: Some(child),
+            command,
             socket,
             config_path,
             log,
@@ -127,6 +133,8 @@ impl DaemonBuilder {
 /// A running daemon, killed when dropped.
 pub struct Daemon {
     child: Option<Child>,
+    /// How it was started, to start it again in the same place.
+    command: Command,
     socket: PathBuf,
     config_path: PathBuf,
     log: PathBuf,
@@ -211,6 +219,17 @@ impl Daemon {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Kills the daemon with SIGKILL (no chance to clean up) and starts it
+    /// again with the same arguments, environment and files.
+    pub fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+        }
+        self.child = Some(self.command.spawn().expect("respawn claude-quotad"));
+        self.wait_until_ready();
     }
 
     /// Sends a signal to the daemon.

@@ -1,0 +1,286 @@
+//! Hostile or broken clients: none of them gets in, slows the others, or
+//! costs the daemon its state.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use claude_quota::{TaskValue, Tier};
+use claude_quota_e2e::wire::RawConnection;
+use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use claude_quota_proto::{ErrorCode, Reply};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn burst_daemon(config: &str) -> (FakeApi, Daemon) {
+    let api = FakeApi::start();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 1.0)
+        .credentials_file(TOKEN, None)
+        .config(config)
+        .start();
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    (api, daemon)
+}
+
+/// Lets this test process hold a few thousand sockets.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+    assert!(
+        limit.rlim_cur >= 2500,
+        "need 2,500 descriptors, have {}",
+        limit.rlim_cur
+    );
+}
+
+#[tokio::test]
+async fn the_socket_and_its_directory_are_private() {
+    let (_api, daemon) = burst_daemon("").await;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(daemon.socket()), 0o600);
+    assert_eq!(mode(daemon.socket().parent().unwrap()), 0o700);
+}
+
+#[tokio::test]
+async fn a_peer_of_another_uid_is_refused_before_any_request() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 || Command::new("setpriv").arg("--version").output().is_err()
+    {
+        eprintln!("SKIPPED: needs root and setpriv to act as another user (CI has both)");
+        return;
+    }
+    let api = FakeApi::start();
+    let daemon = Daemon::builder().api(&api.url(), 1.0).start();
+    // Open every door the file system has, so only the daemon's own check
+    // stands between user nobody and the socket.
+    let public = daemon.root().join("public");
+    std::fs::create_dir(&public).unwrap();
+    let cli = public.join("claude-quota");
+    std::fs::copy(claude_quota_e2e::daemon::bin("claude-quota"), &cli).unwrap();
+    let mut dir = daemon.socket().to_owned();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o666)).unwrap();
+    while dir.pop() && dir.starts_with(std::env::temp_dir()) {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&public, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&cli)
+        .args(["status", "--json", "--socket"])
+        .arg(daemon.socket())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "nobody learned nothing");
+    assert!(stderr.contains("protocol error"), "{stderr}");
+    assert!(
+        daemon
+            .log()
+            .contains("refused a connection from another user"),
+        "{}",
+        daemon.log()
+    );
+    // The owner is still served.
+    assert!(daemon.client().await.status().await.is_ok());
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_clients_are_told_and_others_keep_working() {
+    let (_api, daemon) = burst_daemon("max_connections = 5\n").await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut client = daemon.client().await;
+        client.hello("holder").await.unwrap();
+        held.push(client);
+    }
+    let mut extra = RawConnection::connect(daemon.socket()).await;
+    match extra.recv().await {
+        Some(Reply::Error {
+            code: ErrorCode::TooManyConnections,
+            message,
+        }) => {
+            assert!(message.contains('5'), "{message}");
+        }
+        other => panic!("expected too_many_connections, got {other:?}"),
+    }
+    assert!(extra.recv().await.is_none(), "closed after the refusal");
+    assert!(held[0].should_use_cloud(TaskValue::High).await.unwrap());
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = daemon.client().await;
+    assert!(again.status().await.is_ok(), "a freed slot is reused");
+}
+
+#[tokio::test]
+async fn a_client_stalling_mid_frame_is_dropped() {
+    let (_api, daemon) = burst_daemon("").await;
+    let mut stalled = RawConnection::connect(daemon.socket()).await;
+    stalled.send_raw(&[0, 0, 0, 40, b'{']).await;
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(15), stalled.recv()).await;
+    assert!(
+        matches!(closed, Ok(None)),
+        "dropped, not answered: {closed:?}"
+    );
+    let after = started.elapsed();
+    assert!(after >= Duration::from_secs(4), "{after:?}");
+    // An idle connection (no partial frame) is not a stall.
+    let mut idle = daemon.client().await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(idle.status().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_broken_connections_cost_a_good_client_nothing() {
+    raise_fd_limit();
+    let (_api, daemon) = burst_daemon("").await;
+    let mut good = daemon.client().await;
+    let socket = daemon.socket().to_owned();
+    let attack = tokio::spawn(async move {
+        let mut streams = Vec::new();
+        for i in 0..1000u32 {
+            let mut stream = UnixStream::connect(&socket).await.unwrap();
+            let bytes: &[u8] = match i % 4 {
+                0 => &[0, 0, 0, 200, b'{', b'"'], // half a frame, then silence
+                1 => &[0, 0, 0, 4, b'n', b'u', b'l', b'x'], // not JSON
+                2 => &[0xff, 0xff, 0xff, 0xff],   // oversized prefix
+                _ => &[],                         // connect and say nothing
+            };
+            let _ = stream.write_all(bytes).await;
+            streams.push(stream);
+        }
+        streams
+    });
+    let mut asked = 0u32;
+    let started = Instant::now();
+    while !attack.is_finished() || started.elapsed() < Duration::from_secs(2) {
+        assert!(
+            good.should_use_cloud(TaskValue::High).await.unwrap(),
+            "answer {asked}"
+        );
+        asked += 1;
+    }
+    let streams = attack.await.unwrap();
+    assert_eq!(streams.len(), 1000);
+    for _ in 0..1000 {
+        assert!(good.should_use_cloud(TaskValue::High).await.unwrap());
+    }
+    assert!(asked > 100, "the good client kept asking: {asked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config_under_load_without_losing_a_request() {
+    let (_api, daemon) = burst_daemon("").await;
+    let mut client = daemon.client().await;
+    let asking = tokio::spawn(async move {
+        let mut tiers = Vec::new();
+        for _ in 0..3000 {
+            tiers.push(
+                client
+                    .decide(TaskValue::High)
+                    .await
+                    .expect("no request lost")
+                    .tier,
+            );
+        }
+        tiers
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    std::fs::write(daemon.config_path(), "[thresholds]\nburst_below = 5.0\n").unwrap();
+    daemon.signal("HUP");
+    let reloaded = daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
+    assert_eq!(reloaded.five_hour.unwrap().utilization, 10.0);
+    let tiers = asking.await.unwrap();
+    assert_eq!(tiers.len(), 3000);
+
+    std::fs::write(
+        daemon.config_path(),
+        "[thresholds]\nburst_below = \"five\"\n",
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    let deadline = Instant::now() + WAIT;
+    while !daemon.log().contains("config not reloaded") {
+        assert!(
+            Instant::now() < deadline,
+            "bad config not reported:\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = daemon.log();
+    let report = log
+        .lines()
+        .find(|l| l.contains("config not reloaded"))
+        .unwrap();
+    assert!(
+        report.contains("config.toml") && report.contains("line 2"),
+        "{report}"
+    );
+    let kept = daemon.client().await.status().await.unwrap();
+    assert_eq!(kept.tier, Tier::Active, "the old (reloaded) config is kept");
+}
+
+#[tokio::test]
+async fn after_kill_9_the_first_status_serves_the_saved_reading() {
+    let api = FakeApi::start();
+    api.set_usage(61.0, Some(22.0));
+    let mut daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(TOKEN, None)
+        .config("stale_after = 2.0\n")
+        .start();
+    let before = daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
+    let saved = daemon.root().join("state/claude-quota/last-reading.json");
+    let deadline = Instant::now() + WAIT;
+    while !saved.exists() {
+        assert!(Instant::now() < deadline, "reading not saved");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!std::fs::read_to_string(&saved).unwrap().contains(TOKEN));
+
+    // No poll will answer after the restart.
+    api.fail_with(claude_quota_e2e::Fault::Delay(Duration::from_secs(60)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.kill_and_restart();
+    let first = daemon.client().await.status().await.unwrap();
+    let expected_as_of = before.as_of.unwrap();
+    assert!(first.as_of >= Some(expected_as_of), "{first:#?}");
+    assert_eq!(first.source, Some(claude_quota::ReadingSource::Persisted));
+    assert_eq!(first.five_hour.unwrap().utilization, 61.0);
+    assert_eq!(first.tier, Tier::Active, "fresh enough to serve");
+    assert!(!first.stale);
+
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    daemon.kill_and_restart();
+    let later = daemon.client().await.status().await.unwrap();
+    assert_eq!(later.source, Some(claude_quota::ReadingSource::Persisted));
+    assert!(later.stale && later.tier == Tier::Unknown, "{later:#?}");
+    assert!(later.age_s >= Some(2), "its true age: {later:#?}");
+    assert!(matches!(
+        RawConnection::connect(daemon.socket())
+            .await
+            .ask(json!({"type": "status"}))
+            .await,
+        Reply::Status(_)
+    ));
+}
