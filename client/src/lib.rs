@@ -26,8 +26,9 @@ mod client;
 mod error;
 
 pub use claude_quota_proto::{
-    CredentialSource, Decision, LastError, LastErrorKind, ModelChoice, PROTOCOL_VERSION, Provider,
-    ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window, default_socket_path,
+    CredentialSource, DaemonInfo, Decision, Forecast, LastError, LastErrorKind, LocalInfo,
+    ModelChoice, PROTOCOL_VERSION, Provider, ReadingSource, Status, TaskComplexity, TaskValue,
+    Tier, Window, default_socket_path,
 };
 pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
 pub use error::Error;

@@ -38,3 +38,15 @@ fn a_usage_error_exits_2() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("critical"), "lists the choices: {stderr}");
 }
+
+#[test]
+fn completions_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = cli().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        for word in ["should-use-cloud", "select-model", "statusline", "watch"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod backoff;
 mod config;
 mod connection;
 mod credentials;
+mod forecast;
 mod logging;
 mod persist;
 mod policy;
@@ -71,10 +72,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let max_connections = config.max_connections;
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
     let state_path = persist::default_path();
-    let restored = Snapshot {
-        reading: persist::load(&state_path),
-        ..Snapshot::default()
-    };
+    let mut restored = Snapshot::default();
+    if let Some(reading) = persist::load(&state_path) {
+        restored.offer(reading);
+    }
     if let Some(reading) = &restored.reading {
         tracing::info!(as_of = %reading.as_of, "restored the last saved reading");
     }

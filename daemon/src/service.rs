@@ -134,7 +134,7 @@ impl Service {
                 pid: std::process::id(),
                 uptime_s: self.started.elapsed().as_secs(),
             },
-            forecast: None,
+            forecast: state.history.forecast(config.thresholds.resting_above, now),
             local: None,
         }
     }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use claude_quota_proto::{CredentialSource, LastError, LastErrorKind};
 
+use crate::forecast::{History, Sample};
 use crate::reading::Reading;
 
 /// The daemon's state at one moment.
@@ -22,6 +23,8 @@ pub struct Snapshot {
     pub api_calls: u64,
     /// When a valid reading was last pushed through `ingest`.
     pub last_push_at: Option<DateTime<Utc>>,
+    /// The recent 5-hour readings, for the forecast.
+    pub history: History,
 }
 
 /// What may be shown of the credentials in use.
@@ -48,6 +51,7 @@ impl Default for Snapshot {
             next_poll_at: None,
             api_calls: 0,
             last_push_at: None,
+            history: History::default(),
         }
     }
 }
@@ -61,6 +65,11 @@ impl Snapshot {
             .as_ref()
             .is_none_or(|held| reading.as_of > held.as_of);
         if newer {
+            self.history.record(Sample {
+                at: reading.as_of,
+                utilization: reading.five_hour.utilization,
+                resets_at: reading.five_hour.resets_at,
+            });
             self.reading = Some(reading);
         }
         newer

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
 use claude_quota::{TaskComplexity, TaskValue};
 
 /// claude-quota: ask claude-quotad whether a task may spend the Claude
@@ -32,11 +33,10 @@ pub struct Cli {
 }
 
 /// The subcommands.
-#[derive(Debug, Clone, Default, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Show the tier, the usage windows and where each kind of task goes now
-    #[default]
-    Status,
+    Status(StatusArgs),
     /// Print yes or no: may a task of this value use the cloud now? (exit 0 = yes, 1 = no)
     ShouldUseCloud {
         /// How much the task is worth
@@ -58,6 +58,24 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         prefix: Option<String>,
     },
+    /// Print shell completions for bash, zsh, fish, elvish or powershell
+    Completions {
+        /// The shell
+        shell: Shell,
+    },
+}
+
+/// Options of `status`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusArgs {
+    /// Keep the view open: redraw at every change, and at least every SECS
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "60",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub watch: Option<u64>,
+
+    /// Show reset times as local clock times too
+    #[arg(long)]
+    pub local_time: bool,
 }
 
 impl Cli {

@@ -5,17 +5,23 @@
 //! daemon unreachable.
 
 mod args;
+mod guidance;
 mod render;
 mod statusline;
 mod style;
+mod watch;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Parser;
+use chrono::Utc;
+use clap::{CommandFactory, Parser};
 use claude_quota::{Client, Error};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, StatusArgs};
+use crate::guidance::Guidance;
+use crate::render::View;
 use crate::style::Palette;
 
 /// A "no" answer, or a failure other than an unreachable daemon.
@@ -53,16 +59,14 @@ fn main() -> ExitCode {
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    let code = match cli.command.clone().unwrap_or_default() {
-        Command::Status => {
-            let status = connect(cli).await?.status().await?;
-            if cli.json {
-                serde_json::to_writer_pretty(&mut out, &status)?;
-                writeln!(out)?;
-            } else {
-                write!(out, "{}", render::status(&status))?;
-            }
-            ExitCode::SUCCESS
+    let command = cli
+        .command
+        .clone()
+        .unwrap_or_else(|| Command::Status(StatusArgs::default()));
+    let code = match command {
+        Command::Status(args) => {
+            drop(out);
+            return status(cli, &args).await;
         }
         Command::ShouldUseCloud { value } => {
             let decision = connect(cli).await?.decide(value).await?;
@@ -95,8 +99,37 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             writeln!(out, "{line}")?;
             ExitCode::SUCCESS
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
+            ExitCode::SUCCESS
+        }
     };
     Ok(code)
+}
+
+/// `status`, once or `--watch`ed.
+async fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let view = View {
+        palette: Palette::detect(cli.no_color, true),
+        unicode: View::unicode_supported(),
+        local_time: args.local_time,
+        now: Utc::now(),
+    };
+    if let Some(every) = args.watch {
+        watch::run(&cli.socket_path(), Duration::from_secs(every), view).await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut client = connect(cli).await?;
+    let status = client.status().await?;
+    let mut out = std::io::stdout().lock();
+    if cli.json {
+        serde_json::to_writer_pretty(&mut out, &status)?;
+        writeln!(out)?;
+    } else {
+        let guidance = Guidance::fetch(&mut client).await?;
+        write!(out, "{}", render::status(&status, Some(&guidance), &view))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn connect(cli: &Cli) -> Result<Client, Error> {

@@ -1,30 +1,451 @@
-//! Status as text for people.
+//! The status view people read: tier, usage bars, countdowns, staleness,
+//! the last error with its fix, the forecast, and where tasks go now.
+//!
+//! Pure: everything it shows comes from its arguments, so every state is
+//! snapshot-tested.
 
 use std::fmt::Write;
 
-use claude_quota::{Status, Window};
+use anstyle::{AnsiColor, Style};
+use chrono::{DateTime, Local, Utc};
+use claude_quota::{LastErrorKind, Provider, Status, Window};
 
-/// The status as a few plain lines.
-pub fn status(status: &Status) -> String {
+use crate::guidance::Guidance;
+use crate::style::{Palette, countdown, duration, usage_style};
+
+/// Cells in a usage bar.
+const BAR_WIDTH: usize = 30;
+
+/// How to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// Colors on or off.
+    pub palette: Palette,
+    /// Unicode blocks, or ASCII for terminals that lack them.
+    pub unicode: bool,
+    /// Show reset times as local clock times too.
+    pub local_time: bool,
+    /// The moment to count down from.
+    pub now: DateTime<Utc>,
+}
+
+impl View {
+    /// Unicode unless the locale says otherwise (`C`, `POSIX`, or a
+    /// non-UTF-8 charset in `LC_ALL`, `LC_CTYPE` or `LANG`).
+    pub fn unicode_supported() -> bool {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()));
+        match locale {
+            None => true,
+            Some(locale) => {
+                let locale = locale.to_ascii_lowercase();
+                locale.contains("utf-8") || locale.contains("utf8")
+            }
+        }
+    }
+}
+
+/// The whole view.
+pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> String {
     let mut out = String::new();
-    let stale = if status.stale { " (stale)" } else { "" };
-    let _ = writeln!(out, "tier: {}{stale} ({})", status.tier, status.reason);
-    for (name, window) in [("5h", status.five_hour), ("7d", status.seven_day)] {
-        let _ = writeln!(out, "{name}: {}", window_text(window));
+    header(&mut out, status, view);
+    let windows = [
+        ("5-hour", status.five_hour),
+        ("7-day", status.seven_day),
+        ("opus", status.seven_day_opus),
+        ("sonnet", status.seven_day_sonnet),
+    ];
+    for (i, (name, window)) in windows.into_iter().enumerate() {
+        match window {
+            Some(window) => bar_line(&mut out, name, window, view),
+            // The two main windows always show; the extra ones when present.
+            None if i < 2 => {
+                let _ = writeln!(
+                    out,
+                    "  {name:<7} {}",
+                    view.palette.paint(dim(), "no reading")
+                );
+            }
+            None => {}
+        }
     }
-    if let Some(age) = status.age_s {
-        let _ = writeln!(out, "reading: {age}s old");
-    }
-    let _ = writeln!(out, "credentials: {}", status.credentials);
+    out.push('\n');
+    freshness(&mut out, status, view);
     if let Some(error) = &status.last_error {
-        let _ = writeln!(out, "last error: {} ({})", error.message, error.kind);
+        let title = view.palette.paint(red(), "last error");
+        let _ = writeln!(out, "  {title}  {} ({})", error.message, error.kind);
+        let _ = writeln!(
+            out,
+            "  {}  {}",
+            view.palette.paint(dim(), "   fix   "),
+            fix(error.kind)
+        );
+    }
+    forecast(&mut out, status, view);
+    if let Some(guidance) = guidance {
+        out.push('\n');
+        decisions(&mut out, guidance, view);
     }
     out
 }
 
-fn window_text(window: Option<Window>) -> String {
-    match window {
-        Some(w) => format!("{:.1}%", w.utilization),
-        None => "no reading".into(),
+fn header(out: &mut String, status: &Status, view: &View) {
+    let stale = if status.stale && status.as_of.is_some() {
+        format!(" {}", view.palette.paint(red().bold(), "STALE"))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{}{stale}  {}\n",
+        view.palette.tier(status.tier),
+        status.reason
+    );
+}
+
+fn bar_line(out: &mut String, name: &str, window: Window, view: &View) {
+    let filled =
+        ((window.utilization.clamp(0.0, 100.0) / 100.0) * BAR_WIDTH as f64).round() as usize;
+    let (full, empty) = if view.unicode {
+        ("█", "░")
+    } else {
+        ("#", "-")
+    };
+    let bar = format!(
+        "{}{}",
+        view.palette
+            .paint(usage_style(window.utilization), &full.repeat(filled)),
+        view.palette.paint(dim(), &empty.repeat(BAR_WIDTH - filled))
+    );
+    let percent = view.palette.percent(window.utilization);
+    let pad = " ".repeat(4usize.saturating_sub(format!("{:.0}%", window.utilization).len()));
+    let reset = window
+        .resets_at
+        .map(|at| format!("  resets {}", reset_text(at, view)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  {name:<7} {bar} {pad}{percent}{reset}");
+}
+
+fn reset_text(at: DateTime<Utc>, view: &View) -> String {
+    let remaining = countdown(at, view.now);
+    if view.local_time {
+        format!(
+            "at {} (in {remaining})",
+            at.with_timezone(&Local).format("%a %H:%M")
+        )
+    } else {
+        format!("in {remaining}")
+    }
+}
+
+fn freshness(out: &mut String, status: &Status, view: &View) {
+    let mut parts = Vec::new();
+    match (status.age_s, status.source) {
+        (Some(age), Some(source)) => {
+            parts.push(format!("reading {} old ({source})", duration_secs(age)));
+        }
+        _ => parts.push("no reading yet".into()),
+    }
+    if let Some(at) = status.next_poll_at {
+        let secs = (at - view.now).num_seconds().max(0).unsigned_abs();
+        parts.push(format!("next poll in {}", duration_secs(secs)));
+    }
+    parts.push(format!("{} API calls", status.api_calls));
+    parts.push(format!("credentials: {}", status.credentials));
+    if let Some(local) = &status.local {
+        let state = if local.up { "up" } else { "down" };
+        parts.push(format!("ollama {state}"));
+    }
+    let _ = writeln!(out, "  {}", view.palette.paint(dim(), &parts.join(" · ")));
+}
+
+fn duration_secs(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        duration(chrono::TimeDelta::seconds(secs as i64))
+    }
+}
+
+fn forecast(out: &mut String, status: &Status, view: &View) {
+    let Some(forecast) = status.forecast else {
+        return;
+    };
+    let reset = status.five_hour.and_then(|w| w.resets_at);
+    let mut text = format!("at this pace ({:.1} %/h):", forecast.five_hour_pct_per_hour);
+    let targets = [
+        ("RESTING", forecast.resting_at),
+        ("100 %", forecast.exhausted_at),
+    ];
+    let reached: Vec<String> = targets
+        .into_iter()
+        .filter_map(|(name, at)| at.map(|at| (name, at)))
+        .filter(|(_, at)| reset.is_none_or(|reset| *at < reset))
+        .map(|(name, at)| format!("{name} in {}", countdown(at, view.now)))
+        .collect();
+    match (reached.is_empty(), reset) {
+        (true, Some(reset)) => {
+            let _ = write!(
+                text,
+                " the window resets first ({})",
+                reset_text(reset, view)
+            );
+        }
+        (true, None) => return,
+        (false, Some(reset)) => {
+            let _ = write!(
+                text,
+                " {}, before the reset {}",
+                reached.join(", "),
+                reset_text(reset, view)
+            );
+        }
+        (false, None) => {
+            let _ = write!(text, " {}", reached.join(", "));
+        }
+    }
+    let _ = writeln!(out, "  {text}");
+}
+
+fn decisions(out: &mut String, guidance: &Guidance, view: &View) {
+    let cloud: Vec<String> = guidance
+        .cloud
+        .iter()
+        .map(|(value, yes)| {
+            let answer = if *yes {
+                view.palette.paint(green(), "cloud")
+            } else {
+                view.palette.paint(dim(), "local")
+            };
+            format!("{value} {answer}")
+        })
+        .collect();
+    let models: Vec<String> = guidance
+        .models
+        .iter()
+        .map(|(complexity, choice)| {
+            let style = match choice.provider {
+                Provider::Anthropic => green(),
+                Provider::Ollama => Style::new(),
+            };
+            let missing = if choice.available {
+                ""
+            } else {
+                " (not available)"
+            };
+            format!(
+                "{complexity} {}{missing}",
+                view.palette.paint(style, &choice.model)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "  where tasks go now");
+    let _ = writeln!(out, "    by value       {}", cloud.join(" · "));
+    let _ = writeln!(out, "    by complexity  {}", models.join(" · "));
+}
+
+/// What a user can do about each kind of fault.
+fn fix(kind: LastErrorKind) -> &'static str {
+    match kind {
+        LastErrorKind::NoCredentials => {
+            "log in with Claude Code (`claude`), or set CLAUDE_CODE_OAUTH_TOKEN for the daemon"
+        }
+        LastErrorKind::Unauthorized => {
+            "the login expired or was revoked: open Claude Code (`claude`) to refresh it"
+        }
+        LastErrorKind::InsufficientScope => {
+            "the token lacks user:profile: log in with `claude`, not a `claude setup-token` token"
+        }
+        LastErrorKind::RateLimited => {
+            "the daemon backs off by itself; `claude-quota statusline` as Claude Code's status line avoids polling"
+        }
+        LastErrorKind::Network => "check the network and the configured api_url",
+        LastErrorKind::BadResponse => {
+            "the usage API changed or misbehaved; if it persists, report it"
+        }
+    }
+}
+
+fn dim() -> Style {
+    Style::new().fg_color(Some(AnsiColor::BrightBlack.into()))
+}
+
+fn red() -> Style {
+    Style::new().fg_color(Some(AnsiColor::Red.into()))
+}
+
+fn green() -> Style {
+    Style::new().fg_color(Some(AnsiColor::Green.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use claude_quota::{
+        CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, ReadingSource,
+        TaskComplexity, TaskValue, Tier,
+    };
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .unwrap()
+            .into()
+    }
+
+    fn window(utilization: f64, resets_in_minutes: i64) -> Option<Window> {
+        Some(Window {
+            utilization,
+            resets_at: Some(now() + TimeDelta::minutes(resets_in_minutes)),
+        })
+    }
+
+    fn status(tier: Tier, five: f64, seven: f64) -> Status {
+        Status {
+            tier,
+            reason: format!("5-hour window at {five:.1}%"),
+            five_hour: window(five, 133),
+            seven_day: window(seven, 3 * 1440 + 240),
+            seven_day_opus: None,
+            seven_day_sonnet: Some(Window {
+                utilization: 1.0,
+                resets_at: None,
+            }),
+            as_of: Some(now() - TimeDelta::seconds(12)),
+            source: Some(ReadingSource::Api),
+            age_s: Some(12),
+            stale: false,
+            last_push_at: None,
+            credentials: CredentialSource::File,
+            subscription_type: Some("max".into()),
+            token_expires_at: None,
+            last_error: None,
+            next_poll_at: Some(now() + TimeDelta::seconds(18)),
+            api_calls: 7,
+            daemon: DaemonInfo {
+                version: "0.1.0".into(),
+                pid: 1,
+                uptime_s: 60,
+            },
+            forecast: None,
+            local: None,
+        }
+    }
+
+    fn guidance(tier: Tier) -> Guidance {
+        let cloud = TaskValue::ALL
+            .map(|v| {
+                (
+                    v,
+                    tier == Tier::Burst && matches!(v, TaskValue::Critical | TaskValue::High),
+                )
+            })
+            .to_vec();
+        let models = TaskComplexity::ALL
+            .map(|c| {
+                let (model, provider) = match (tier, c) {
+                    (Tier::Burst, TaskComplexity::High) => {
+                        ("claude-sonnet-4-6", Provider::Anthropic)
+                    }
+                    (Tier::Resting, _) => ("qwen3:8b", Provider::Ollama),
+                    _ => ("qwen3:14b", Provider::Ollama),
+                };
+                let choice = ModelChoice {
+                    model: model.into(),
+                    provider,
+                    tier,
+                    reason: String::new(),
+                    stale: false,
+                    available: true,
+                };
+                (c, choice)
+            })
+            .to_vec();
+        Guidance { cloud, models }
+    }
+
+    fn view(palette: Palette) -> View {
+        View {
+            palette,
+            unicode: true,
+            local_time: false,
+            now: now(),
+        }
+    }
+
+    fn both(name: &str, status: &Status) {
+        let guidance = guidance(status.tier);
+        insta::assert_snapshot!(
+            name,
+            super::status(status, Some(&guidance), &view(Palette::plain()))
+        );
+        let colored = super::status(status, Some(&guidance), &view(Palette::colored()));
+        insta::assert_snapshot!(format!("{name}_color"), colored.replace('\x1b', "␛"));
+    }
+
+    #[test]
+    fn burst() {
+        let mut status = status(Tier::Burst, 23.0, 41.0);
+        status.forecast = Some(Forecast {
+            five_hour_pct_per_hour: 12.5,
+            resting_at: Some(now() + TimeDelta::minutes(47)),
+            exhausted_at: Some(now() + TimeDelta::minutes(210)),
+        });
+        both("burst", &status);
+    }
+
+    #[test]
+    fn active() {
+        both("active", &status(Tier::Active, 63.5, 22.0));
+    }
+
+    #[test]
+    fn resting() {
+        both("resting", &status(Tier::Resting, 91.0, 85.0));
+    }
+
+    #[test]
+    fn unknown_without_a_reading() {
+        let mut status = status(Tier::Unknown, 0.0, 0.0);
+        status.reason = "no usage reading yet".into();
+        status.five_hour = None;
+        status.seven_day = None;
+        status.seven_day_sonnet = None;
+        status.as_of = None;
+        status.source = None;
+        status.age_s = None;
+        status.stale = true;
+        status.credentials = CredentialSource::None;
+        status.last_error = Some(LastError {
+            kind: LastErrorKind::NoCredentials,
+            message: "no Claude Code credentials found".into(),
+            at: now(),
+        });
+        both("unknown", &status);
+    }
+
+    #[test]
+    fn stale_with_a_rate_limit_error() {
+        let mut status = status(Tier::Unknown, 44.0, 30.0);
+        status.reason = "last reading is 420s old (stale after 300s)".into();
+        status.stale = true;
+        status.age_s = Some(420);
+        status.last_error = Some(LastError {
+            kind: LastErrorKind::RateLimited,
+            message: "rate limited by the usage API (429)".into(),
+            at: now(),
+        });
+        both("stale_error", &status);
+    }
+
+    #[test]
+    fn ascii_bars_for_terminals_without_unicode() {
+        let status = status(Tier::Active, 63.5, 22.0);
+        let view = View {
+            unicode: false,
+            ..view(Palette::plain())
+        };
+        insta::assert_snapshot!(super::status(&status, None, &view));
     }
 }

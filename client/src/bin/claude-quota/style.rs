@@ -37,9 +37,9 @@ impl Palette {
         Palette { enabled: true }
     }
 
-    /// `text` in `style`, or as is when colors are off.
+    /// `text` in `style`, or as is when colors are off (or it is empty).
     pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.enabled {
+        if self.enabled && !text.is_empty() {
             format!("{style}{text}{style:#}")
         } else {
             text.to_owned()

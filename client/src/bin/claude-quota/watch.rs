@@ -1,0 +1,124 @@
+//! `status --watch`: redraws in place at every pushed change (subscribe)
+//! and at least every SECS, reconnects when the daemon restarts, and
+//! leaves the terminal as it found it on Ctrl-C.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use claude_quota::{Client, Status, Subscription};
+
+use crate::guidance::Guidance;
+use crate::render::{self, View};
+
+/// How long to wait between attempts to reach a daemon that went away.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// The terminal's alternate screen with the cursor hidden, restored on
+/// drop (including when Ctrl-C ends the watch).
+struct Screen {
+    terminal: bool,
+}
+
+impl Screen {
+    fn enter() -> Self {
+        let terminal = std::io::stdout().is_terminal();
+        if terminal {
+            print!("\x1b[?1049h\x1b[?25l");
+        }
+        Screen { terminal }
+    }
+
+    /// Replaces what is shown; off a terminal, appends a frame instead.
+    fn show(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = if self.terminal {
+            write!(out, "\x1b[H\x1b[2J{text}")
+        } else {
+            writeln!(out, "{text}")
+        };
+        let _ = out.flush();
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        if self.terminal {
+            print!("\x1b[?25h\x1b[?1049l");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+/// Watches until Ctrl-C.
+pub async fn run(socket: &Path, every: Duration, view: View) {
+    let screen = Screen::enter();
+    let mut interrupted = pin!(tokio::signal::ctrl_c());
+    loop {
+        let session = async {
+            match subscribe(socket).await {
+                Some((subscription, client)) => {
+                    follow(&screen, subscription, client, every, view).await
+                }
+                None => screen.show(&format!(
+                    "claude-quotad at {} is not answering; reconnecting…\n",
+                    socket.display()
+                )),
+            }
+            tokio::time::sleep(RECONNECT_EVERY).await;
+        };
+        tokio::select! {
+            _ = &mut interrupted => return,
+            () = session => {}
+        }
+    }
+}
+
+async fn subscribe(socket: &Path) -> Option<(Subscription, Client)> {
+    let subscription = Client::connect_to(socket)
+        .await
+        .ok()?
+        .subscribe()
+        .await
+        .ok()?;
+    let asker = Client::connect_to(socket).await.ok()?;
+    Some((subscription, asker))
+}
+
+/// Draws every update until the subscription ends.
+async fn follow(
+    screen: &Screen,
+    mut subscription: Subscription,
+    mut asker: Client,
+    every: Duration,
+    view: View,
+) {
+    let mut latest: Option<(Status, Option<Guidance>, Instant)> = None;
+    loop {
+        tokio::select! {
+            next = subscription.next() => match next {
+                Ok(Some(status)) => {
+                    let guidance = Guidance::fetch(&mut asker).await.ok();
+                    latest = Some((status, guidance, Instant::now()));
+                }
+                _ => {
+                    screen.show("claude-quotad went away; reconnecting…\n");
+                    return;
+                }
+            },
+            () = tokio::time::sleep(every) => {}
+        }
+        if let Some((status, guidance, received)) = &latest {
+            let mut aged = status.clone();
+            let elapsed = received.elapsed().as_secs();
+            aged.age_s = aged.age_s.map(|age| age + elapsed);
+            let view = View {
+                now: Utc::now(),
+                ..view
+            };
+            screen.show(&render::status(&aged, guidance.as_ref(), &view));
+        }
+    }
+}

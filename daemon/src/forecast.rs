@@ -1,0 +1,203 @@
+//! Where the 5-hour window is heading: a least-squares burn rate over the
+//! readings of the current window, and when, at that pace, it crosses the
+//! resting threshold and reaches 100 %.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use claude_quota_proto::Forecast;
+
+/// One 5-hour reading, as kept for the forecast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// When it was taken.
+    pub at: DateTime<Utc>,
+    /// The 5-hour utilization then.
+    pub utilization: f64,
+    /// When that window resets, when known: it names the window.
+    pub resets_at: Option<DateTime<Utc>>,
+}
+
+/// How many samples are kept: 5 hours at one every 30 s, with room for
+/// faster pushes from the status line.
+const MAX_SAMPLES: usize = 1200;
+
+/// The length of the window the forecast speaks about.
+const WINDOW: TimeDelta = TimeDelta::hours(5);
+
+/// Fewer than this many seconds of data say nothing about a pace.
+const MIN_SPAN_SECS: f64 = 120.0;
+
+/// Burn rates below this (percent per hour) count as flat.
+const FLAT_PCT_PER_HOUR: f64 = 0.1;
+
+/// Readings differing in `resets_at` by more than this belong to
+/// different windows (the endpoint's value jitters by milliseconds).
+const SAME_WINDOW_SLACK: TimeDelta = TimeDelta::minutes(1);
+
+/// The recent 5-hour readings, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    samples: VecDeque<Sample>,
+}
+
+impl History {
+    /// Records a reading; older readings than the newest are ignored.
+    pub fn record(&mut self, sample: Sample) {
+        if self.samples.back().is_some_and(|last| sample.at <= last.at) {
+            return;
+        }
+        if self.samples.len() == MAX_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(sample);
+    }
+
+    /// The forecast at `now` against `resting_above`; `None` when the
+    /// current window holds too little data or the pace is flat.
+    pub fn forecast(&self, resting_above: f64, now: DateTime<Utc>) -> Option<Forecast> {
+        let window = self.current_window(now);
+        let first = window.first()?;
+        let last = window.last()?;
+        if (last.at - first.at).num_seconds() as f64 <= MIN_SPAN_SECS {
+            return None;
+        }
+        let rate = slope_per_hour(&window)?;
+        if rate < FLAT_PCT_PER_HOUR {
+            return None;
+        }
+        let reach = |target: f64| {
+            (last.utilization < target).then(|| {
+                let hours = (target - last.utilization) / rate;
+                last.at + TimeDelta::milliseconds((hours * 3_600_000.0) as i64)
+            })
+        };
+        Some(Forecast {
+            five_hour_pct_per_hour: rate,
+            resting_at: reach(resting_above),
+            exhausted_at: reach(100.0),
+        })
+    }
+
+    /// The newest run of samples from one window: same reset time, no
+    /// drop in utilization (a drop is a reset), none older than 5 hours.
+    fn current_window(&self, now: DateTime<Utc>) -> Vec<Sample> {
+        let mut run: Vec<Sample> = Vec::new();
+        for sample in self.samples.iter().rev() {
+            if now - sample.at > WINDOW {
+                break;
+            }
+            if let Some(later) = run.last() {
+                let other_window = match (sample.resets_at, later.resets_at) {
+                    (Some(a), Some(b)) => (a - b).abs() > SAME_WINDOW_SLACK,
+                    _ => false,
+                };
+                if other_window || sample.utilization > later.utilization {
+                    break;
+                }
+            }
+            run.push(*sample);
+        }
+        run.reverse();
+        run
+    }
+}
+
+/// The least-squares slope of utilization over time, in percent per hour.
+fn slope_per_hour(samples: &[Sample]) -> Option<f64> {
+    let origin = samples.first()?.at;
+    let points: Vec<(f64, f64)> = samples
+        .iter()
+        .map(|s| {
+            (
+                (s.at - origin).num_milliseconds() as f64 / 3_600_000.0,
+                s.utilization,
+            )
+        })
+        .collect();
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let covariance: f64 = points
+        .iter()
+        .map(|(x, y)| (x - mean_x) * (y - mean_y))
+        .sum();
+    let variance: f64 = points.iter().map(|(x, _)| (x - mean_x).powi(2)).sum();
+    (variance > 0.0).then(|| covariance / variance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(start: DateTime<Utc>, series: &[(i64, f64, i64)]) -> History {
+        let mut history = History::default();
+        for &(minute, utilization, reset_hour) in series {
+            history.record(Sample {
+                at: start + TimeDelta::minutes(minute),
+                utilization,
+                resets_at: Some(start + TimeDelta::hours(reset_hour)),
+            });
+        }
+        history
+    }
+
+    #[test]
+    fn a_rising_series_gives_its_pace_and_crossing_times() {
+        let start = Utc::now() - TimeDelta::minutes(60);
+        // 10 % an hour: 20 % at 0, 30 % at 60 minutes.
+        let series: Vec<_> = (0..=6)
+            .map(|i| (i * 10, 20.0 + i as f64 * 10.0 / 6.0, 3))
+            .collect();
+        let forecast = history(start, &series)
+            .forecast(80.0, start + TimeDelta::minutes(60))
+            .unwrap();
+        assert!((forecast.five_hour_pct_per_hour - 10.0).abs() < 1e-6);
+        let resting = forecast.resting_at.unwrap() - (start + TimeDelta::minutes(60));
+        assert_eq!(resting.num_minutes(), 300, "50 points at 10 %/h");
+        let exhausted = forecast.exhausted_at.unwrap() - (start + TimeDelta::minutes(60));
+        assert_eq!(exhausted.num_minutes(), 420);
+    }
+
+    #[test]
+    fn a_flat_series_or_thin_data_gives_none() {
+        let start = Utc::now() - TimeDelta::minutes(30);
+        let flat = history(start, &[(0, 40.0, 3), (10, 40.0, 3), (20, 40.0, 3)]);
+        assert!(flat.forecast(80.0, Utc::now()).is_none());
+        let thin = history(start, &[(0, 40.0, 3), (1, 45.0, 3)]);
+        assert!(thin.forecast(80.0, Utc::now()).is_none());
+        assert!(History::default().forecast(80.0, Utc::now()).is_none());
+    }
+
+    #[test]
+    fn a_reset_in_the_middle_starts_a_new_window() {
+        let start = Utc::now() - TimeDelta::minutes(60);
+        // Steep climb in the old window, then a reset and a slow climb.
+        let series = [
+            (0, 50.0, 1),
+            (10, 70.0, 1),
+            (20, 90.0, 1),
+            (30, 2.0, 6),
+            (40, 3.0, 6),
+            (50, 4.0, 6),
+            (60, 5.0, 6),
+        ];
+        let forecast = history(start, &series)
+            .forecast(80.0, start + TimeDelta::minutes(60))
+            .unwrap();
+        assert!(
+            (forecast.five_hour_pct_per_hour - 6.0).abs() < 1e-6,
+            "{forecast:?}"
+        );
+    }
+
+    #[test]
+    fn past_the_threshold_only_exhaustion_is_forecast() {
+        let start = Utc::now() - TimeDelta::minutes(20);
+        let forecast = history(start, &[(0, 82.0, 3), (10, 84.0, 3), (20, 86.0, 3)])
+            .forecast(80.0, start + TimeDelta::minutes(20))
+            .unwrap();
+        assert!(forecast.resting_at.is_none());
+        assert!(forecast.exhausted_at.is_some());
+    }
+}

@@ -1,0 +1,134 @@
+//! `subscribe`: changes arrive promptly, idle subscribers cost nothing,
+//! and one that never reads cannot make the daemon hoard memory.
+
+use std::time::{Duration, Instant};
+
+use claude_quota::Tier;
+use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start(api: &FakeApi, poll: f64) -> Daemon {
+    Daemon::builder()
+        .api(&api.url(), poll)
+        .credentials_file(TOKEN, None)
+        .start()
+}
+
+/// A field of `/proc/<pid>/status`, in kB.
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = text.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// User + system CPU time of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_a_tier_change_within_a_second_of_the_poll() {
+    let api = FakeApi::start();
+    let daemon = start(&api, 0.5);
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    let mut subscription = daemon.client().await.subscribe().await.unwrap();
+    let first = subscription.next().await.unwrap().unwrap();
+    assert_eq!(first.tier, Tier::Burst, "a status at once");
+
+    let changed_at = Instant::now();
+    api.set_usage(65.0, Some(10.0));
+    let update = tokio::time::timeout(WAIT, async {
+        loop {
+            let status = subscription.next().await.unwrap().unwrap();
+            if status.tier == Tier::Active {
+                return (status, Instant::now());
+            }
+        }
+    })
+    .await
+    .expect("the change arrives");
+    let polled_at = *api
+        .request_times()
+        .iter()
+        .find(|t| **t >= changed_at)
+        .expect("a poll after the change");
+    let delay = update.1 - polled_at;
+    assert!(delay < Duration::from_secs(1), "{delay:?} after the poll");
+    assert_eq!(update.0.five_hour.unwrap().utilization, 65.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_idle_subscribers_cost_no_cpu() {
+    let api = FakeApi::start();
+    let daemon = start(&api, 60.0);
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    let mut subscriptions = Vec::new();
+    for _ in 0..500 {
+        let mut subscription = daemon.client().await.subscribe().await.unwrap();
+        subscription.next().await.unwrap().unwrap();
+        subscriptions.push(subscription);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_ticks(daemon.pid());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let spent = cpu_ticks(daemon.pid()) - before;
+    assert!(
+        spent <= 2,
+        "{spent} ticks of CPU in 3 s with nothing changing"
+    );
+    assert_eq!(subscriptions.len(), 500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_reads_does_not_grow_the_daemon() {
+    let api = FakeApi::start();
+    let daemon = start(&api, 60.0);
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    // Subscribe by hand and never read a byte of the replies.
+    let mut silent = UnixStream::connect(daemon.socket()).await.unwrap();
+    let request = br#"{"type":"subscribe"}"#;
+    silent
+        .write_all(&(request.len() as u32).to_be_bytes())
+        .await
+        .unwrap();
+    silent.write_all(request).await.unwrap();
+    let mut reader = daemon.client().await.subscribe().await.unwrap();
+
+    let baseline = proc_status_kb(daemon.pid(), "VmRSS:");
+    // 8,000 new readings, half of them changing the tier: a daemon that
+    // queued updates for the silent subscriber would hold ~8 MB for it.
+    let mut pusher = daemon.client().await;
+    let reading_task = tokio::spawn(async move {
+        let mut seen = 0u32;
+        while let Ok(Ok(Some(_))) =
+            tokio::time::timeout(Duration::from_secs(2), reader.next()).await
+        {
+            seen += 1;
+        }
+        seen
+    });
+    for step in 0..8_000u32 {
+        let window = claude_quota::Window {
+            utilization: f64::from(step % 2) * 50.0 + 10.0,
+            resets_at: None,
+        };
+        pusher
+            .ingest(window, None, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let grown = proc_status_kb(daemon.pid(), "VmRSS:").saturating_sub(baseline);
+    let seen = reading_task.await.unwrap();
+    assert!(seen > 100, "the reading subscriber kept up: {seen} updates");
+    assert!(grown < 4096, "RSS grew by {grown} kB");
+    // The daemon still answers everyone else at once.
+    let asked = Instant::now();
+    assert!(daemon.client().await.status().await.is_ok());
+    assert!(asked.elapsed() < Duration::from_millis(500));
+}
