@@ -127,7 +127,11 @@ async fn without_credentials_every_answer_is_local() {
     assert_eq!(cli.status.code(), Some(1));
     let status = daemon.cli(&["status"]);
     assert_eq!(status.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&status.stdout).contains("unknown"));
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.starts_with("UNKNOWN") && text.contains("log in with Claude Code"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
