@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use claude_quota::{Client, Error};
+use serde::Serialize;
 
 use crate::args::{Cli, Command, StatusArgs};
 use crate::guidance::Guidance;
@@ -58,53 +59,53 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
     let command = cli
         .command
         .clone()
         .unwrap_or_else(|| Command::Status(StatusArgs::default()));
-    let code = match command {
-        Command::Status(args) => {
-            drop(out);
-            return status(cli, &args).await;
-        }
+    match command {
+        Command::Status(args) => status(cli, &args).await,
         Command::ShouldUseCloud { value } => {
             let decision = connect(cli).await?.decide(value).await?;
-            if cli.json {
-                serde_json::to_writer(&mut out, &decision)?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "{}", if decision.use_cloud { "yes" } else { "no" })?;
-            }
-            if decision.use_cloud {
+            let text = if decision.use_cloud { "yes" } else { "no" };
+            answer(cli, &decision, text)?;
+            Ok(if decision.use_cloud {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_NO)
-            }
+            })
         }
         Command::SelectModel { complexity } => {
             let choice = connect(cli).await?.select_model(complexity).await?;
-            if cli.json {
-                serde_json::to_writer(&mut out, &choice)?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "{}", choice.model)?;
-            }
-            ExitCode::SUCCESS
+            answer(cli, &choice, &choice.model)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Statusline { prefix } => {
             // Claude Code shows ANSI colors although stdout is a pipe.
             let palette = Palette::detect(cli.no_color, false);
             let line = statusline::run(&cli.socket_path(), prefix.as_deref(), palette).await;
-            writeln!(out, "{line}")?;
-            ExitCode::SUCCESS
+            println!("{line}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-    };
-    Ok(code)
+    }
+}
+
+/// Prints an answer as one line: the whole object with `--json`, else
+/// `text` for people and shell scripts.
+fn answer(cli: &Cli, object: &impl Serialize, text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if cli.json {
+        serde_json::to_writer(&mut out, object)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{text}")?;
+    }
+    Ok(())
 }
 
 /// `status`, once or `--watch`ed.
