@@ -51,6 +51,10 @@ pub enum Command {
             .map(|v| v.parse::<TaskComplexity>().expect("a listed value")))]
         complexity: TaskComplexity,
     },
+    /// Install, remove or inspect the login agent that keeps claude-quotad running
+    Service(crate::service::ServiceArgs),
+    /// Check credentials, socket, daemon, usage API, service and Ollama; say what to fix
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 impl Cli {

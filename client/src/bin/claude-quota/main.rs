@@ -5,7 +5,9 @@
 //! daemon unreachable.
 
 mod args;
+mod doctor;
 mod render;
+mod service;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -49,6 +51,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Some(Command::Service(args)) => return service::run(args, cli.socket.as_deref()),
+        Some(Command::Doctor(args)) => return doctor::run(cli, args).await,
+        _ => {}
+    }
     let mut client = Client::connect_to(cli.socket_path()).await?;
     let mut out = std::io::stdout().lock();
     let code = match cli.command.clone().unwrap_or_default() {
@@ -86,6 +93,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             ExitCode::SUCCESS
         }
+        Command::Service(_) | Command::Doctor(_) => unreachable!("dispatched before connecting"),
     };
     Ok(code)
 }
