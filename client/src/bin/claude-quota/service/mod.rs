@@ -232,3 +232,45 @@ fn read_if_present(path: &Path) -> anyhow::Result<Option<String>> {
         Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference files in `packaging/`, for people who install by hand,
+    /// are what `install` writes for this example; this test keeps them
+    /// from drifting. `UPDATE_PACKAGING=1` rewrites them.
+    #[test]
+    fn the_reference_files_in_packaging_are_what_install_writes() {
+        let host = Host {
+            home: "/Users/you".into(),
+            config_home: "/home/you/.config".into(),
+            uid: 501,
+        };
+        let spec = Spec {
+            program: vec!["/usr/local/bin/claude-quotad".into()],
+            env: vec![("RUST_LOG".into(), "info".into())],
+        };
+        let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+        for (manager, file) in [
+            (
+                Manager::Launchd,
+                "launchd/dev.claude-quota.claude-quotad.plist",
+            ),
+            (Manager::Systemd, "systemd/claude-quotad.service"),
+        ] {
+            let generated = manager.render(&spec, &host).unwrap();
+            let path = packaging.join(file);
+            if std::env::var_os("UPDATE_PACKAGING").is_some() {
+                std::fs::write(&path, &generated).unwrap();
+            }
+            let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                checked_in,
+                generated,
+                "{} differs from what `service install` writes; run `UPDATE_PACKAGING=1 cargo test -p claude-quota reference`",
+                path.display()
+            );
+        }
+    }
+}
