@@ -19,7 +19,7 @@ pub fn check(path: &Path) -> Check {
             return Check::fail(
                 "socket",
                 format!("{shown}: {err}"),
-                "start the daemon (`claude-quota service install`), or point --socket / CLAUDE_QUOTA_SOCKET at its socket",
+                "start the daemon (see below), or point --socket / CLAUDE_QUOTA_SOCKET at its socket",
             );
         }
     };

@@ -35,12 +35,19 @@ pub fn daemon(hello: &str, status: &Status) -> Check {
 
 /// The daemon could not be asked.
 pub fn unreachable(err: &claude_quota::Error) -> Check {
-    let fix = if err.is_unreachable() {
-        START_IT
-    } else {
-        "restart the daemon (`claude-quota service install`) and look at its log"
-    };
-    Check::fail("daemon", err.to_string(), fix)
+    if err.is_unreachable() {
+        let why = std::error::Error::source(err).map_or_else(String::new, |e| format!(" ({e})"));
+        return Check::fail(
+            "daemon",
+            format!("nothing answers on the socket{why}"),
+            START_IT,
+        );
+    }
+    Check::fail(
+        "daemon",
+        err.to_string(),
+        "restart the daemon (`claude-quota service install`) and read its log",
+    )
 }
 
 /// Where the token comes from, the plan, and when the token expires.
