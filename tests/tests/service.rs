@@ -271,6 +271,26 @@ fn a_dry_run_prints_the_file_and_the_commands_and_touches_nothing() {
             }
         }
     }
+    let out = sandbox.ok(&[
+        "install",
+        "--dry-run",
+        "--manager",
+        "systemd",
+        "--daemon",
+        "/bin/sh",
+    ]);
+    assert!(
+        out.contains("ExecStart=/bin/sh\n"),
+        "--daemon overrides the search: {out}"
+    );
+    let missing = sandbox.service(&[
+        "install",
+        "--dry-run",
+        "--daemon",
+        "/nonexistent/claude-quotad",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no such file"));
     assert!(sandbox.take_record().is_empty(), "a dry run runs nothing");
     assert_eq!(
         fs::read_dir(sandbox.home()).unwrap().count(),

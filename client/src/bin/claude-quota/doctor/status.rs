@@ -118,7 +118,9 @@ pub fn api(status: &Status) -> Check {
     if let Some(error) = &status.last_error {
         let message = format!("{} ({}); {calls}", error.message, error.kind);
         return match error.kind {
-            LastErrorKind::NoCredentials => Check::fail("api", message, LOG_IN),
+            LastErrorKind::NoCredentials => {
+                Check::fail("api", message, "see the credentials check above")
+            }
             LastErrorKind::Unauthorized => Check::fail(
                 "api",
                 message,
