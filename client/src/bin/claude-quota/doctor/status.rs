@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use claude_quota::{CredentialSource, LastErrorKind, ReadingSource, Status};
 
-use super::check::Check;
+use super::check::{Check, Verdict};
 
 /// What to run when the daemon is not running.
 const START_IT: &str =
@@ -12,6 +12,11 @@ const START_IT: &str =
 
 /// What to do when Claude Code's login is missing or spoiled.
 const LOG_IN: &str = "log in with Claude Code (run `claude`, then /login), or set CLAUDE_CODE_OAUTH_TOKEN for the daemon";
+
+/// What to do when the token has expired or was refused: Claude Code owns
+/// it and refreshes it; the daemon never does.
+const REFRESH_LOGIN: &str =
+    "run Claude Code once (`claude`) so it refreshes its login; the daemon re-reads it";
 
 /// The daemon answered: its name, version and age.
 pub fn daemon(hello: &str, status: &Status) -> Check {
@@ -72,7 +77,7 @@ pub fn credentials(status: &Status, now: DateTime<Utc>) -> Check {
                 "{source}; the token expired {} ago",
                 span((now - at).num_seconds().unsigned_abs())
             ),
-            "run Claude Code once (`claude`) so it refreshes its login; the daemon re-reads it",
+            REFRESH_LOGIN,
         ),
         Some(at) => Check::ok(
             "credentials",
@@ -117,33 +122,26 @@ pub fn api(status: &Status) -> Check {
     let calls = format!("{} API call(s) since start", status.api_calls);
     if let Some(error) = &status.last_error {
         let message = format!("{} ({}); {calls}", error.message, error.kind);
-        return match error.kind {
-            LastErrorKind::NoCredentials => {
-                Check::fail("api", message, "see the credentials check above")
-            }
-            LastErrorKind::Unauthorized => Check::fail(
-                "api",
-                message,
-                "run Claude Code once (`claude`) so it refreshes its login; the daemon re-reads it",
-            ),
-            LastErrorKind::InsufficientScope => {
-                Check::fail("api", message, "see the scope check above")
-            }
-            LastErrorKind::RateLimited => Check::warn(
-                "api",
-                message,
+        let (verdict, fix) = match error.kind {
+            LastErrorKind::NoCredentials => (Verdict::Fail, "see the credentials check above"),
+            LastErrorKind::Unauthorized => (Verdict::Fail, REFRESH_LOGIN),
+            LastErrorKind::InsufficientScope => (Verdict::Fail, "see the scope check above"),
+            LastErrorKind::RateLimited => (
+                Verdict::Warn,
                 "nothing to do: the daemon backs off; `claude-quota statusline` in Claude Code pushes readings without API calls",
             ),
-            LastErrorKind::Network => Check::warn(
-                "api",
-                message,
+            LastErrorKind::Network => (
+                Verdict::Warn,
                 "check the network path to the usage API (`api_url` in the config)",
             ),
-            LastErrorKind::BadResponse => Check::warn(
-                "api",
-                message,
+            LastErrorKind::BadResponse => (
+                Verdict::Warn,
                 "the usage API may have changed: update claude-quota",
             ),
+        };
+        return Check {
+            verdict,
+            ..Check::warn("api", message, fix)
         };
     }
     match (status.as_of, status.source) {
@@ -181,6 +179,44 @@ fn span(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A status as the daemon sends it, with `credentials` and `last_error`.
+    fn status(credentials: &str, last_error: Option<&str>, expires: &str) -> Status {
+        let last_error = last_error.map(|kind| {
+            serde_json::json!({"kind": kind, "message": "refused", "at": "2026-01-01T00:00:00Z"})
+        });
+        serde_json::from_value(serde_json::json!({
+            "tier": "unknown", "reason": "r", "five_hour": null, "seven_day": null,
+            "seven_day_opus": null, "seven_day_sonnet": null, "as_of": null,
+            "source": null, "age_s": null, "stale": true, "credentials": credentials,
+            "subscription_type": "pro", "token_expires_at": expires,
+            "last_error": last_error, "next_poll_at": null, "api_calls": 1,
+            "daemon": {"version": "0.1.0", "pid": 1, "uptime_s": 5}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_without_user_profile_fails_scope_and_api() {
+        let status = status("file", Some("insufficient_scope"), "2030-01-01T00:00:00Z");
+        let scope = scope(&status).unwrap();
+        assert_eq!(scope.verdict, Verdict::Fail);
+        assert!(scope.message.contains("user:profile"));
+        assert_eq!(api(&status).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn an_expired_token_warns_and_a_rate_limit_only_warns() {
+        let now = "2026-01-01T02:00:00Z".parse().unwrap();
+        let status = status("file", Some("rate_limited"), "2026-01-01T00:00:00Z");
+        let credentials = credentials(&status, now);
+        assert_eq!(credentials.verdict, Verdict::Warn);
+        assert!(
+            credentials.message.contains("expired 2h 0m ago"),
+            "{credentials:?}"
+        );
+        assert_eq!(api(&status).verdict, Verdict::Warn);
+    }
 
     #[test]
     fn spans_read_like_speech() {
