@@ -53,6 +53,13 @@ async fn a_push_moves_the_tier_at_once_without_an_api_request() {
     assert_eq!(status.source, Some(ReadingSource::Statusline));
     assert!(status.last_push_at.is_some());
     assert_eq!(api.requests(), calls, "no API request for a push");
+
+    let doctor = daemon.cli(&["doctor", "--no-color"]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains("pushed by the status line") && report.contains("the API is spared"),
+        "{report}"
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,10 @@ pub enum Command {
         /// The shell
         shell: Shell,
     },
+    /// Install, remove or inspect the login agent that keeps claude-quotad running
+    Service(crate::service::ServiceArgs),
+    /// Check credentials, socket, daemon, usage API, service and Ollama; say what to fix
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 /// Options of `status`.

@@ -5,8 +5,10 @@
 //! daemon unreachable.
 
 mod args;
+mod doctor;
 mod guidance;
 mod render;
+mod service;
 mod statusline;
 mod style;
 mod watch;
@@ -92,6 +94,8 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Service(args) => service::run(&args, cli.socket.as_deref()),
+        Command::Doctor(args) => doctor::run(cli, &args).await,
     }
 }
 

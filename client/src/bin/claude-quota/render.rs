@@ -11,7 +11,7 @@ use chrono::{DateTime, Local, Utc};
 use claude_quota::{LastErrorKind, Provider, Status, Window};
 
 use crate::guidance::Guidance;
-use crate::style::{Palette, countdown, duration, usage_style};
+use crate::style::{Palette, countdown, span, usage_style};
 
 /// Cells in a usage bar.
 const BAR_WIDTH: usize = 30;
@@ -143,13 +143,13 @@ fn freshness(out: &mut String, status: &Status, view: &View) {
     let mut parts = Vec::new();
     match (status.age_s, status.source) {
         (Some(age), Some(source)) => {
-            parts.push(format!("reading {} old ({source})", duration_secs(age)));
+            parts.push(format!("reading {} old ({source})", span(age)));
         }
         _ => parts.push("no reading yet".into()),
     }
     if let Some(at) = status.next_poll_at {
         let secs = (at - view.now).num_seconds().max(0).unsigned_abs();
-        parts.push(format!("next poll in {}", duration_secs(secs)));
+        parts.push(format!("next poll in {}", span(secs)));
     }
     parts.push(format!("{} API calls", status.api_calls));
     parts.push(format!("credentials: {}", status.credentials));
@@ -158,14 +158,6 @@ fn freshness(out: &mut String, status: &Status, view: &View) {
         parts.push(format!("ollama {state}"));
     }
     let _ = writeln!(out, "  {}", view.palette.paint(dim(), &parts.join(" · ")));
-}
-
-fn duration_secs(secs: u64) -> String {
-    if secs < 60 {
-        format!("{secs}s")
-    } else {
-        duration(chrono::TimeDelta::seconds(secs as i64))
-    }
 }
 
 fn forecast(out: &mut String, status: &Status, view: &View) {

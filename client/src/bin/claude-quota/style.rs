@@ -85,6 +85,17 @@ pub fn countdown(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     duration(at - now)
 }
 
+/// Whole seconds as people say them: `45s`, `12m`, `3h 5m`, `2d 4h`.
+pub fn span(seconds: u64) -> String {
+    if seconds < 60 {
+        format!("{seconds}s")
+    } else {
+        duration(TimeDelta::seconds(
+            i64::try_from(seconds).unwrap_or(i64::MAX),
+        ))
+    }
+}
+
 /// A duration in its two largest units.
 pub fn duration(delta: TimeDelta) -> String {
     let minutes = delta.num_minutes();

@@ -1,0 +1,88 @@
+//! `claude-quota doctor`: checks everything between a router's question and
+//! a correct answer, one line each, with the fix.
+//!
+//! The CLI never reads the token: what it knows about credentials comes
+//! from the daemon's status.
+
+mod agent;
+mod check;
+mod ollama;
+mod socket;
+mod status;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use claude_quota::{Client, Status};
+
+use self::check::Verdict;
+use crate::args::Cli;
+
+/// How long the daemon may take to answer; it answers from memory, so a
+/// slow answer is itself a finding.
+const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `claude-quota doctor [--ollama-url URL]`.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// The Ollama server to check [default: the daemon's, else http://127.0.0.1:11434]
+    #[arg(long, value_name = "URL")]
+    pub ollama_url: Option<String>,
+}
+
+/// Runs every check and prints the verdicts. Exit 3 when the daemon is
+/// unreachable, 1 when another check fails; warnings do not fail.
+pub async fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+    let socket_path = cli.socket_path();
+    let mut checks = vec![socket::check(&socket_path)];
+    let reached = ask_daemon(&socket_path).await;
+    let unreachable = match &reached {
+        Ok((hello, status)) => {
+            checks.push(status::daemon(hello, status));
+            checks.push(status::credentials(status, chrono::Utc::now()));
+            checks.extend(status::scope(status));
+            checks.push(status::api(status));
+            checks.push(status::pushes(status, chrono::Utc::now()));
+            false
+        }
+        Err(err) => {
+            checks.push(status::unreachable(err));
+            err.is_unreachable()
+        }
+    };
+    checks.push(agent::check());
+    let local_url = reached
+        .as_ref()
+        .ok()
+        .and_then(|(_, s)| s.local.as_ref().map(|l| l.url.as_str()));
+    checks.push(ollama::check(args.ollama_url.as_deref().or(local_url)).await);
+
+    let mut out = std::io::stdout().lock();
+    if cli.json {
+        serde_json::to_writer_pretty(&mut out, &checks)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", check::report(&checks))?;
+    }
+    let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
+    Ok(match (unreachable, failed) {
+        (true, _) => ExitCode::from(crate::EXIT_UNREACHABLE),
+        (false, true) => ExitCode::from(crate::EXIT_NO),
+        (false, false) => ExitCode::SUCCESS,
+    })
+}
+
+/// The daemon's name and version (`hello`) and its status.
+async fn ask_daemon(socket: &Path) -> Result<(String, Status), claude_quota::Error> {
+    let mut client = Client::connect_to(socket)
+        .await?
+        .with_timeout(DAEMON_TIMEOUT);
+    let hello = client
+        .hello(concat!("claude-quota-doctor/", env!("CARGO_PKG_VERSION")))
+        .await?;
+    let status = client.status().await?;
+    Ok((hello, status))
+}

@@ -1,0 +1,276 @@
+//! `claude-quota service`: installs claude-quotad as a login agent, so it
+//! comes back after a crash, a logout and a reboot, and removes it without
+//! a trace.
+//!
+//! Each manager module only knows its own file format and commands; this
+//! module decides what to do from what is on disk and runs the plan (or,
+//! with `--dry-run`, prints it).
+
+mod host;
+mod launchd;
+mod plan;
+mod spec;
+mod systemd;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+
+pub use self::host::Host;
+use self::plan::{Cmd, Step};
+use self::spec::Spec;
+
+/// `claude-quota service ACTION [--dry-run] [--manager M] [--daemon PATH]`.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceArgs {
+    /// What to do with the login agent
+    #[command(subcommand)]
+    pub action: Action,
+
+    /// Print the file and the exact commands; write and run nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// The service manager [default: launchd on macOS, systemd elsewhere]
+    #[arg(long, global = true, value_enum, value_name = "MANAGER")]
+    pub manager: Option<Manager>,
+
+    /// The claude-quotad binary to run [default: next to this claude-quota, else on PATH]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub daemon: Option<PathBuf>,
+}
+
+/// What `claude-quota service` can do.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Action {
+    /// Install (or update in place) and start the login agent
+    Install,
+    /// Stop the login agent and remove its file
+    Uninstall,
+    /// Show whether the login agent is installed and running (exit 0 = running)
+    Status,
+}
+
+/// The service managers a login agent can be written for. Both can be
+/// generated on any OS, so each is tested everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Manager {
+    /// A macOS LaunchAgent in `~/Library/LaunchAgents/`.
+    Launchd,
+    /// A systemd user unit in `~/.config/systemd/user/`.
+    Systemd,
+}
+
+impl Manager {
+    /// The manager of the OS this binary was built for.
+    pub fn for_this_os() -> Manager {
+        if cfg!(target_os = "macos") {
+            Manager::Launchd
+        } else {
+            Manager::Systemd
+        }
+    }
+
+    /// Where this manager's agent file lives.
+    pub fn file(self, host: &Host) -> PathBuf {
+        match self {
+            Manager::Launchd => launchd::plist_path(host),
+            Manager::Systemd => systemd::unit_path(host),
+        }
+    }
+
+    /// The command that shows the agent's state; it exits 0 only when the
+    /// manager knows the agent.
+    pub fn status_command(self, host: &Host) -> Cmd {
+        match self {
+            Manager::Launchd => launchd::print_command(host),
+            Manager::Systemd => systemd::status_command(),
+        }
+    }
+
+    /// Whether the output of [`Manager::status_command`] says the daemon
+    /// runs now (launchd prints a loaded but stopped agent with exit 0).
+    pub fn says_running(self, stdout: &str) -> bool {
+        match self {
+            Manager::Launchd => stdout.contains("state = running"),
+            Manager::Systemd => true,
+        }
+    }
+
+    /// What the agent is called under this manager, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Manager::Launchd => "launchd agent",
+            Manager::Systemd => "systemd user unit",
+        }
+    }
+
+    /// Where the daemon's log goes, in words a user can act on.
+    pub fn logs(self, host: &Host) -> String {
+        match self {
+            Manager::Launchd => launchd::log_file(host).display().to_string(),
+            Manager::Systemd => systemd::LOGS.to_owned(),
+        }
+    }
+
+    fn render(self, spec: &Spec, host: &Host) -> anyhow::Result<String> {
+        match self {
+            Manager::Launchd => launchd::render(spec, host),
+            Manager::Systemd => Ok(systemd::render(spec)),
+        }
+    }
+
+    fn install_steps(self, host: &Host, previous: Option<&str>, content: &str) -> Vec<Step> {
+        match self {
+            Manager::Launchd => launchd::install_steps(host, previous, content),
+            Manager::Systemd => systemd::install_steps(host, previous.is_some(), content),
+        }
+    }
+
+    fn uninstall_steps(self, host: &Host) -> Vec<Step> {
+        match self {
+            Manager::Launchd => launchd::uninstall_steps(host),
+            Manager::Systemd => systemd::uninstall_steps(host),
+        }
+    }
+}
+
+/// Runs `claude-quota service`. `socket` is the global `--socket`, which the
+/// agent passes on to the daemon so both sides keep agreeing.
+pub fn run(args: &ServiceArgs, socket: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let host = Host::from_env()?;
+    let manager = args.manager.unwrap_or_else(Manager::for_this_os);
+    let mut out = std::io::stdout().lock();
+    match args.action {
+        Action::Install => {
+            let spec = Spec::resolve(args.daemon.as_deref(), socket)?;
+            let content = manager.render(&spec, &host)?;
+            let file = manager.file(&host);
+            let previous = read_if_present(&file)?;
+            let steps = manager.install_steps(&host, previous.as_deref(), &content);
+            carry_out(&steps, args.dry_run, &mut out)?;
+            if !args.dry_run {
+                let verb = if previous.is_some() {
+                    "updated"
+                } else {
+                    "installed"
+                };
+                writeln!(
+                    out,
+                    "claude-quotad {verb} as a {}; it starts at login and restarts after a crash.",
+                    manager.noun()
+                )?;
+                writeln!(out, "logs: {}", manager.logs(&host))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Uninstall => {
+            let steps = manager.uninstall_steps(&host);
+            carry_out(&steps, args.dry_run, &mut out)?;
+            if !args.dry_run {
+                writeln!(out, "claude-quotad is no longer a {}.", manager.noun())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Status => status(manager, &host, args.dry_run, &mut out),
+    }
+}
+
+fn carry_out(steps: &[Step], dry_run: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    if dry_run {
+        writeln!(out, "dry run: nothing is written or run")?;
+        plan::print(steps, out)
+    } else {
+        plan::execute(steps, out)
+    }
+}
+
+fn status(
+    manager: Manager,
+    host: &Host,
+    dry_run: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let command = manager.status_command(host);
+    if dry_run {
+        writeln!(out, "would run: {command}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let file = manager.file(host);
+    if !file.exists() {
+        writeln!(
+            out,
+            "not installed: no {} (install it with `claude-quota service install`)",
+            file.display()
+        )?;
+        return Ok(ExitCode::from(crate::EXIT_NO));
+    }
+    writeln!(out, "installed: {}", file.display())?;
+    writeln!(out, "logs: {}", manager.logs(host))?;
+    writeln!(out, "$ {command}")?;
+    out.flush()?;
+    let output = command.output()?;
+    out.write_all(&output.stdout)?;
+    out.write_all(&output.stderr)?;
+    let running =
+        output.status.success() && manager.says_running(&String::from_utf8_lossy(&output.stdout));
+    writeln!(out, "{}", if running { "running" } else { "not running" })?;
+    Ok(if running {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_NO)
+    })
+}
+
+fn read_if_present(path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference files in `packaging/`, for people who install by hand,
+    /// are what `install` writes for this example; this test keeps them
+    /// from drifting. `UPDATE_PACKAGING=1` rewrites them.
+    #[test]
+    fn the_reference_files_in_packaging_are_what_install_writes() {
+        let host = Host {
+            home: "/Users/you".into(),
+            config_home: "/home/you/.config".into(),
+            uid: 501,
+        };
+        let spec = Spec {
+            program: vec!["/usr/local/bin/claude-quotad".into()],
+            env: vec![("RUST_LOG".into(), "info".into())],
+        };
+        let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+        for (manager, file) in [
+            (
+                Manager::Launchd,
+                "launchd/dev.claude-quota.claude-quotad.plist",
+            ),
+            (Manager::Systemd, "systemd/claude-quotad.service"),
+        ] {
+            let generated = manager.render(&spec, &host).unwrap();
+            let path = packaging.join(file);
+            if std::env::var_os("UPDATE_PACKAGING").is_some() {
+                std::fs::write(&path, &generated).unwrap();
+            }
+            let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                checked_in,
+                generated,
+                "{} differs from what `service install` writes; run `UPDATE_PACKAGING=1 cargo test -p claude-quota reference`",
+                path.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! A plan is the list of file changes and commands that installs or removes
+//! an agent. Building it is pure, so `--dry-run` prints exactly what a real
+//! run would do, and a real run says what it did, step by step.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use anyhow::{Context, bail};
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Create a directory (and its parents) unless it exists.
+    CreateDir(PathBuf),
+    /// Write a file, replacing what was there.
+    Write {
+        /// Where.
+        path: PathBuf,
+        /// The whole new content.
+        content: String,
+    },
+    /// Remove a file if it exists.
+    Remove(PathBuf),
+    /// Run a command of the service manager.
+    Run(Cmd),
+}
+
+/// A service-manager command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmd {
+    program: &'static str,
+    args: Vec<String>,
+    /// When the command may fail harmlessly (stopping an agent that is not
+    /// loaded), what that failure means.
+    tolerated: Option<&'static str>,
+}
+
+impl Cmd {
+    /// A command that must succeed.
+    pub fn new<S: Into<String>>(program: &'static str, args: impl IntoIterator<Item = S>) -> Cmd {
+        Cmd {
+            program,
+            args: args.into_iter().map(Into::into).collect(),
+            tolerated: None,
+        }
+    }
+
+    /// The same command, whose failure only means `meaning`.
+    pub fn tolerating(mut self, meaning: &'static str) -> Cmd {
+        self.tolerated = Some(meaning);
+        self
+    }
+
+    /// Runs it with its output captured.
+    pub fn output(&self) -> anyhow::Result<Output> {
+        Command::new(self.program)
+            .args(&self.args)
+            .output()
+            .with_context(|| format!("cannot run {}", self.program))
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.program)?;
+        for arg in &self.args {
+            write!(f, " {}", shell_quoted(arg))?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints every step without doing any: the file contents and the exact
+/// commands.
+pub fn print(steps: &[Step], out: &mut impl Write) -> anyhow::Result<()> {
+    for step in steps {
+        match step {
+            Step::CreateDir(path) => writeln!(out, "would create directory {}", path.display())?,
+            Step::Write { path, content } => {
+                writeln!(out, "would write {}:", path.display())?;
+                out.write_all(content.as_bytes())?;
+            }
+            Step::Remove(path) => writeln!(out, "would remove {}", path.display())?,
+            Step::Run(cmd) => writeln!(out, "would run: {cmd}")?,
+        }
+    }
+    Ok(())
+}
+
+/// Does every step in order, saying what it did; stops at the first
+/// failure that is not tolerated.
+pub fn execute(steps: &[Step], out: &mut impl Write) -> anyhow::Result<()> {
+    for step in steps {
+        match step {
+            Step::CreateDir(path) => {
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                writeln!(out, "created directory {}", path.display())?;
+            }
+            Step::Write { path, content } => {
+                std::fs::write(path, content)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                writeln!(out, "wrote {}", path.display())?;
+            }
+            Step::Remove(path) => match std::fs::remove_file(path) {
+                Ok(()) => writeln!(out, "removed {}", path.display())?,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    writeln!(out, "{} was not there", path.display())?;
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot remove {}", path.display()));
+                }
+            },
+            Step::Run(cmd) => run(cmd, out)?,
+        }
+    }
+    Ok(())
+}
+
+fn run(cmd: &Cmd, out: &mut impl Write) -> anyhow::Result<()> {
+    let output = cmd.output()?;
+    if output.status.success() {
+        writeln!(out, "ran: {cmd}")?;
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match cmd.tolerated {
+        Some(meaning) => {
+            writeln!(out, "ran: {cmd} ({meaning})")?;
+            Ok(())
+        }
+        None => bail!("`{cmd}` failed ({}): {}", output.status, stderr.trim()),
+    }
+}
+
+/// The argument as a POSIX shell would need it, so printed commands can be
+/// pasted.
+fn shell_quoted(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_commands_can_be_pasted_into_a_shell() {
+        let cmd = Cmd::new(
+            "launchctl",
+            ["bootstrap", "gui/501", "/Users/a b/it's.plist"],
+        );
+        assert_eq!(
+            cmd.to_string(),
+            r"launchctl bootstrap gui/501 '/Users/a b/it'\''s.plist'"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_prints_the_file_and_the_commands() {
+        let steps = [
+            Step::Write {
+                path: "/h/unit".into(),
+                content: "[Unit]\n".into(),
+            },
+            Step::Run(Cmd::new("systemctl", ["--user", "daemon-reload"])),
+        ];
+        let mut out = Vec::new();
+        print(&steps, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "would write /h/unit:\n[Unit]\nwould run: systemctl --user daemon-reload\n"
+        );
+    }
+}
