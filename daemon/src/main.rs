@@ -28,7 +28,6 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::credentials::{Chain, CredentialCache};
 use crate::poller::Poller;
 use crate::service::Service;
 use crate::settings::Args;
@@ -73,7 +72,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
 
     let poller = Poller::new(
-        CredentialCache::new(Chain::standard()),
         Arc::clone(&state),
         config_rx.clone(),
         refresh_rx,
