@@ -71,11 +71,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (refresh_tx, refresh_rx) = mpsc::channel(REFRESH_QUEUE);
     let shutdown = CancellationToken::new();
 
-    let poller = Poller::new(
-        Arc::clone(&state),
-        config_rx.clone(),
-        refresh_rx,
-    )?;
+    let poller = Poller::new(Arc::clone(&state), config_rx.clone(), refresh_rx)?;
     let poller = tokio::spawn(poller.run(shutdown.clone()));
 
     let service = Arc::new(Service::new(state, config_rx, refresh_tx));

@@ -3,6 +3,7 @@
 //! user's, and run in parallel without meeting.
 
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -40,6 +41,7 @@ pub struct DaemonBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     config: Option<String>,
+    secret_service: bool,
 }
 
 impl DaemonBuilder {
@@ -64,6 +66,28 @@ impl DaemonBuilder {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
+    }
+
+    /// Runs the daemon inside a private Secret Service session (see
+    /// [`crate::secret_service`]); check [`crate::secret_service::available`]
+    /// first.
+    pub fn secret_service(mut self) -> Self {
+        self.secret_service = true;
+        self
+    }
+
+    /// Runs the daemon inside a private Secret Service holding Claude
+    /// Code's item with `token`, stored the README's way under the account
+    /// attribute `attribute` (`username` or `account`) for `$USER`.
+    pub fn keyring_item(self, token: &str, attribute: &str) -> Self {
+        let dir = self.dir.path().join("keyring-item");
+        write_credentials(&dir, token, Some(FAR_FUTURE_MS));
+        self.env(
+            "CQ_KEYRING_ITEM",
+            &dir.join(".credentials.json").display().to_string(),
+        )
+        .env("CQ_KEYRING_ATTRIBUTE", attribute)
+        .secret_service()
     }
 
     /// Uses this TOML as the config file.
@@ -96,7 +120,14 @@ impl DaemonBuilder {
             fs::write(&config_path, toml).expect("write config");
         }
         let log = root.join("daemon.log");
-        let mut command = Command::new(bin("claude-quotad"));
+        let mut command = if self.secret_service {
+            let wrapper = crate::secret_service::wrapper(&bin("claude-quotad"));
+            let mut command = Command::new(&wrapper[0]);
+            command.args(&wrapper[1..]).process_group(0);
+            command
+        } else {
+            Command::new(bin("claude-quotad"))
+        };
         command
             .args(&self.args)
             .arg("--socket")
@@ -116,6 +147,7 @@ impl DaemonBuilder {
         let child = command.spawn().expect("spawn claude-quotad");
         Daemon {
             child: Some(child),
+            group: self.secret_service,
             socket,
             config_path,
             log,
@@ -124,9 +156,11 @@ impl DaemonBuilder {
     }
 }
 
-/// A running daemon, killed when dropped.
+/// A running daemon, killed when dropped (with its private session bus
+/// and keyring, when it runs in one).
 pub struct Daemon {
     child: Option<Child>,
+    group: bool,
     socket: PathBuf,
     config_path: PathBuf,
     log: PathBuf,
@@ -144,6 +178,7 @@ impl Daemon {
             args: Vec::new(),
             env: Vec::new(),
             config: None,
+            secret_service: false,
         }
     }
 
@@ -257,11 +292,19 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
+            if self.group {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 }
+
+/// An `expiresAt` (unix ms) that never comes: 2100-01-01.
+pub const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
 
 /// Writes a credentials file the way Claude Code does.
 pub fn write_credentials(claude_dir: &Path, token: &str, expires_at_ms: Option<i64>) {
@@ -269,7 +312,7 @@ pub fn write_credentials(claude_dir: &Path, token: &str, expires_at_ms: Option<i
     let body = serde_json::json!({
         "claudeAiOauth": {
             "accessToken": token,
-            "refreshToken": "sk-ant-ort01-REFRESH-do-not-leak",
+            "refreshToken": crate::leaks::REFRESH_TOKEN,
             "expiresAt": expires_at_ms,
             "scopes": ["user:inference", "user:profile"],
             "subscriptionType": "max",

@@ -41,6 +41,7 @@ impl Source for FileSource {
                 return Err(SourceError::unusable(self.describe(), err.to_string()));
             }
         };
-        stored::parse(&text, CredentialSource::File).map_err(|reason| SourceError::unusable(self.describe(), reason))
+        stored::parse(&text, CredentialSource::File)
+            .map_err(|reason| SourceError::unusable(self.describe(), reason))
     }
 }

@@ -47,11 +47,7 @@ impl KeyringSource {
 
 impl Source for KeyringSource {
     fn describe(&self) -> String {
-        format!(
-            "{} item {SERVICE:?} of {:?}",
-            platform::STORE,
-            self.account
-        )
+        format!("{} item {SERVICE:?} of {:?}", platform::STORE, self.account)
     }
 
     fn read(&self) -> Result<Option<Credentials>, SourceError> {
@@ -65,8 +61,8 @@ mod platform {
     use std::collections::HashMap;
 
     use claude_quota_proto::CredentialSource;
-    use keyring_core::api::CredentialStoreApi;
     use keyring_core::Error as KeyringError;
+    use keyring_core::api::CredentialStoreApi;
     use zbus_secret_service_keyring_store::Store;
 
     use super::{RawRead, SERVICE};
@@ -113,7 +109,10 @@ mod platform {
     pub const SOURCE: CredentialSource = CredentialSource::Keychain;
 
     pub fn read(account: &str) -> RawRead {
-        Store::new()?.build(SERVICE, account, None)?.get_secret().map(Some)
+        Store::new()?
+            .build(SERVICE, account, None)?
+            .get_secret()
+            .map(Some)
     }
 }
 

@@ -5,9 +5,9 @@
 mod cache;
 mod env;
 mod file;
-mod keyring;
 #[cfg(target_os = "macos")]
 mod keychain_auto;
+mod keyring;
 mod security_cli;
 mod stored;
 

@@ -88,9 +88,9 @@ impl Source for SecurityCli {
     fn read(&self) -> Result<Option<Credentials>, SourceError> {
         match self.command().output() {
             Ok(output) => self.answer(&output),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(
-                SourceError::unavailable(self.describe(), "no such program"),
-            ),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                Err(SourceError::unavailable(self.describe(), "no such program"))
+            }
             Err(err) => Err(SourceError::unavailable(self.describe(), err.to_string())),
         }
     }
@@ -210,12 +210,20 @@ mod tests {
         let message = refused.to_string();
         assert!(refused.unavailable);
         assert!(message.contains("would need to prompt"), "{message}");
-        assert!(message.contains("User interaction is not allowed"), "{message}");
+        assert!(
+            message.contains("User interaction is not allowed"),
+            "{message}"
+        );
         assert!(!message.contains("STAND-IN"), "{message}");
 
-        let garbled = stand_in(dir.path(), &format!("{{\"claudeAiOauth\": \"{TOKEN}"), "", 0)
-            .read()
-            .unwrap_err();
+        let garbled = stand_in(
+            dir.path(),
+            &format!("{{\"claudeAiOauth\": \"{TOKEN}"),
+            "",
+            0,
+        )
+        .read()
+        .unwrap_err();
         assert!(!garbled.unavailable);
         assert!(!garbled.to_string().contains("STAND-IN"), "{garbled}");
 
