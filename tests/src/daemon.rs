@@ -79,9 +79,9 @@ impl DaemonBuilder {
     /// Runs the daemon inside a private Secret Service holding Claude
     /// Code's item with `token`, stored the README's way under the account
     /// attribute `attribute` (`username` or `account`) for `$USER`.
-    pub fn keyring_item(self, token: &str, attribute: &str) -> Self {
+    pub fn keyring_item(self, token: &str, attribute: &str, expires_at_ms: Option<i64>) -> Self {
         let dir = self.dir.path().join("keyring-item");
-        write_credentials(&dir, token, Some(FAR_FUTURE_MS));
+        write_credentials(&dir, token, expires_at_ms);
         self.env(
             "CQ_KEYRING_ITEM",
             &dir.join(".credentials.json").display().to_string(),

@@ -42,7 +42,7 @@ async fn item_is_read_from_the_secret_service(attribute: &str) {
     let api = FakeApi::start();
     api.accept_token(KEYRING_TOKEN);
     let daemon = traced(&api, 0.2)
-        .keyring_item(KEYRING_TOKEN, attribute)
+        .keyring_item(KEYRING_TOKEN, attribute, Some(FAR_FUTURE_MS))
         .start();
     let status = daemon
         .wait_for(WAIT, |s| {
@@ -78,14 +78,17 @@ async fn sources_are_tried_env_then_keyring_then_file() {
         (
             ENV_TOKEN,
             |b| {
-                b.env("CLAUDE_CODE_OAUTH_TOKEN", ENV_TOKEN)
-                    .keyring_item(KEYRING_TOKEN, "username")
+                b.env("CLAUDE_CODE_OAUTH_TOKEN", ENV_TOKEN).keyring_item(
+                    KEYRING_TOKEN,
+                    "username",
+                    None,
+                )
             },
             CredentialSource::Env,
         ),
         (
             KEYRING_TOKEN,
-            |b| b.keyring_item(KEYRING_TOKEN, "username"),
+            |b| b.keyring_item(KEYRING_TOKEN, "username", None),
             CredentialSource::SecretService,
         ),
         (TOKEN, DaemonBuilder::secret_service, CredentialSource::File),
@@ -98,6 +101,26 @@ async fn sources_are_tried_env_then_keyring_then_file() {
             .await;
         assert_never_leaked(&daemon, &ALL_TOKENS);
     }
+}
+
+#[tokio::test]
+async fn an_expired_keyring_copy_gives_way_to_the_fresh_file() {
+    if !secret_service::available() {
+        return;
+    }
+    let api = FakeApi::start();
+    let expired = Utc::now().timestamp_millis() - 60_000;
+    let daemon = traced(&api, 0.2)
+        .keyring_item(KEYRING_TOKEN, "username", Some(expired))
+        .credentials_file(TOKEN, Some(FAR_FUTURE_MS))
+        .start();
+    daemon
+        .wait_for(WAIT, |s| {
+            s.credentials == CredentialSource::File && has_reading(s)
+        })
+        .await;
+    assert_eq!(api.rejected_tokens(), 0, "the expired token was never sent");
+    assert_never_leaked(&daemon, &ALL_TOKENS);
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ impl CredentialCache {
     /// on D-Bus or a user prompt).
     pub async fn reload(&mut self) -> Result<Credentials, String> {
         let chain = Arc::clone(&self.chain);
-        let read = tokio::task::spawn_blocking(move || chain.read())
+        let read = tokio::task::spawn_blocking(move || chain.read(Utc::now()))
             .await
             .unwrap_or_else(|err| Err(format!("credential read failed: {err}")));
         self.held = read.as_ref().ok().cloned();

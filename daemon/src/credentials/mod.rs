@@ -117,13 +117,20 @@ impl Chain {
         Chain { sources }
     }
 
-    /// The first token found; otherwise an error listing every place tried
-    /// and what each held.
-    pub fn read(&self) -> Result<Credentials, String> {
+    /// The first unexpired token; else the first expired one (Claude Code
+    /// may refresh it any moment, and the API has the last word); else an
+    /// error listing every place tried and what each held. An expired
+    /// keyring copy thus never hides the fresh file Claude Code rewrote.
+    pub fn read(&self, now: DateTime<Utc>) -> Result<Credentials, String> {
         let mut tried = Vec::with_capacity(self.sources.len());
+        let mut expired = None;
         for source in &self.sources {
             match source.read() {
-                Ok(Some(credentials)) => return Ok(credentials),
+                Ok(Some(credentials)) if !credentials.expired(now) => return Ok(credentials),
+                Ok(Some(credentials)) => {
+                    tried.push(format!("{} (expired)", source.describe()));
+                    expired.get_or_insert(credentials);
+                }
                 Ok(None) => tried.push(format!("{} (none)", source.describe())),
                 Err(err) => {
                     if err.unavailable {
@@ -134,6 +141,10 @@ impl Chain {
                     tried.push(err.to_string());
                 }
             }
+        }
+        if let Some(credentials) = expired {
+            tracing::debug!(tried = %tried.join("; "), "only expired tokens found; using the first");
+            return Ok(credentials);
         }
         Err(format!(
             "no Claude Code credentials found; tried: {}. Log in with `claude` (Claude Code) or set CLAUDE_CODE_OAUTH_TOKEN",
