@@ -245,3 +245,30 @@ async fn a_forbidden_token_is_insufficient_scope_naming_user_profile() {
     assert!(error.message.contains("user:profile"), "{}", error.message);
     assert_never_leaked(&daemon, &ALL_TOKENS);
 }
+
+#[tokio::test]
+async fn the_keychain_key_picks_the_reader_and_a_reload_switches_it() {
+    let api = FakeApi::start();
+    let daemon = traced(&api, 0.2)
+        .config("keychain = \"security-cli\"\n")
+        .start();
+    let cli = format!(
+        "/usr/bin/security find-generic-password -s \"Claude Code-credentials\" -a \"{USER}\": no such program"
+    );
+    let mentions = |text: &'static str| {
+        move |s: &Status| {
+            s.last_error
+                .as_ref()
+                .is_some_and(|e| e.kind == LastErrorKind::NoCredentials && e.message.contains(text))
+        }
+    };
+    let status = daemon.wait_for(WAIT, mentions("/usr/bin/security")).await;
+    let message = status.last_error.unwrap().message;
+    assert!(message.contains(&cli), "{message}");
+    assert!(!message.contains("Secret Service"), "{message}");
+
+    std::fs::write(daemon.config_path(), "keychain = \"auto\"\n").unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for(WAIT, mentions("Secret Service item")).await;
+    assert_never_leaked(&daemon, &ALL_TOKENS);
+}

@@ -22,7 +22,9 @@ impl KeyringSource {
         KeyringSource { account }
     }
 
-    /// The stored secret, unparsed. Blocking.
+    /// The stored secret, unparsed, with keyring-core's error intact: split
+    /// from [`Source::read`] so that macOS's `auto` can see a refusal and
+    /// fall back before the answer is interpreted. Blocking.
     pub fn read_raw(&self) -> RawRead {
         match platform::read(&self.account) {
             Err(KeyringError::NoEntry) => Ok(None),
@@ -30,7 +32,8 @@ impl KeyringSource {
         }
     }
 
-    /// Turns a raw read into this source's answer.
+    /// This source's answer to a raw read, the second half of
+    /// [`Source::read`]; errors name the item, never its contents.
     pub fn interpret(&self, raw: RawRead) -> Result<Option<Credentials>, SourceError> {
         match raw {
             Ok(Some(secret)) => stored::parse_bytes(&secret, platform::SOURCE)
@@ -78,6 +81,7 @@ mod platform {
     /// libsecret's and Node keytar's convention.
     const ACCOUNT_ATTRIBUTES: [&str; 2] = ["username", "account"];
 
+    /// Claude Code's item of `account` under either attribute convention.
     pub fn read(account: &str) -> RawRead {
         let store = Store::new()?;
         for attribute in ACCOUNT_ATTRIBUTES {
@@ -108,6 +112,7 @@ mod platform {
     /// What the status calls it.
     pub const SOURCE: CredentialSource = CredentialSource::Keychain;
 
+    /// The generic password of service [`SERVICE`] and `account`.
     pub fn read(account: &str) -> RawRead {
         Store::new()?
             .build(SERVICE, account, None)?
@@ -130,6 +135,7 @@ mod platform {
     /// What the status calls it.
     pub const SOURCE: CredentialSource = CredentialSource::SecretService;
 
+    /// Always unavailable: there is nothing to read.
     pub fn read(_account: &str) -> RawRead {
         Err(KeyringError::NotSupportedByStore(
             "no system keyring on this platform".into(),
