@@ -96,7 +96,7 @@ impl SourceError {
     }
 }
 
-/// The sources in order; the first that yields a token wins.
+/// The sources in order; the first that yields an unexpired token wins.
 pub struct Chain {
     sources: Vec<Box<dyn Source>>,
 }
