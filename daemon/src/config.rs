@@ -39,6 +39,25 @@ pub struct Config {
     pub models: Models,
     /// The local Ollama server.
     pub ollama: Ollama,
+    /// How the macOS Keychain is read.
+    pub keychain: KeychainMethod,
+}
+
+/// How to read Claude Code's Keychain item. Its access list trusts
+/// `/usr/bin/security`, not this daemon, so a direct read raises a
+/// permission prompt on macOS; the choice is the user's. Linux always reads
+/// the Secret Service, except under an explicit `security-cli`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeychainMethod {
+    /// Through the keyring crate only (prompts allowed).
+    Keyring,
+    /// Through `/usr/bin/security` only.
+    SecurityCli,
+    /// Through the keyring crate without prompts; `/usr/bin/security` when
+    /// that read is refused or would need the user.
+    #[default]
+    Auto,
 }
 
 /// Utilization thresholds, in percent, that separate the tiers.
@@ -85,6 +104,7 @@ impl Default for Config {
             thresholds: Thresholds::default(),
             models: Models::default(),
             ollama: Ollama::default(),
+            keychain: KeychainMethod::default(),
         }
     }
 }
@@ -269,6 +289,7 @@ mod tests {
 poll_interval = 30
 stale_after = 300
 api_url = "https://api.anthropic.com"
+keychain = "auto"
 [thresholds]
 burst_below = 50.0
 resting_above = 80.0
@@ -283,6 +304,19 @@ url = "http://127.0.0.1:11434"
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(config, Config::default());
         config.validate(None).unwrap();
+    }
+
+    #[test]
+    fn keychain_takes_the_three_methods_of_the_contract() {
+        for (text, method) in [
+            ("keyring", KeychainMethod::Keyring),
+            ("security-cli", KeychainMethod::SecurityCli),
+            ("auto", KeychainMethod::Auto),
+        ] {
+            let config: Config = toml::from_str(&format!("keychain = {text:?}")).unwrap();
+            assert_eq!(config.keychain, method);
+        }
+        assert!(toml::from_str::<Config>("keychain = \"security\"").is_err());
     }
 
     #[test]

@@ -30,7 +30,6 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::credentials::{Chain, CredentialCache};
 use crate::poller::Poller;
 use crate::service::Service;
 use crate::settings::Args;
@@ -83,12 +82,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (refresh_tx, refresh_rx) = mpsc::channel(REFRESH_QUEUE);
     let shutdown = CancellationToken::new();
 
-    let poller = Poller::new(
-        CredentialCache::new(Chain::standard()),
-        Arc::clone(&state),
-        config_rx.clone(),
-        refresh_rx,
-    )?;
+    let poller = Poller::new(Arc::clone(&state), config_rx.clone(), refresh_rx)?;
     let poller = tokio::spawn(poller.run(shutdown.clone()));
     let persister = tokio::spawn(persist::run(
         state_path,

@@ -51,7 +51,6 @@ enum Outcome {
 impl Poller {
     /// A poller publishing into `state`, configured by `config`.
     pub fn new(
-        credentials: CredentialCache,
         state: Arc<watch::Sender<Snapshot>>,
         config: watch::Receiver<Arc<Config>>,
         refresh: mpsc::Receiver<RefreshRequest>,
@@ -59,7 +58,7 @@ impl Poller {
         let current = config.borrow().clone();
         Ok(Poller {
             api: UsageApi::new(&current.api_url)?,
-            credentials,
+            credentials: CredentialCache::standard(current.keychain),
             state,
             backoff: Backoff::new(current.poll_interval.0, current.backoff_cap.0),
             config,
@@ -113,6 +112,9 @@ impl Poller {
     /// Applies a reloaded config; returns when the next poll is due.
     fn reconfigure(&mut self) -> Instant {
         let config = self.config.borrow_and_update().clone();
+        if config.keychain != self.credentials.keychain() {
+            self.credentials = CredentialCache::standard(config.keychain);
+        }
         self.backoff
             .reconfigure(config.poll_interval.0, config.backoff_cap.0);
         match UsageApi::new(&config.api_url) {

@@ -68,10 +68,8 @@ impl Drop for SocketFile {
     fn drop(&mut self) {
         let ours = fs::symlink_metadata(&self.path)
             .is_ok_and(|meta| (meta.dev(), meta.ino()) == self.identity);
-        if ours {
-            if let Err(err) = fs::remove_file(&self.path) {
-                tracing::warn!(%err, path = %self.path.display(), "cannot remove socket");
-            }
+        if ours && let Err(err) = fs::remove_file(&self.path) {
+            tracing::warn!(%err, path = %self.path.display(), "cannot remove socket");
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use claude_quota_proto::{LastErrorKind, ReadingSource, Window};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER, USER_AGENT};
 use serde::Deserialize;
 
 use crate::reading::Reading;
@@ -82,13 +82,13 @@ impl UsageApi {
     }
 
     /// Asks for the current utilization. The token goes into one header and
-    /// nowhere else; reqwest's own errors are stripped of the URL's query
-    /// (there is none) and never see the token.
+    /// nowhere else, marked sensitive so that no `Debug` of the request in
+    /// reqwest or hyper prints it; reqwest's own errors never see it.
     pub async fn fetch(&self, token: &Secret, now: DateTime<Utc>) -> Result<Reading, ApiError> {
         let response = self
             .http
             .get(&self.url)
-            .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .bearer_auth(token.expose())
             .header(BETA.0, BETA.1)
             .header(ACCEPT, "application/json")
             .header(

@@ -3,6 +3,7 @@
 //! user's, and run in parallel without meeting.
 
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -40,6 +41,7 @@ pub struct DaemonBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     config: Option<String>,
+    secret_service: bool,
 }
 
 impl DaemonBuilder {
@@ -64,6 +66,28 @@ impl DaemonBuilder {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
+    }
+
+    /// Runs the daemon inside a private Secret Service session (see
+    /// [`crate::secret_service`]); check [`crate::secret_service::available`]
+    /// first.
+    pub fn secret_service(mut self) -> Self {
+        self.secret_service = true;
+        self
+    }
+
+    /// Runs the daemon inside a private Secret Service holding Claude
+    /// Code's item with `token`, stored the README's way under the account
+    /// attribute `attribute` (`username` or `account`) for `$USER`.
+    pub fn keyring_item(self, token: &str, attribute: &str, expires_at_ms: Option<i64>) -> Self {
+        let dir = self.dir.path().join("keyring-item");
+        write_credentials(&dir, token, expires_at_ms);
+        self.env(
+            "CQ_KEYRING_ITEM",
+            &dir.join(".credentials.json").display().to_string(),
+        )
+        .env("CQ_KEYRING_ATTRIBUTE", attribute)
+        .secret_service()
     }
 
     /// Uses this TOML as the config file.
@@ -101,7 +125,14 @@ impl DaemonBuilder {
             .append(true)
             .open(&log)
             .expect("open daemon log");
-        let mut command = Command::new(bin("claude-quotad"));
+        let mut command = if self.secret_service {
+            let wrapper = crate::secret_service::wrapper(&bin("claude-quotad"));
+            let mut command = Command::new(&wrapper[0]);
+            command.args(&wrapper[1..]).process_group(0);
+            command
+        } else {
+            Command::new(bin("claude-quotad"))
+        };
         command
             .args(&self.args)
             .arg("--socket")
@@ -122,6 +153,7 @@ impl DaemonBuilder {
         Daemon {
             child: Some(child),
             command,
+            group: self.secret_service,
             socket,
             config_path,
             log,
@@ -130,11 +162,13 @@ impl DaemonBuilder {
     }
 }
 
-/// A running daemon, killed when dropped.
+/// A running daemon, killed when dropped (with its private session bus
+/// and keyring, when it runs in one).
 pub struct Daemon {
     child: Option<Child>,
     /// How it was started, to start it again in the same place.
     command: Command,
+    group: bool,
     socket: PathBuf,
     config_path: PathBuf,
     log: PathBuf,
@@ -152,6 +186,7 @@ impl Daemon {
             args: Vec::new(),
             env: Vec::new(),
             config: None,
+            secret_service: false,
         }
     }
 
@@ -274,6 +309,11 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
+            if self.group {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -300,6 +340,8 @@ pub fn cli_at(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
     drop(input);
     child.wait_with_output().expect("wait for claude-quota")
 }
+/// An `expiresAt` (unix ms) that never comes: 2100-01-01.
+pub const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
 
 /// Writes a credentials file the way Claude Code does.
 pub fn write_credentials(claude_dir: &Path, token: &str, expires_at_ms: Option<i64>) {
@@ -307,7 +349,7 @@ pub fn write_credentials(claude_dir: &Path, token: &str, expires_at_ms: Option<i
     let body = serde_json::json!({
         "claudeAiOauth": {
             "accessToken": token,
-            "refreshToken": "sk-ant-ort01-REFRESH-do-not-leak",
+            "refreshToken": crate::leaks::REFRESH_TOKEN,
             "expiresAt": expires_at_ms,
             "scopes": ["user:inference", "user:profile"],
             "subscriptionType": "max",

@@ -6,6 +6,8 @@
 
 pub mod daemon;
 pub mod fake_api;
+pub mod leaks;
+pub mod secret_service;
 pub mod wire;
 
 pub use daemon::{Daemon, DaemonBuilder};

@@ -6,22 +6,32 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{Chain, Credentials};
+use crate::config::KeychainMethod;
 
 /// The credentials in use and the chain to read them again from.
 pub struct CredentialCache {
     chain: Arc<Chain>,
+    keychain: KeychainMethod,
     held: Option<Credentials>,
 }
 
 impl CredentialCache {
-    /// An empty cache over `chain`; the first call to [`current`] reads it.
+    /// An empty cache over the standard chain, reading the Keychain the way
+    /// `keychain` says; the first call to [`current`] reads it.
     ///
     /// [`current`]: CredentialCache::current
-    pub fn new(chain: Chain) -> Self {
+    pub fn standard(keychain: KeychainMethod) -> Self {
         CredentialCache {
-            chain: Arc::new(chain),
+            chain: Arc::new(Chain::standard(keychain)),
+            keychain,
             held: None,
         }
+    }
+
+    /// How the chain reads the Keychain, so a reloaded config that changes
+    /// it can be told apart from one that does not.
+    pub fn keychain(&self) -> KeychainMethod {
+        self.keychain
     }
 
     /// The held credentials while they have not expired, else a fresh read.
@@ -36,7 +46,7 @@ impl CredentialCache {
     /// on D-Bus or a user prompt).
     pub async fn reload(&mut self) -> Result<Credentials, String> {
         let chain = Arc::clone(&self.chain);
-        let read = tokio::task::spawn_blocking(move || chain.read())
+        let read = tokio::task::spawn_blocking(move || chain.read(Utc::now()))
             .await
             .unwrap_or_else(|err| Err(format!("credential read failed: {err}")));
         self.held = read.as_ref().ok().cloned();

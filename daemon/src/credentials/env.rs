@@ -21,10 +21,9 @@ impl Source for EnvSource {
         let Some(value) = std::env::var_os(VAR) else {
             return Ok(None);
         };
-        let token = value.into_string().map_err(|_| SourceError {
-            place: VAR.to_owned(),
-            reason: "not valid UTF-8".into(),
-        })?;
+        let token = value
+            .into_string()
+            .map_err(|_| SourceError::unusable(VAR.to_owned(), "not valid UTF-8"))?;
         let token = token.trim();
         if token.is_empty() {
             return Ok(None);

@@ -38,15 +38,10 @@ impl Source for FileSource {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(err) => {
-                return Err(SourceError {
-                    place: self.describe(),
-                    reason: err.to_string(),
-                });
+                return Err(SourceError::unusable(self.describe(), err.to_string()));
             }
         };
-        stored::parse(&text, CredentialSource::File).map_err(|reason| SourceError {
-            place: self.describe(),
-            reason,
-        })
+        stored::parse(&text, CredentialSource::File)
+            .map_err(|reason| SourceError::unusable(self.describe(), reason))
     }
 }

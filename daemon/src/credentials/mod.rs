@@ -5,16 +5,27 @@
 mod cache;
 mod env;
 mod file;
+#[cfg(target_os = "macos")]
+mod keychain_auto;
+mod keyring;
+mod security_cli;
 mod stored;
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::CredentialSource;
 
+use crate::config::KeychainMethod;
 use crate::secret::Secret;
 
 pub use cache::CredentialCache;
 pub use env::EnvSource;
 pub use file::FileSource;
+pub use keyring::KeyringSource;
+pub use security_cli::SecurityCli;
+
+/// The service name Claude Code stores its login under, in the Keychain and
+/// the Secret Service alike.
+pub const SERVICE: &str = "Claude Code-credentials";
 
 /// A token and what Claude Code stored beside it.
 #[derive(Debug, Clone)]
@@ -48,8 +59,8 @@ pub trait Source: Send + Sync {
     fn read(&self) -> Result<Option<Credentials>, SourceError>;
 }
 
-/// A source that holds something but not a usable token. The message never
-/// contains the stored text.
+/// A source that gave no token although it might hold one. The message
+/// never contains the stored text.
 #[derive(Debug, thiserror::Error)]
 #[error("{place}: {reason}")]
 pub struct SourceError {
@@ -57,17 +68,48 @@ pub struct SourceError {
     pub place: String,
     /// What is wrong with it.
     pub reason: String,
+    /// Whether the place could not be reached at all (no Secret Service
+    /// on this machine, a locked keychain): routine where another source
+    /// holds the token, so not worth a warning.
+    pub unavailable: bool,
 }
 
-/// The sources in order; the first that yields a token wins.
+impl SourceError {
+    /// The place holds something that is not a usable token: the user
+    /// should hear of it.
+    pub fn unusable(place: String, reason: impl Into<String>) -> Self {
+        SourceError {
+            place,
+            reason: reason.into(),
+            unavailable: false,
+        }
+    }
+
+    /// The place could not be read; the reason still belongs in the
+    /// `no_credentials` message.
+    pub fn unavailable(place: String, reason: impl Into<String>) -> Self {
+        SourceError {
+            place,
+            reason: reason.into(),
+            unavailable: true,
+        }
+    }
+}
+
+/// The sources in order; the first that yields an unexpired token wins.
 pub struct Chain {
     sources: Vec<Box<dyn Source>>,
 }
 
 impl Chain {
-    /// The chain of PRODUCT.md §2 for this platform and environment.
-    pub fn standard() -> Self {
-        Chain::new(vec![Box::new(EnvSource), Box::new(FileSource::standard())])
+    /// The chain of PRODUCT.md §2 for this platform and environment, with
+    /// the Keychain read the way `keychain` says.
+    pub fn standard(keychain: KeychainMethod) -> Self {
+        Chain::new(vec![
+            Box::new(EnvSource),
+            system_store(keychain, login_user()),
+            Box::new(FileSource::standard()),
+        ])
     }
 
     /// A chain of the given sources, tried in order.
@@ -75,23 +117,60 @@ impl Chain {
         Chain { sources }
     }
 
-    /// The first token found; otherwise an error listing every place tried
-    /// and what each held.
-    pub fn read(&self) -> Result<Credentials, String> {
+    /// The first unexpired token; else the first expired one (Claude Code
+    /// may refresh it any moment, and the API has the last word); else an
+    /// error listing every place tried and what each held. An expired
+    /// keyring copy thus never hides the fresh file Claude Code rewrote.
+    pub fn read(&self, now: DateTime<Utc>) -> Result<Credentials, String> {
         let mut tried = Vec::with_capacity(self.sources.len());
+        let mut expired = None;
         for source in &self.sources {
             match source.read() {
-                Ok(Some(credentials)) => return Ok(credentials),
+                Ok(Some(credentials)) if !credentials.expired(now) => return Ok(credentials),
+                Ok(Some(credentials)) => {
+                    tried.push(format!("{} (expired)", source.describe()));
+                    expired.get_or_insert(credentials);
+                }
                 Ok(None) => tried.push(format!("{} (none)", source.describe())),
                 Err(err) => {
-                    tracing::warn!(%err, "credential source unusable");
+                    if err.unavailable {
+                        tracing::debug!(%err, "credential source unavailable");
+                    } else {
+                        tracing::warn!(%err, "credential source unusable");
+                    }
                     tried.push(err.to_string());
                 }
             }
+        }
+        if let Some(credentials) = expired {
+            tracing::debug!(tried = %tried.join("; "), "only expired tokens found; using the first");
+            return Ok(credentials);
         }
         Err(format!(
             "no Claude Code credentials found; tried: {}. Log in with `claude` (Claude Code) or set CLAUDE_CODE_OAUTH_TOKEN",
             tried.join("; ")
         ))
     }
+}
+
+/// The system store's source for `keychain`. `auto` differs from `keyring`
+/// only on macOS, where `/usr/bin/security` exists to fall back on.
+fn system_store(keychain: KeychainMethod, account: String) -> Box<dyn Source> {
+    match keychain {
+        KeychainMethod::SecurityCli => Box::new(SecurityCli::standard(account)),
+        #[cfg(target_os = "macos")]
+        KeychainMethod::Auto => Box::new(keychain_auto::KeychainAuto::new(account)),
+        _ => Box::new(KeyringSource::new(account)),
+    }
+}
+
+/// The account Claude Code files its item under: it runs
+/// `security … -a $USER`, so `$USER` first, the password database's name
+/// for our uid when the variable is unset.
+fn login_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|user| !user.is_empty())
+        .or_else(|| whoami::username().ok())
+        .unwrap_or_default()
 }

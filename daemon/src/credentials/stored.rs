@@ -53,6 +53,13 @@ pub fn parse(text: &str, source: CredentialSource) -> Result<Option<Credentials>
     }))
 }
 
+/// Parses a secret handed over as bytes (a keyring item, the output of
+/// `security`), which may not even be text.
+pub fn parse_bytes(bytes: &[u8], source: CredentialSource) -> Result<Option<Credentials>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the stored secret is not UTF-8 text")?;
+    parse(text, source)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

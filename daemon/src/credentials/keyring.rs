@@ -1,0 +1,144 @@
+//! The system keyring, through keyring-core and the one store of each
+//! platform: the Secret Service on Linux, the login Keychain on macOS.
+
+use keyring_core::Error as KeyringError;
+
+use super::{Credentials, SERVICE, Source, SourceError, stored};
+
+/// What the keyring yields: the stored secret, nothing, or keyring-core's
+/// own error, whose kind tells a refusal from a fault.
+pub type RawRead = Result<Option<Vec<u8>>, KeyringError>;
+
+/// Reads Claude Code's item for one account, opening the store afresh at
+/// every read: a Secret Service that starts after the daemon (or restarts)
+/// is then found at the next read rather than never.
+pub struct KeyringSource {
+    account: String,
+}
+
+impl KeyringSource {
+    /// The item Claude Code files under `account`.
+    pub fn new(account: String) -> Self {
+        KeyringSource { account }
+    }
+
+    /// The stored secret, unparsed, with keyring-core's error intact: split
+    /// from [`Source::read`] so that macOS's `auto` can see a refusal and
+    /// fall back before the answer is interpreted. Blocking.
+    pub fn read_raw(&self) -> RawRead {
+        match platform::read(&self.account) {
+            Err(KeyringError::NoEntry) => Ok(None),
+            other => other,
+        }
+    }
+
+    /// This source's answer to a raw read, the second half of
+    /// [`Source::read`]; errors name the item, never its contents.
+    pub fn interpret(&self, raw: RawRead) -> Result<Option<Credentials>, SourceError> {
+        match raw {
+            Ok(Some(secret)) => stored::parse_bytes(&secret, platform::SOURCE)
+                .map_err(|reason| SourceError::unusable(self.describe(), reason)),
+            Ok(None) => Ok(None),
+            Err(KeyringError::Ambiguous(items)) => Err(SourceError::unusable(
+                self.describe(),
+                format!("{} items match; delete all but one", items.len()),
+            )),
+            Err(err) => Err(SourceError::unavailable(self.describe(), err.to_string())),
+        }
+    }
+}
+
+impl Source for KeyringSource {
+    fn describe(&self) -> String {
+        format!("{} item {SERVICE:?} of {:?}", platform::STORE, self.account)
+    }
+
+    fn read(&self) -> Result<Option<Credentials>, SourceError> {
+        self.interpret(self.read_raw())
+    }
+}
+
+/// The Secret Service, over D-Bus in pure Rust (zbus).
+#[cfg(target_os = "linux")]
+mod platform {
+    use std::collections::HashMap;
+
+    use claude_quota_proto::CredentialSource;
+    use keyring_core::Error as KeyringError;
+    use keyring_core::api::CredentialStoreApi;
+    use zbus_secret_service_keyring_store::Store;
+
+    use super::{RawRead, SERVICE};
+
+    /// The store, in words.
+    pub const STORE: &str = "Secret Service";
+
+    /// What the status calls it.
+    pub const SOURCE: CredentialSource = CredentialSource::SecretService;
+
+    /// The attribute naming the account: `username` is the keyring
+    /// crate's (what anything written through it carries), `account` is
+    /// libsecret's and Node keytar's convention.
+    const ACCOUNT_ATTRIBUTES: [&str; 2] = ["username", "account"];
+
+    /// Claude Code's item of `account` under either attribute convention.
+    pub fn read(account: &str) -> RawRead {
+        let store = Store::new()?;
+        for attribute in ACCOUNT_ATTRIBUTES {
+            let spec = HashMap::from([("service", SERVICE), (attribute, account)]);
+            let mut found = store.search(&spec)?;
+            match found.len() {
+                0 => continue,
+                1 => return found.remove(0).get_secret().map(Some),
+                _ => return Err(KeyringError::Ambiguous(found)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The login Keychain's generic passwords.
+#[cfg(target_os = "macos")]
+mod platform {
+    use apple_native_keyring_store::keychain::Store;
+    use claude_quota_proto::CredentialSource;
+    use keyring_core::api::CredentialStoreApi;
+
+    use super::{RawRead, SERVICE};
+
+    /// The store, in words.
+    pub const STORE: &str = "Keychain";
+
+    /// What the status calls it.
+    pub const SOURCE: CredentialSource = CredentialSource::Keychain;
+
+    /// The generic password of service [`SERVICE`] and `account`.
+    pub fn read(account: &str) -> RawRead {
+        Store::new()?
+            .build(SERVICE, account, None)?
+            .get_secret()
+            .map(Some)
+    }
+}
+
+/// No system keyring that Claude Code uses on other platforms.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod platform {
+    use claude_quota_proto::CredentialSource;
+    use keyring_core::Error as KeyringError;
+
+    use super::RawRead;
+
+    /// The store, in words.
+    pub const STORE: &str = "system keyring";
+
+    /// What the status calls it.
+    pub const SOURCE: CredentialSource = CredentialSource::SecretService;
+
+    /// Always unavailable: there is nothing to read.
+    pub fn read(_account: &str) -> RawRead {
+        Err(KeyringError::NotSupportedByStore(
+            "no system keyring on this platform".into(),
+        ))
+    }
+}

@@ -1,0 +1,61 @@
+//! A private Secret Service for one daemon: `dbus-run-session` starts a
+//! session bus of its own, `gnome-keyring-daemon` serves the Secret Service
+//! on it from a fresh keyring under the daemon's temp HOME, and
+//! `secret-tool` stores Claude Code's item with the README's command
+//! before the daemon is exec'd in the same session.
+
+use std::path::Path;
+
+/// The programs the wrapper needs (Debian: dbus, gnome-keyring,
+/// libsecret-tools).
+const TOOLS: [&str; 3] = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"];
+
+/// Runs as `sh -c SCRIPT sh DAEMON ARGS…` inside `dbus-run-session`.
+/// `$CQ_KEYRING_ITEM`, when set, names a credentials file to move into
+/// the keyring under the account attribute `$CQ_KEYRING_ATTRIBUTE`; the
+/// `secret-tool store` line is the README's, word for word but for those
+/// two variables.
+const SCRIPT: &str = r#"set -eu
+printf %s cq-test-keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+if [ -n "${CQ_KEYRING_ITEM:-}" ]; then
+  secret-tool store --label="Claude Code-credentials" service "Claude Code-credentials" "$CQ_KEYRING_ATTRIBUTE" "$USER" < "$CQ_KEYRING_ITEM"
+  rm "$CQ_KEYRING_ITEM"
+fi
+unset CQ_KEYRING_ITEM CQ_KEYRING_ATTRIBUTE
+exec "$@"
+"#;
+
+/// Whether this machine can run a private Secret Service. Missing tools
+/// skip the test loudly on a developer's machine and fail it in CI, which
+/// installs them.
+pub fn available() -> bool {
+    let missing: Vec<&str> = TOOLS.into_iter().filter(|tool| !on_path(tool)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "Secret Service test needs {} (Debian: apt-get install dbus gnome-keyring libsecret-tools)",
+        missing.join(", ")
+    );
+    assert!(std::env::var_os("CI").is_none(), "{message}");
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+}
+
+/// The command line that runs `daemon` inside a private Secret Service.
+pub fn wrapper(daemon: &Path) -> Vec<String> {
+    vec![
+        "dbus-run-session".into(),
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        SCRIPT.into(),
+        "sh".into(),
+        daemon.display().to_string(),
+    ]
+}
