@@ -6,7 +6,10 @@ mod config;
 mod connection;
 mod credentials;
 mod forecast;
+mod http;
+mod local_choice;
 mod logging;
+mod ollama;
 mod persist;
 mod policy;
 mod poller;
@@ -30,6 +33,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::ollama::OllamaWatch;
 use crate::poller::Poller;
 use crate::service::Service;
 use crate::settings::Args;
@@ -69,6 +73,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let max_connections = config.max_connections;
+    let (local_tx, local_rx) = watch::channel(ollama::not_yet_asked(&config));
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
     let state_path = persist::default_path();
     let mut restored = Snapshot::default();
@@ -90,7 +95,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
-    let service = Arc::new(Service::new(state, config_rx, refresh_tx));
+    let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
+    let ollama = tokio::spawn(ollama.run(shutdown.clone()));
+
+    let service = Arc::new(Service::new(state, config_rx, refresh_tx, local_rx));
     let connections = TaskTracker::new();
     let server = tokio::spawn(server::serve(
         listener,
@@ -114,6 +122,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     poller.abort();
     let _ = persister.await;
+    ollama.abort();
     drop(socket_file);
     tracing::info!("stopped");
     Ok(())

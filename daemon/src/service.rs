@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota_proto::{
-    DaemonInfo, Decision, ErrorCode, ModelChoice, PROTOCOL_VERSION, ReadingSource, Reply, Request,
-    Status, TaskComplexity, TaskValue, Window,
+    DaemonInfo, Decision, ErrorCode, LocalInfo, ModelChoice, PROTOCOL_VERSION, ReadingSource,
+    Reply, Request, Status, TaskComplexity, TaskValue, Window,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
+use crate::local_choice;
 use crate::policy::{self, Assessment};
 use crate::poller::RefreshRequest;
 use crate::reading::Reading;
@@ -25,20 +26,24 @@ pub struct Service {
     state: Arc<watch::Sender<Snapshot>>,
     config: watch::Receiver<Arc<Config>>,
     refresh: mpsc::Sender<RefreshRequest>,
+    local: watch::Receiver<LocalInfo>,
     started: Instant,
 }
 
 impl Service {
-    /// A service over the daemon's state and config.
+    /// A service over the daemon's state and config, and what Ollama
+    /// reports (`local`), which `select_model` consults.
     pub fn new(
         state: Arc<watch::Sender<Snapshot>>,
         config: watch::Receiver<Arc<Config>>,
         refresh: mpsc::Sender<RefreshRequest>,
+        local: watch::Receiver<LocalInfo>,
     ) -> Self {
         Service {
             state,
             config,
             refresh,
+            local,
             started: Instant::now(),
         }
     }
@@ -135,7 +140,7 @@ impl Service {
                 uptime_s: self.started.elapsed().as_secs(),
             },
             forecast: state.history.forecast(config.thresholds.resting_above, now),
-            local: None,
+            local: Some(self.local.borrow().clone()),
         }
     }
 
@@ -168,13 +173,19 @@ impl Service {
         } = self.assessment();
         let config = self.config.borrow();
         let (model, provider) = policy::select_model(&config.models, tier, complexity);
+        let choice =
+            local_choice::prefer_pulled(&config.models, &self.local.borrow(), model, provider);
+        let mut reason = format!("{complexity} complexity in {tier} tier: {reason}");
+        if let Some(note) = choice.note {
+            reason = format!("{reason}; {note}");
+        }
         Reply::Model(ModelChoice {
-            model: model.to_owned(),
+            model: choice.model.to_owned(),
             provider,
             tier,
-            reason: format!("{complexity} complexity in {tier} tier: {reason}"),
+            reason,
             stale,
-            available: true,
+            available: choice.available,
         })
     }
 

@@ -68,15 +68,8 @@ pub struct UsageApi {
 impl UsageApi {
     /// A client for `{api_url}/api/oauth/usage`.
     pub fn new(api_url: &str) -> anyhow::Result<Self> {
-        // Several crates may pull a rustls provider in; ours is ring. A
-        // provider installed earlier is just as good, so the error is moot.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .build()?;
         Ok(UsageApi {
-            http,
+            http: crate::http::client(TIMEOUT)?,
             url: format!("{}{USAGE_PATH}", api_url.trim_end_matches('/')),
         })
     }

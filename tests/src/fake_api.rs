@@ -52,22 +52,10 @@ impl FakeApi {
             requests: Vec::new(),
             rejected_tokens: 0,
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake API");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("fake API address");
         let app = Router::new()
             .route("/api/oauth/usage", get(usage))
             .with_state(Arc::clone(&script));
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("fake API runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                axum::serve(listener, app).await.expect("fake API serve");
-            });
-        });
+        let addr = crate::http::serve(app);
         FakeApi { addr, script }
     }
 

@@ -1,0 +1,216 @@
+//! A minimal cascade router: ask claude-quotad where a task should go, then
+//! send the prompt there (Anthropic's Messages API or Ollama's chat API) and
+//! print the answer.
+//!
+//! ```text
+//! cargo run --example cascade -p claude-quota -- --value high --complexity high "Summarize this design"
+//! ```
+//!
+//! The route goes to stderr, the model's answer to stdout. When the daemon
+//! is down or failing, the task goes to Ollama: spending the subscription
+//! on a guess is the one unsafe answer.
+//!
+//! Environment (each also a flag): `ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY`
+//! (sent as `x-api-key`) or `ANTHROPIC_AUTH_TOKEN` (sent as `Authorization:
+//! Bearer`), `OLLAMA_HOST`, `CLAUDE_QUOTA_SOCKET`. It behaves exactly like
+//! `client/python/examples/cascade.py`, and the same tests run both.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use claude_quota::{Client, Provider, TaskComplexity, TaskValue};
+use serde_json::{Value, json};
+
+/// The Messages API version this example speaks.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The local model when the daemon cannot be asked: the contract's default
+/// large local model, which the daemon itself answers in the `unknown` tier.
+const FALLBACK_LOCAL_MODEL: &str = "qwen3:14b";
+
+/// How long the daemon may take: it answers from memory, so a slow daemon
+/// is a broken one and the task should not wait on it.
+const DAEMON_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a model call may take; local models on a laptop are slow.
+const CALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Routes one task through claude-quotad to Claude or Ollama.
+#[derive(Parser)]
+struct Args {
+    /// How much the task is worth (critical|high|medium|low|routine)
+    #[arg(long)]
+    value: TaskValue,
+    /// How hard the task is (high|medium|low)
+    #[arg(long)]
+    complexity: TaskComplexity,
+    /// claude-quotad's socket [default: the platform default]
+    #[arg(long, env = "CLAUDE_QUOTA_SOCKET")]
+    socket: Option<PathBuf>,
+    /// Base URL of Anthropic's API
+    #[arg(
+        long,
+        env = "ANTHROPIC_BASE_URL",
+        default_value = "https://api.anthropic.com"
+    )]
+    anthropic_url: String,
+    /// Base URL of Ollama
+    #[arg(long, env = "OLLAMA_HOST", default_value = "http://127.0.0.1:11434")]
+    ollama_url: String,
+    /// The answer's length limit on Anthropic
+    #[arg(long, default_value_t = 1024)]
+    max_tokens: u32,
+    /// The prompt
+    prompt: String,
+}
+
+/// Where one task goes, and why.
+struct Route {
+    provider: Provider,
+    model: String,
+    reason: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(claude_quota::default_socket_path);
+    let route = route(&socket, args.value, args.complexity).await;
+    eprintln!(
+        "cascade: -> {} {} ({})",
+        route.provider, route.model, route.reason
+    );
+    match call(&args, &route).await {
+        Ok(answer) => {
+            println!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("cascade: {} call failed: {err:#}", route.provider);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The daemon's route for the task, or Ollama when it cannot give one.
+async fn route(socket: &Path, value: TaskValue, complexity: TaskComplexity) -> Route {
+    ask_daemon(socket, value, complexity)
+        .await
+        .unwrap_or_else(|err| Route {
+            provider: Provider::Ollama,
+            model: FALLBACK_LOCAL_MODEL.to_owned(),
+            reason: format!("claude-quotad unavailable, staying local: {err}"),
+        })
+}
+
+/// The cloud needs both answers: the value must allow it and the
+/// complexity must call for the cloud model. Otherwise the task takes the
+/// daemon's local model; when only the complexity asked for the cloud, that
+/// is its model for `medium`, which is local in every tier.
+async fn ask_daemon(
+    socket: &Path,
+    value: TaskValue,
+    complexity: TaskComplexity,
+) -> Result<Route, claude_quota::Error> {
+    let mut client = Client::connect_to(socket)
+        .await?
+        .with_timeout(DAEMON_TIMEOUT);
+    let decision = client.decide(value).await?;
+    let mut choice = client.select_model(complexity).await?;
+    if choice.provider == Provider::Anthropic && decision.use_cloud {
+        return Ok(Route {
+            provider: Provider::Anthropic,
+            model: choice.model,
+            reason: decision.reason,
+        });
+    }
+    if choice.provider == Provider::Anthropic {
+        choice = client.select_model(TaskComplexity::Medium).await?;
+    }
+    Ok(Route {
+        provider: Provider::Ollama,
+        model: choice.model,
+        reason: format!("{}; {}", decision.reason, choice.reason),
+    })
+}
+
+/// Sends the prompt where the route says and returns the answer's text.
+async fn call(args: &Args, route: &Route) -> anyhow::Result<String> {
+    // reqwest is built without a TLS provider of its own; ring is ours.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build()?;
+    let message = json!([{"role": "user", "content": args.prompt}]);
+    match route.provider {
+        Provider::Anthropic => {
+            let request = with_credentials(
+                http.post(format!("{}/v1/messages", base(&args.anthropic_url)))
+                    .header("anthropic-version", ANTHROPIC_VERSION),
+            )?;
+            let body =
+                json!({"model": route.model, "max_tokens": args.max_tokens, "messages": message});
+            let reply = post_json(request, &body).await?;
+            let blocks = reply["content"]
+                .as_array()
+                .context("no content in the reply")?;
+            Ok(blocks
+                .iter()
+                .filter(|block| block["type"] == "text")
+                .filter_map(|block| block["text"].as_str())
+                .collect())
+        }
+        Provider::Ollama => {
+            let request = http.post(format!("{}/api/chat", base(&args.ollama_url)));
+            let body = json!({"model": route.model, "messages": message, "stream": false});
+            let reply = post_json(request, &body).await?;
+            reply["message"]["content"]
+                .as_str()
+                .map(str::to_owned)
+                .context("no message content in the reply")
+        }
+    }
+}
+
+/// Adds the API key (or OAuth token); it is needed only when a task goes
+/// to Anthropic, so a purely local setup runs without one.
+fn with_credentials(request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::RequestBuilder> {
+    let set = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+    if let Some(key) = set("ANTHROPIC_API_KEY") {
+        Ok(request.header("x-api-key", key))
+    } else if let Some(token) = set("ANTHROPIC_AUTH_TOKEN") {
+        Ok(request.bearer_auth(token))
+    } else {
+        bail!("set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN to send tasks to Anthropic")
+    }
+}
+
+/// A base URL without a trailing slash; Ollama's own `OLLAMA_HOST` is often
+/// given as `host:port`, so a missing scheme means http.
+fn base(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    }
+}
+
+async fn post_json(request: reqwest::RequestBuilder, body: &Value) -> anyhow::Result<Value> {
+    let response = request
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if !status.is_success() {
+        let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+        bail!("HTTP {status}: {shown}");
+    }
+    Ok(serde_json::from_slice(&bytes)?)
+}
