@@ -8,14 +8,16 @@ use claude_quota_proto::{
 };
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::UnixStream;
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
+use crate::answers::Outgoing;
 use crate::service::Service;
 use crate::subscription;
 
 /// The framed connection as the daemon sees it.
-pub type Connection = Framed<UnixStream, JsonCodec<Request, Reply>>;
+pub type Connection = Framed<UnixStream, JsonCodec<Request, Outgoing>>;
 
 /// How long a client may take to finish a frame it has started. A frame
 /// of 64 KiB takes microseconds locally; a client that stalls mid-frame is
@@ -25,16 +27,17 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serves one client until it closes, breaks the framing, or the daemon
 /// shuts down (after answering the request in hand).
 pub async fn serve(stream: UnixStream, service: &Service, shutdown: &CancellationToken) {
-    let mut conn = Framed::new(stream, JsonCodec::<Request, Reply>::new());
+    let mut conn = Framed::new(stream, JsonCodec::<Request, Outgoing>::new());
+    let mut stall = StallWatch::new();
     loop {
-        let Some(frame) = next_frame(&mut conn, shutdown).await else {
+        let Some(frame) = next_frame(&mut conn, &mut stall, shutdown).await else {
             return;
         };
         let request = match frame {
             Ok(Ok(request)) => request,
             Ok(Err(malformed)) => {
                 let reply = Reply::error(ErrorCode::BadRequest, bad_request_message(&malformed));
-                if conn.feed(reply).await.is_err() {
+                if conn.feed(reply.into()).await.is_err() {
                     return;
                 }
                 continue;
@@ -44,7 +47,7 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
                     ErrorCode::FrameTooLarge,
                     format!("frame longer than {MAX_FRAME_LEN} bytes; closing the connection"),
                 );
-                let _ = conn.send(reply).await;
+                let _ = conn.send(reply.into()).await;
                 return;
             }
             Err(err) => {
@@ -59,7 +62,7 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
             }
             Request::Refresh => {
                 service.refresh().await;
-                service.status()
+                service.status().into()
             }
             other => service.answer(other),
         };
@@ -85,32 +88,75 @@ fn bad_request_message(malformed: &MalformedMessage) -> String {
 /// a broken stream.
 type Frame = Result<Result<Request, MalformedMessage>, FrameError>;
 
+/// Notices a client that stalls mid-frame. One timer per connection ticks
+/// every [`FRAME_TIMEOUT`]; a connection that finished no frame between two
+/// ticks and still holds the same partial one is dropped (so after one to
+/// two timeouts). Requests never touch the timer, so answering costs no
+/// timer work.
+struct StallWatch {
+    tick: Interval,
+    frames: u64,
+    frames_at_tick: u64,
+    buffered_at_tick: usize,
+}
+
+impl StallWatch {
+    fn new() -> Self {
+        let mut tick = interval_at(Instant::now() + FRAME_TIMEOUT, FRAME_TIMEOUT);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        StallWatch {
+            tick,
+            frames: 0,
+            frames_at_tick: 0,
+            buffered_at_tick: 0,
+        }
+    }
+
+    /// At a tick: whether the client made no progress since the last one.
+    fn stalled(&mut self, buffered: usize) -> bool {
+        let stalled =
+            buffered > 0 && buffered == self.buffered_at_tick && self.frames == self.frames_at_tick;
+        self.frames_at_tick = self.frames;
+        self.buffered_at_tick = buffered;
+        stalled
+    }
+}
+
 /// The next frame: at once if one is already buffered, else after flushing
 /// the replies written so far and waiting. `None` when the client closed,
-/// left a partial frame without progress for a whole [`FRAME_TIMEOUT`], or
-/// the daemon is shutting down.
-async fn next_frame(conn: &mut Connection, shutdown: &CancellationToken) -> Option<Frame> {
-    if let Some(ready) = conn.next().now_or_never() {
-        return ready;
-    }
+/// stalled mid-frame (see [`StallWatch`]), or the daemon is shutting down.
+async fn next_frame(
+    conn: &mut Connection,
+    stall: &mut StallWatch,
+    shutdown: &CancellationToken,
+) -> Option<Frame> {
+    let frame = match conn.next().now_or_never() {
+        Some(ready) => ready,
+        None => wait_for_frame(conn, stall, shutdown).await,
+    };
+    stall.frames += 1;
+    frame
+}
+
+async fn wait_for_frame(
+    conn: &mut Connection,
+    stall: &mut StallWatch,
+    shutdown: &CancellationToken,
+) -> Option<Frame> {
     if conn.flush().await.is_err() {
         return None;
     }
-    let mut buffered = conn.read_buffer().len();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return None,
-            next = tokio::time::timeout(FRAME_TIMEOUT, conn.next()) => match next {
-                Ok(frame) => return frame,
-                Err(_elapsed) => {
-                    let now = conn.read_buffer().len();
-                    if now > 0 && now == buffered {
-                        tracing::debug!(bytes = now, "client stalled mid-frame; dropping it");
-                        return None;
-                    }
-                    buffered = now;
+            frame = conn.next() => return frame,
+            _ = stall.tick.tick() => {
+                let buffered = conn.read_buffer().len();
+                if stall.stalled(buffered) {
+                    tracing::debug!(bytes = buffered, "client stalled mid-frame; dropping it");
+                    return None;
                 }
-            },
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `claude-quotad`: wires the poller, the socket server and the signal
 //! handlers together, and owns the shutdown path.
 
+mod answers;
 mod backoff;
 mod config;
 mod connection;
@@ -145,22 +146,12 @@ async fn wait_for_shutdown(
     }
 }
 
-/// Lifts the soft open-file limit to the hard one: each client holds a
-/// descriptor, and the common soft default of 1024 is below the
-/// connection cap.
+/// Lifts the soft open-file limit as high as the system allows: each
+/// client holds a descriptor, and the common soft default of 1024 is below
+/// the connection cap. (`rlimit` also knows macOS's `kern.maxfilesperproc`,
+/// which a plain setrlimit to the reported hard limit trips over.)
 fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                tracing::debug!("cannot raise the open-file limit");
-            }
-        }
+    if let Err(err) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!(%err, "cannot raise the open-file limit");
     }
 }

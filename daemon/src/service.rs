@@ -11,6 +11,7 @@ use claude_quota_proto::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::answers::{AnswerCache, Built, Outgoing, STALE_REASON_LIFETIME};
 use crate::config::Config;
 use crate::local_choice;
 use crate::policy::{self, Assessment};
@@ -27,6 +28,7 @@ pub struct Service {
     config: watch::Receiver<Arc<Config>>,
     refresh: mpsc::Sender<RefreshRequest>,
     local: watch::Receiver<LocalInfo>,
+    answers: AnswerCache,
     started: Instant,
 }
 
@@ -40,6 +42,7 @@ impl Service {
         local: watch::Receiver<LocalInfo>,
     ) -> Self {
         Service {
+            answers: AnswerCache::new(state.subscribe(), config.clone(), local.clone()),
             state,
             config,
             refresh,
@@ -55,28 +58,36 @@ impl Service {
 
     /// Answers every request that needs no waiting. `subscribe` and
     /// `refresh` are driven by the connection, which calls back here for
-    /// the `status` they send.
-    pub fn answer(&self, request: Request) -> Reply {
+    /// the `status` they send. The questions routers ask before every
+    /// model call come from the [`AnswerCache`], encoded once per change.
+    pub fn answer(&self, request: Request) -> Outgoing {
+        let build = |now| self.build_answers(now);
         match request {
             Request::Hello { protocol, .. } if protocol != PROTOCOL_VERSION => Reply::error(
                 ErrorCode::UnsupportedProtocol,
                 format!(
                     "protocol {protocol} is not supported; this daemon speaks {PROTOCOL_VERSION}"
                 ),
-            ),
+            )
+            .into(),
             Request::Hello { .. } => Reply::Hello {
                 protocol: PROTOCOL_VERSION,
                 daemon: DAEMON_NAME.to_owned(),
-            },
-            Request::Status | Request::Subscribe | Request::Refresh => self.status(),
-            Request::ShouldUseCloud { task_value } => self.decide(task_value),
-            Request::SelectModel { task_complexity } => self.select(task_complexity),
+            }
+            .into(),
+            Request::Status | Request::Subscribe | Request::Refresh => self.status().into(),
+            Request::ShouldUseCloud { task_value } => {
+                Outgoing::Encoded(self.answers.decision(task_value, build))
+            }
+            Request::SelectModel { task_complexity } => {
+                Outgoing::Encoded(self.answers.model(task_complexity, build))
+            }
             Request::Ingest {
                 source,
                 five_hour,
                 seven_day,
                 as_of,
-            } => self.ingest(source, five_hour, seven_day, as_of),
+            } => self.ingest(source, five_hour, seven_day, as_of).into(),
         }
     }
 
@@ -144,49 +155,27 @@ impl Service {
         }
     }
 
-    fn assessment(&self) -> Assessment {
-        let config = self.config.borrow();
-        assess(&config, &self.state.borrow(), Utc::now())
-    }
-
-    fn decide(&self, value: TaskValue) -> Reply {
-        let Assessment {
-            tier,
-            reason,
-            stale,
-        } = self.assessment();
-        let use_cloud = policy::should_use_cloud(tier, value);
-        let verdict = if use_cloud { "cloud" } else { "local" };
-        Reply::Decision(Decision {
-            use_cloud,
-            tier,
-            reason: format!("{value} task in {tier} tier → {verdict}: {reason}"),
-            stale,
-        })
-    }
-
-    fn select(&self, complexity: TaskComplexity) -> Reply {
-        let Assessment {
-            tier,
-            reason,
-            stale,
-        } = self.assessment();
-        let config = self.config.borrow();
-        let (model, provider) = policy::select_model(&config.models, tier, complexity);
-        let choice =
-            local_choice::prefer_pulled(&config.models, &self.local.borrow(), model, provider);
-        let mut reason = format!("{complexity} complexity in {tier} tier: {reason}");
-        if let Some(note) = choice.note {
-            reason = format!("{reason}; {note}");
+    /// Every decision and model choice as of `now`, from one view of the
+    /// inputs, for the answer cache.
+    fn build_answers(&self, now: DateTime<Utc>) -> Built {
+        let config = self.config.borrow().clone();
+        let state = self.state.borrow();
+        let assessment = assess(&config, &state, now);
+        let until = match state.reading.as_ref() {
+            None => None,
+            Some(_) if assessment.stale => Some(now + STALE_REASON_LIFETIME),
+            Some(reading) => TimeDelta::from_std(config.stale_after.0)
+                .ok()
+                .map(|stale_after| reading.as_of + stale_after),
+        };
+        drop(state);
+        let local = self.local.borrow();
+        Built {
+            decisions: TaskValue::ALL.map(|value| decision(&assessment, value)),
+            models: TaskComplexity::ALL
+                .map(|complexity| model_choice(&assessment, &config, &local, complexity)),
+            until,
         }
-        Reply::Model(ModelChoice {
-            model: choice.model.to_owned(),
-            provider,
-            tier,
-            reason,
-            stale,
-            available: choice.available,
-        })
     }
 
     fn ingest(
@@ -210,6 +199,52 @@ impl Service {
         tracing::debug!(taken, "pushed reading");
         Reply::Ok
     }
+}
+
+/// The `should_use_cloud` reply for a task of `value`.
+fn decision(assessment: &Assessment, value: TaskValue) -> Reply {
+    let Assessment {
+        tier,
+        reason,
+        stale,
+    } = assessment;
+    let use_cloud = policy::should_use_cloud(*tier, value);
+    let verdict = if use_cloud { "cloud" } else { "local" };
+    Reply::Decision(Decision {
+        use_cloud,
+        tier: *tier,
+        reason: format!("{value} task in {tier} tier → {verdict}: {reason}"),
+        stale: *stale,
+    })
+}
+
+/// The `select_model` reply for a task of `complexity`, preferring a model
+/// Ollama has pulled.
+fn model_choice(
+    assessment: &Assessment,
+    config: &Config,
+    local: &LocalInfo,
+    complexity: TaskComplexity,
+) -> Reply {
+    let Assessment {
+        tier,
+        reason,
+        stale,
+    } = assessment;
+    let (model, provider) = policy::select_model(&config.models, *tier, complexity);
+    let choice = local_choice::prefer_pulled(&config.models, local, model, provider);
+    let mut reason = format!("{complexity} complexity in {tier} tier: {reason}");
+    if let Some(note) = choice.note {
+        reason = format!("{reason}; {note}");
+    }
+    Reply::Model(ModelChoice {
+        model: choice.model.to_owned(),
+        provider,
+        tier: *tier,
+        reason,
+        stale: *stale,
+        available: choice.available,
+    })
 }
 
 fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {

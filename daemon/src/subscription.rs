@@ -49,7 +49,7 @@ pub async fn stream(mut conn: Connection, service: &Service, shutdown: &Cancella
         let visible = Visible::of(&status);
         if shown.as_ref() != Some(&visible) {
             if conn
-                .send(Reply::Status(Box::new(status.clone())))
+                .send(Reply::Status(Box::new(status.clone())).into())
                 .await
                 .is_err()
             {

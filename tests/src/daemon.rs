@@ -14,14 +14,16 @@ use tempfile::TempDir;
 /// How long a daemon may take to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The directory holding the workspace's built binaries: the test
-/// executable lives in `target/<profile>/deps/`.
+/// The directory holding the workspace's built binaries: a test executable
+/// lives in `target/<profile>/deps/`, the bench binary beside the daemon.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile> directory")
-        .to_owned()
+    let dir = exe.parent().expect("target/<profile> directory");
+    match dir.file_name() {
+        Some(name) if name == "deps" => dir.parent().expect("target/<profile>"),
+        _ => dir,
+    }
+    .to_owned()
 }
 
 /// The path of a workspace binary, built by `cargo test --workspace`.

@@ -147,3 +147,37 @@ async fn the_env_token_is_used_before_the_file() {
     assert_eq!(status.credentials, claude_quota::CredentialSource::Env);
     assert_eq!(api.rejected_tokens(), 0);
 }
+
+/// Answers are encoded once per change of state; a reading that ages past
+/// `stale_after` changes no state, yet the answer must turn local then.
+#[tokio::test]
+async fn a_reading_that_turns_stale_turns_cached_answers_local() {
+    let api = FakeApi::start();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 60.0)
+        .credentials_file(TOKEN, None)
+        .config("stale_after = 1.5\n")
+        .start();
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    let mut client = daemon.client().await;
+    let fresh = client.decide(TaskValue::Critical).await.unwrap();
+    assert!(fresh.use_cloud && !fresh.stale, "{fresh:?}");
+    assert_eq!(
+        client
+            .select_model(TaskComplexity::High)
+            .await
+            .unwrap()
+            .provider,
+        Provider::Anthropic
+    );
+
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let stale = client.decide(TaskValue::Critical).await.unwrap();
+    assert_eq!(
+        (stale.use_cloud, stale.tier, stale.stale),
+        (false, Tier::Unknown, true)
+    );
+    let model = client.select_model(TaskComplexity::High).await.unwrap();
+    assert_eq!((model.provider, model.stale), (Provider::Ollama, true));
+    assert_eq!(api.requests(), 1, "nothing but the clock moved");
+}

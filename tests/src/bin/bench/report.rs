@@ -1,0 +1,135 @@
+//! The report: every figure beside redis's and their ratio, then the
+//! targets of issue 7 with a verdict each. Markdown, so it pastes into
+//! BENCHMARKS.md as printed.
+
+/// Which way a figure improves, so the ratio reads the same for all rows.
+#[derive(Clone, Copy)]
+pub enum Better {
+    /// Latencies, memory.
+    Lower,
+    /// Throughput.
+    Higher,
+}
+
+/// One figure from one server.
+pub struct Figure {
+    /// What was measured.
+    pub metric: String,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Which way is better.
+    pub better: Better,
+    /// The value.
+    pub value: f64,
+}
+
+impl Figure {
+    /// A figure that is better lower (latency, memory).
+    pub fn lower(metric: impl Into<String>, unit: &'static str, value: f64) -> Figure {
+        Figure {
+            metric: metric.into(),
+            unit,
+            better: Better::Lower,
+            value,
+        }
+    }
+
+    /// A figure that is better higher (throughput).
+    pub fn higher(metric: impl Into<String>, unit: &'static str, value: f64) -> Figure {
+        Figure {
+            metric: metric.into(),
+            unit,
+            better: Better::Higher,
+            value,
+        }
+    }
+}
+
+/// The daemon's figure beside redis's for the same load.
+struct Row {
+    ours: Figure,
+    redis: Option<f64>,
+}
+
+/// The whole report, printed at the end.
+#[derive(Default)]
+pub struct Report {
+    rows: Vec<Row>,
+    targets: Vec<(String, bool)>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    /// Adds the daemon's figures beside redis's, taken in the same order.
+    pub fn compare(&mut self, ours: Vec<Figure>, redis: Option<Vec<Figure>>) {
+        let mut redis = redis.map(Vec::into_iter);
+        for ours in ours {
+            let redis = redis
+                .as_mut()
+                .and_then(Iterator::next)
+                .map(|figure| figure.value);
+            self.rows.push(Row { ours, redis });
+        }
+    }
+
+    /// Adds a figure redis has no counterpart for.
+    pub fn alone(&mut self, figure: Figure) {
+        self.rows.push(Row {
+            ours: figure,
+            redis: None,
+        });
+    }
+
+    /// Adds a target and whether it was met.
+    pub fn target(&mut self, what: impl Into<String>, met: bool) {
+        self.targets.push((what.into(), met));
+    }
+
+    /// Adds a line printed under the table.
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
+    /// Prints the table, the notes and the verdicts.
+    pub fn print(&self) {
+        println!("| metric | claude-quotad | redis | ratio (claude-quotad / redis) |");
+        println!("|---|---:|---:|---:|");
+        for Row { ours, redis } in &self.rows {
+            let unit = ours.unit;
+            let ratio = redis.map_or("–".into(), |redis| {
+                let ratio = ours.value / redis;
+                let good = match ours.better {
+                    Better::Lower => ratio <= 1.0,
+                    Better::Higher => ratio >= 1.0,
+                };
+                format!("{ratio:.2}×{}", if good { "" } else { " (worse)" })
+            });
+            let redis = redis.map_or("–".into(), |redis| format!("{} {unit}", figure(redis)));
+            let ours_value = figure(ours.value);
+            println!(
+                "| {} | {ours_value} {unit} | {redis} | {ratio} |",
+                ours.metric
+            );
+        }
+        println!();
+        for note in &self.notes {
+            println!("- {note}");
+        }
+        println!();
+        println!("Targets:");
+        for (what, met) in &self.targets {
+            println!("- [{}] {what}", if *met { "x" } else { " " });
+        }
+    }
+}
+
+/// Three significant digits or a whole number, whichever reads better.
+fn figure(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
