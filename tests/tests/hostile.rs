@@ -72,7 +72,9 @@ async fn a_peer_of_another_uid_is_refused_before_any_request() {
     std::fs::copy(claude_quota_e2e::daemon::bin("claude-quota"), &cli).unwrap();
     let mut dir = daemon.socket().to_owned();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o666)).unwrap();
-    while dir.pop() && dir.starts_with(std::env::temp_dir()) {
+    // Up to the daemon's temp dir, never above: the system's temp dir
+    // keeps its own mode.
+    while dir.pop() && dir.starts_with(daemon.root()) {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     std::fs::set_permissions(&public, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -60,13 +60,12 @@ pub struct Report {
 }
 
 impl Report {
-    /// Adds the daemon's figures beside redis's, taken in the same order.
+    /// Adds the daemon's figures, each beside redis's of the same name.
     pub fn compare(&mut self, ours: Vec<Figure>, redis: Option<Vec<Figure>>) {
-        let mut redis = redis.map(Vec::into_iter);
         for ours in ours {
             let redis = redis
-                .as_mut()
-                .and_then(Iterator::next)
+                .as_deref()
+                .and_then(|redis| redis.iter().find(|theirs| theirs.metric == ours.metric))
                 .map(|figure| figure.value);
             self.rows.push(Row { ours, redis });
         }
