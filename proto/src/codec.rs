@@ -47,8 +47,22 @@ pub struct MalformedMessage(#[source] pub serde_json::Error);
 #[derive(Debug)]
 pub struct JsonCodec<D, E> {
     frames: LengthDelimitedCodec,
+    last: Option<Decoded<D>>,
     types: PhantomData<fn(E) -> D>,
 }
+
+/// The last small frame decoded and what it decoded to. A router asks the
+/// same question again and again on one connection; the same bytes need no
+/// second parse (which is most of what answering it costs).
+#[derive(Debug)]
+struct Decoded<D> {
+    frame: Vec<u8>,
+    message: D,
+}
+
+/// Frames up to this size are remembered: requests and decisions, not
+/// statuses, whose copy would cost more than the parse it saves.
+const REMEMBERED_FRAME_LEN: usize = 256;
 
 impl<D, E> JsonCodec<D, E> {
     /// A codec with the protocol's frame limit.
@@ -58,6 +72,7 @@ impl<D, E> JsonCodec<D, E> {
                 .length_field_length(PREFIX_LEN)
                 .max_frame_length(MAX_FRAME_LEN)
                 .new_codec(),
+            last: None,
             types: PhantomData,
         }
     }
@@ -69,15 +84,32 @@ impl<D, E> Default for JsonCodec<D, E> {
     }
 }
 
-impl<D: DeserializeOwned, E> Decoder for JsonCodec<D, E> {
+impl<D: DeserializeOwned + Clone, E> JsonCodec<D, E> {
+    fn parse(&mut self, frame: &[u8]) -> Result<D, MalformedMessage> {
+        if let Some(last) = self.last.as_ref().filter(|last| last.frame == frame) {
+            return Ok(last.message.clone());
+        }
+        let message: D = serde_json::from_slice(frame).map_err(MalformedMessage)?;
+        if frame.len() <= REMEMBERED_FRAME_LEN {
+            let mut remembered = self.last.take().map(|last| last.frame).unwrap_or_default();
+            remembered.clear();
+            remembered.extend_from_slice(frame);
+            self.last = Some(Decoded {
+                frame: remembered,
+                message: message.clone(),
+            });
+        }
+        Ok(message)
+    }
+}
+
+impl<D: DeserializeOwned + Clone, E> Decoder for JsonCodec<D, E> {
     type Item = Result<D, MalformedMessage>;
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
         match self.frames.decode(src) {
-            Ok(Some(frame)) => Ok(Some(
-                serde_json::from_slice(&frame).map_err(MalformedMessage),
-            )),
+            Ok(Some(frame)) => Ok(Some(self.parse(&frame))),
             Ok(None) => Ok(None),
             Err(err) if is_too_large(&err) => Err(FrameError::TooLarge),
             Err(err) => Err(FrameError::Io(err)),
@@ -186,5 +218,19 @@ mod tests {
         let body = format!("\"{}\"", "a".repeat(MAX_FRAME_LEN - 2));
         let mut buf = frame(body.as_bytes());
         assert!(codec.decode(&mut buf).unwrap().unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_repeated_frame_decodes_as_before_and_a_changed_one_afresh() {
+        let mut codec = JsonCodec::<Request, Reply>::new();
+        let high = br#"{"type":"should_use_cloud","task_value":"high"}"#;
+        let low = br#"{"type":"should_use_cloud","task_value":"low"}"#;
+        let mut decode = |payload: &[u8]| codec.decode(&mut frame(payload)).unwrap().unwrap();
+        let expect = |value| Request::ShouldUseCloud { task_value: value };
+        assert_eq!(decode(high).unwrap(), expect(crate::TaskValue::High));
+        assert_eq!(decode(high).unwrap(), expect(crate::TaskValue::High));
+        assert_eq!(decode(low).unwrap(), expect(crate::TaskValue::Low));
+        assert!(decode(br#"{"type":"should_use_cloud","task_value":"lo"}"#).is_err());
+        assert_eq!(decode(low).unwrap(), expect(crate::TaskValue::Low));
     }
 }

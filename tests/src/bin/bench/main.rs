@@ -8,6 +8,7 @@
 
 mod goals;
 mod load;
+mod measure;
 mod process;
 mod report;
 mod target;
@@ -20,8 +21,8 @@ use claude_quota::Tier;
 use claude_quota_e2e::daemon::bin;
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 
-use crate::goals::{CLI_PROCESS, RSS_HELD, RSS_IDLE, RTT_P50, RTT_P99};
-use crate::process::{cpu_ns, raise_fd_limit, rss_mib, settle, time_command};
+use crate::goals::CLI_PROCESS;
+use crate::process::{raise_fd_limit, time_command};
 use crate::report::{Figure, Report};
 use crate::target::{Redis, Target};
 
@@ -29,14 +30,13 @@ use crate::target::{Redis, Target};
 /// many polls and "API calls = polls" is tested under load.
 const POLL_INTERVAL: f64 = 2.0;
 
-const CPU_PER_REQUEST: &str = "server CPU per request, 50 connections";
-
 /// Measures claude-quotad beside redis-server over Unix sockets.
 #[derive(Parser)]
 #[command(about)]
 struct Args {
-    /// Seconds per throughput measurement.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds per throughput round (three rounds per figure, the servers
+    /// taking turns; the median counts).
+    #[arg(long, default_value_t = 1.5)]
     seconds: f64,
     /// Round trips timed for the latency percentiles.
     #[arg(long, default_value_t = 200_000)]
@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
             args.one_shots,
             args.runs,
             args.held,
-        ) = (0.2, 2_000, 100, 5, 50);
+        ) = (0.1, 2_000, 100, 5, 50);
     }
     if cfg!(debug_assertions) && !args.quick {
         eprintln!("warning: a debug build; build with --release for figures that mean anything");
@@ -95,8 +95,18 @@ fn main() -> anyhow::Result<()> {
         .as_ref()
         .map(|redis| Target::redis(redis.socket.clone(), redis.pid()));
 
-    let mut ours_figures = runtime.block_on(measure(&ours, &args));
-    let mut redis_figures = theirs.as_ref().map(|t| runtime.block_on(measure(t, &args)));
+    let amounts = measure::Amounts {
+        round: Duration::from_secs_f64(args.seconds),
+        samples: args.samples,
+        one_shots: args.one_shots,
+        held: args.held,
+    };
+    let targets: Vec<&Target> = std::iter::once(&ours).chain(theirs.as_ref()).collect();
+    let mut figures = runtime
+        .block_on(measure::all(&targets, &amounts))
+        .into_iter();
+    let mut ours_figures = figures.next().expect("the daemon was measured");
+    let mut redis_figures = figures.next();
     ours_figures.push(time_cli(&ours, args.runs));
     if let Some((redis, figures)) = theirs.as_ref().zip(redis_figures.as_mut()) {
         figures.extend(time_redis_cli(redis, args.runs));
@@ -145,70 +155,6 @@ fn time_redis_cli(redis: &Target, runs: usize) -> Option<Figure> {
     let redis_cli = which("redis-cli")?;
     let timed = time_command(&redis_cli, &["-s", &socket, "PING"], runs);
     Some(Figure::lower(CLI_PROCESS, "ms", timed.mean_ms()))
-}
-
-/// Every socket figure for one server, in the same order for each.
-async fn measure(target: &Target, args: &Args) -> Vec<Figure> {
-    eprintln!("measuring {}…", target.name);
-    let seconds = Duration::from_secs_f64(args.seconds);
-    settle();
-    let mut figures = vec![Figure::lower(
-        RSS_IDLE,
-        "MiB",
-        rss_mib(target.pid).unwrap_or(f64::NAN),
-    )];
-    let rtt = load::round_trips(target, args.samples).await;
-    figures.push(Figure::lower(RTT_P50, "µs", rtt.percentile_us(50.0)));
-    figures.push(Figure::lower(RTT_P99, "µs", rtt.percentile_us(99.0)));
-    figures.push(Figure::lower(
-        "RTT p99.9, one connection",
-        "µs",
-        rtt.percentile_us(99.9),
-    ));
-    for connections in [1, 50, 500] {
-        let cpu_before = cpu_ns(target.pid);
-        let (rate, answered) = load::throughput(target, connections, seconds).await;
-        let cpu = cpu_ns(target.pid)
-            .zip(cpu_before)
-            .map(|(after, before)| after - before);
-        let plural = if connections == 1 { "" } else { "s" };
-        figures.push(Figure::higher(
-            format!("throughput, {connections} connection{plural}"),
-            "req/s",
-            rate,
-        ));
-        if connections == 50 {
-            let per_request = cpu.map_or(f64::NAN, |ns| ns as f64 / 1e3 / answered as f64);
-            figures.push(Figure::lower(CPU_PER_REQUEST, "µs", per_request));
-        }
-    }
-    let rate = load::pipelined(target, 32, seconds).await;
-    figures.push(Figure::higher(
-        "throughput, 1 connection pipelining 32",
-        "req/s",
-        rate,
-    ));
-    let one_shots = load::one_shots(target, args.one_shots).await;
-    figures.push(Figure::lower(
-        "one-shot (connect, greet, ask, close) p50",
-        "µs",
-        one_shots.percentile_us(50.0),
-    ));
-    figures.push(Figure::lower(
-        "one-shot p99",
-        "µs",
-        one_shots.percentile_us(99.0),
-    ));
-    let held = load::hold_open(target, args.held).await;
-    settle();
-    let metric = format!("{RSS_HELD} ({})", args.held);
-    figures.push(Figure::lower(
-        metric,
-        "MiB",
-        rss_mib(target.pid).unwrap_or(f64::NAN),
-    ));
-    drop(held);
-    figures
 }
 
 /// The full path of `program` on PATH.
