@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use claude_quota_proto::{LocalInfo, Reply, TaskComplexity, TaskValue};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -42,7 +42,8 @@ pub struct Built {
     pub decisions: [Reply; TaskValue::ALL.len()],
     /// `select_model` for each of [`TaskComplexity::ALL`].
     pub models: [Reply; TaskComplexity::ALL.len()],
-    /// When the assessment behind them changes by itself.
+    /// When the assessment behind them changes by itself
+    /// ([`crate::policy::Assessment::holds_until`]).
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -129,10 +130,6 @@ impl AnswerCache {
         pick(inputs.encoded.as_ref().expect("just encoded"))
     }
 }
-
-/// How long an assessment of a stale reading stands: its reason quotes the
-/// reading's age in whole seconds.
-pub const STALE_REASON_LIFETIME: TimeDelta = TimeDelta::seconds(1);
 
 fn encode(built: Built) -> Encoded {
     let raw = |reply: Reply| -> Arc<RawValue> {

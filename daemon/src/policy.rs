@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota_proto::{Provider, TaskComplexity, TaskValue, Tier};
 
 use crate::config::{Models, Thresholds};
@@ -21,7 +21,15 @@ pub struct Assessment {
     pub reason: String,
     /// Whether the reading is missing or older than `stale_after`.
     pub stale: bool,
+    /// Until when this assessment holds with nothing but the clock moving
+    /// (`None`: until the reading or config changes), so answers built
+    /// from it may be kept that long.
+    pub holds_until: Option<DateTime<Utc>>,
 }
+
+/// How long an assessment of a stale reading holds: its reason quotes the
+/// reading's age in whole seconds.
+const STALE_REASON_LIFETIME: TimeDelta = TimeDelta::seconds(1);
 
 /// Names the tier for a reading at `now`. A missing or stale reading is
 /// `unknown`, so no answer ever rests on a guess.
@@ -36,6 +44,7 @@ pub fn assess(
             tier: Tier::Unknown,
             reason: "no usage reading yet".into(),
             stale: true,
+            holds_until: None,
         };
     };
     let age = reading.age(now).to_std().unwrap_or_default();
@@ -48,6 +57,7 @@ pub fn assess(
                 stale_after.as_secs()
             ),
             stale: true,
+            holds_until: Some(now + STALE_REASON_LIFETIME),
         };
     }
     let five = reading.five_hour.utilization;
@@ -89,6 +99,9 @@ pub fn assess(
         tier,
         reason,
         stale: false,
+        holds_until: TimeDelta::from_std(stale_after)
+            .ok()
+            .map(|stale_after| reading.as_of + stale_after),
     }
 }
 
@@ -177,6 +190,29 @@ mod tests {
         let old = reading(10.0, None, now - chrono::TimeDelta::seconds(301));
         let stale = assess(&thresholds, Some(&old), stale_after, now);
         assert_eq!((stale.tier, stale.stale), (Tier::Unknown, true));
+    }
+
+    #[test]
+    fn an_assessment_holds_until_the_clock_alone_would_change_it() {
+        let now = Utc::now();
+        let thresholds = Thresholds::default();
+        let stale_after = Duration::from_secs(300);
+        assert_eq!(
+            assess(&thresholds, None, stale_after, now).holds_until,
+            None
+        );
+        let fresh = reading(10.0, None, now - chrono::TimeDelta::seconds(100));
+        let turns_stale = now + chrono::TimeDelta::seconds(200);
+        let holds = assess(&thresholds, Some(&fresh), stale_after, now).holds_until;
+        assert_eq!(holds, Some(turns_stale));
+        assert_eq!(
+            assess(&thresholds, Some(&fresh), stale_after, turns_stale).tier,
+            Tier::Burst,
+            "still fresh at the boundary itself"
+        );
+        let old = reading(10.0, None, now - chrono::TimeDelta::seconds(400));
+        let quoted_age = assess(&thresholds, Some(&old), stale_after, now).holds_until;
+        assert_eq!(quoted_age, Some(now + chrono::TimeDelta::seconds(1)));
     }
 
     /// The whole table of PRODUCT.md §3: every tier × value × complexity.

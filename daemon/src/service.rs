@@ -11,7 +11,7 @@ use claude_quota_proto::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::answers::{AnswerCache, Built, Outgoing, STALE_REASON_LIFETIME};
+use crate::answers::{AnswerCache, Built, Outgoing};
 use crate::config::Config;
 use crate::local_choice;
 use crate::policy::{self, Assessment};
@@ -159,22 +159,13 @@ impl Service {
     /// inputs, for the answer cache.
     fn build_answers(&self, now: DateTime<Utc>) -> Built {
         let config = self.config.borrow().clone();
-        let state = self.state.borrow();
-        let assessment = assess(&config, &state, now);
-        let until = match state.reading.as_ref() {
-            None => None,
-            Some(_) if assessment.stale => Some(now + STALE_REASON_LIFETIME),
-            Some(reading) => TimeDelta::from_std(config.stale_after.0)
-                .ok()
-                .map(|stale_after| reading.as_of + stale_after),
-        };
-        drop(state);
+        let assessment = assess(&config, &self.state.borrow(), now);
         let local = self.local.borrow();
         Built {
             decisions: TaskValue::ALL.map(|value| decision(&assessment, value)),
             models: TaskComplexity::ALL
                 .map(|complexity| model_choice(&assessment, &config, &local, complexity)),
-            until,
+            until: assessment.holds_until,
         }
     }
 
@@ -207,6 +198,7 @@ fn decision(assessment: &Assessment, value: TaskValue) -> Reply {
         tier,
         reason,
         stale,
+        ..
     } = assessment;
     let use_cloud = policy::should_use_cloud(*tier, value);
     let verdict = if use_cloud { "cloud" } else { "local" };
@@ -230,6 +222,7 @@ fn model_choice(
         tier,
         reason,
         stale,
+        ..
     } = assessment;
     let (model, provider) = policy::select_model(&config.models, *tier, complexity);
     let choice = local_choice::prefer_pulled(&config.models, local, model, provider);
