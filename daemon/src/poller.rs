@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{LastErrorKind, ReadingSource};
+use claude_quota_proto::LastErrorKind;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -187,7 +187,7 @@ impl Poller {
     fn pushed_reading_fresh_for(&self, interval: Duration, now: DateTime<Utc>) -> Option<Duration> {
         let state = self.state.borrow();
         let reading = state.reading.as_ref()?;
-        if reading.source != ReadingSource::Statusline {
+        if !reading.source.is_pushed() {
             return None;
         }
         let age = reading.age(now).to_std().unwrap_or_default();

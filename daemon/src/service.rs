@@ -259,9 +259,9 @@ fn pushed_reading(
     as_of: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Reading, String> {
-    if source != ReadingSource::Statusline {
+    if !source.is_pushed() {
         return Err(format!(
-            "ingest source must be \"statusline\", not {:?}",
+            "ingest source must be \"statusline\" or \"headers\", not {:?}",
             source.as_str()
         ));
     }

@@ -34,9 +34,11 @@ pub enum Request {
     Subscribe,
     /// Asks for a poll now (rate-limited by the daemon), then a `status`.
     Refresh,
-    /// Pushes a reading taken elsewhere (Claude Code's status line).
+    /// Pushes a reading taken elsewhere (Claude Code's status line, or the
+    /// rate-limit headers of a Messages API response).
     Ingest {
-        /// Who took the reading; only `statusline` is accepted from clients.
+        /// Who took the reading; `statusline` and `headers` are accepted from
+        /// clients.
         source: ReadingSource,
         /// The 5-hour window.
         five_hour: Option<Window>,

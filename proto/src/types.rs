@@ -91,6 +91,9 @@ pub enum ReadingSource {
     Api,
     /// Pushed by `claude-quota statusline` from Claude Code's status line.
     Statusline,
+    /// Pushed by a router from the `anthropic-ratelimit-unified-*` headers
+    /// of a Messages API response it received (`ingest_headers`).
+    Headers,
     /// Restored from the state file at start.
     Persisted,
 }
@@ -265,7 +268,7 @@ names!(TaskValue, "task value", {
 });
 names!(TaskComplexity, "task complexity", { High => "high", Medium => "medium", Low => "low" });
 names!(Provider, "provider", { Anthropic => "anthropic", Ollama => "ollama" });
-names!(ReadingSource, "reading source", { Api => "api", Statusline => "statusline", Persisted => "persisted" });
+names!(ReadingSource, "reading source", { Api => "api", Statusline => "statusline", Headers => "headers", Persisted => "persisted" });
 names!(CredentialSource, "credential source", {
     Env => "env", Keychain => "keychain", SecurityCli => "security_cli",
     SecretService => "secret_service", File => "file", None => "none",
@@ -294,6 +297,14 @@ impl TaskComplexity {
         TaskComplexity::Medium,
         TaskComplexity::Low,
     ];
+}
+
+impl ReadingSource {
+    /// Whether a client pushed this reading (`ingest`): such a reading spares
+    /// the rate-limited usage endpoint while it is fresh.
+    pub fn is_pushed(self) -> bool {
+        matches!(self, ReadingSource::Statusline | ReadingSource::Headers)
+    }
 }
 
 impl Tier {

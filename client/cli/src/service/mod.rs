@@ -251,7 +251,7 @@ mod tests {
             program: vec!["/usr/local/bin/claude-quotad".into()],
             env: vec![("RUST_LOG".into(), "info".into())],
         };
-        let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+        let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging");
         for (manager, file) in [
             (
                 Manager::Launchd,
@@ -268,7 +268,7 @@ mod tests {
             assert_eq!(
                 checked_in,
                 generated,
-                "{} differs from what `service install` writes; run `UPDATE_PACKAGING=1 cargo test -p claude-quota reference`",
+                "{} differs from what `service install` writes; run `UPDATE_PACKAGING=1 cargo test -p claude-quota-cli reference`",
                 path.display()
             );
         }
