@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ClaudeQuotaError",
     "DaemonUnreachable",
+    "WrongOwner",
     "ProtocolError",
     "BadRequest",
     "DaemonError",
@@ -75,6 +76,14 @@ FALLBACK_LOCAL_MODEL = "qwen3:14b"
 
 _SOCKET_NAME = "claude-quotad.sock"
 _PREFIX = struct.Struct(">I")
+# Linux's ``struct ucred``: pid, uid, gid.
+_UCRED = struct.Struct("=iII")
+# macOS's ``struct xucred`` starts with its version and the uid; the kernel
+# wants room for the whole struct (76 bytes: 16 groups).
+_XUCRED_HEAD = struct.Struct("=II")
+_XUCRED_SIZE = 76
+_SOL_LOCAL = 0
+_LOCAL_PEERCRED = 1
 # ``sun_path`` holds 104 bytes on macOS, including the terminating NUL.
 _MACOS_MAX_SOCKET_PATH = 103
 
@@ -88,6 +97,20 @@ class DaemonUnreachable(ClaudeQuotaError):
     """No daemon answered (not running, wrong socket, or too slow): route
     locally, and start it with ``claude-quotad`` or
     ``claude-quota service install``."""
+
+
+class WrongOwner(DaemonUnreachable):
+    """The process answering on the socket runs as another user, who could
+    answer anything: route locally, and find out who it is. A socket
+    directory only you can write keeps this from happening. ``uid`` is the
+    other user's."""
+
+    def __init__(self, socket_path: str, uid: int) -> None:
+        super().__init__(
+            f"refusing the daemon at {socket_path}: it runs as uid {uid}, not as you "
+            f"(uid {os.geteuid()}); another user's process may be answering for claude-quotad"
+        )
+        self.uid = uid
 
 
 class ProtocolError(ClaudeQuotaError):
@@ -148,9 +171,10 @@ def _check(kind: str, given: Any, allowed: tuple) -> str:
 
 class Client:
     """A connection to claude-quotad. Hold one per router for its lifetime:
-    it connects on first use, and after a broken connection (the daemon
-    restarted) the next call connects again. Not thread-safe; give each
-    thread its own.
+    it connects on first use, and after a timeout or a broken connection
+    (the daemon restarted) the next call connects again. Every connection
+    checks that the daemon runs as this user (:class:`WrongOwner` if not).
+    Not thread-safe; give each thread its own.
     """
 
     def __init__(self, socket: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT):
@@ -267,7 +291,28 @@ class Client:
                 "start it with `claude-quotad`, or install it as a service: "
                 "`claude-quota service install`"
             ) from err
+        try:
+            uid = _peer_uid(sock)
+        except OSError as err:
+            sock.close()
+            raise DaemonUnreachable(f"cannot tell who runs the daemon at {self.socket_path}: {err}") from err
+        if uid != os.geteuid():
+            sock.close()
+            raise WrongOwner(self.socket_path, uid)
         return sock
+
+
+def _peer_uid(sock: _socket.socket) -> int:
+    """The uid of the process at the other end of ``sock``: ``SO_PEERCRED``
+    on Linux, ``LOCAL_PEERCRED`` on macOS. Elsewhere the daemon's owner
+    cannot be checked, and an unchecked answer is not taken."""
+    if sys.platform.startswith("linux"):
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _UCRED.size)
+        return _UCRED.unpack(creds)[1]
+    if sys.platform == "darwin":
+        creds = sock.getsockopt(_SOL_LOCAL, _LOCAL_PEERCRED, _XUCRED_SIZE)
+        return _XUCRED_HEAD.unpack_from(creds)[1]
+    raise OSError(f"checking a peer's uid is not supported on {sys.platform}")
 
 
 def _updates(sock: _socket.socket, timeout: Optional[float]) -> Iterator[Dict[str, Any]]:

@@ -1,4 +1,10 @@
-//! The async client: one connection, requests answered in order.
+//! The async client: one connection at a time, requests answered in order.
+//!
+//! A reply belongs to the connection it came on, so the connection lives
+//! only as long as every question on it got its answer: a timeout, a
+//! cancelled call or a broken stream drops it, and the next call connects
+//! again. That is what lets a router hold one client for good, across
+//! slow answers and daemon restarts alike.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,10 +26,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
 type Connection = Framed<UnixStream, JsonCodec<Reply, Request>>;
 
-/// A connection to `claude-quotad`.
+/// A connection to `claude-quotad`, opened again on demand.
 #[derive(Debug)]
 pub struct Client {
-    conn: Connection,
+    socket: PathBuf,
+    /// `None` after a failed or abandoned exchange, until the next call.
+    conn: Option<Connection>,
     timeout: Duration,
 }
 
@@ -34,23 +42,20 @@ impl Client {
         Self::connect_to(claude_quota_proto::default_socket_path()).await
     }
 
-    /// Connects to the socket at `socket`.
+    /// Connects to the socket at `socket` now, so that a missing daemon, or
+    /// one of another user, shows at once rather than at the first question.
     pub async fn connect_to(socket: impl AsRef<Path>) -> Result<Self, Error> {
-        let socket = socket.as_ref();
-        let stream =
-            UnixStream::connect(socket)
-                .await
-                .map_err(|source| Error::DaemonUnreachable {
-                    socket: PathBuf::from(socket),
-                    source,
-                })?;
+        let socket = socket.as_ref().to_owned();
+        let conn = open(&socket).await?;
         Ok(Client {
-            conn: Framed::new(stream, JsonCodec::new()),
+            socket,
+            conn: Some(conn),
             timeout: DEFAULT_TIMEOUT,
         })
     }
 
-    /// Sets how long each request may wait for its answer.
+    /// Sets how long each request may wait for its answer, connecting
+    /// again included.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -132,19 +137,16 @@ impl Client {
     /// Turns the connection into a stream of status updates: one now, then
     /// one at every change of tier or reading.
     pub async fn subscribe(mut self) -> Result<Subscription, Error> {
-        self.send(Request::Subscribe).await?;
-        Ok(Subscription { conn: self.conn })
+        let mut conn = self.take_connection().await?;
+        send(&mut conn, Request::Subscribe).await?;
+        Ok(Subscription { conn })
     }
 
     /// Sends one request and waits for its reply; daemon errors become
     /// [`Error`]s.
     async fn request(&mut self, request: Request) -> Result<Reply, Error> {
         let timeout = self.timeout;
-        let exchange = async {
-            self.send(request).await?;
-            receive(&mut self.conn).await
-        };
-        let reply = tokio::time::timeout(timeout, exchange)
+        let reply = tokio::time::timeout(timeout, self.exchange(request))
             .await
             .map_err(|_| Error::Timeout(timeout))??;
         match reply {
@@ -157,8 +159,24 @@ impl Client {
         }
     }
 
-    async fn send(&mut self, request: Request) -> Result<(), Error> {
-        self.conn.send(request).await.map_err(frame_error)
+    /// One request and its reply. The connection is held outside `self`
+    /// meanwhile and put back only with the reply in hand: when this
+    /// future fails or is dropped half-way, the connection goes with it,
+    /// and with it any reply still on its way.
+    async fn exchange(&mut self, request: Request) -> Result<Reply, Error> {
+        let mut conn = self.take_connection().await?;
+        send(&mut conn, request).await?;
+        let reply = receive(&mut conn).await?;
+        self.conn = Some(conn);
+        Ok(reply)
+    }
+
+    /// The held connection, or a new one when none is held.
+    async fn take_connection(&mut self) -> Result<Connection, Error> {
+        match self.conn.take() {
+            Some(conn) => Ok(conn),
+            None => open(&self.socket).await,
+        }
     }
 }
 
@@ -177,6 +195,31 @@ impl Subscription {
             Some(frame) => decode(frame).and_then(into_status).map(Some),
         }
     }
+}
+
+/// Connects to `socket` and checks that the daemon there runs as this
+/// user: anyone else's process could answer "use the cloud" for it.
+async fn open(socket: &Path) -> Result<Connection, Error> {
+    let unreachable = |source| Error::DaemonUnreachable {
+        socket: socket.to_owned(),
+        source,
+    };
+    let stream = UnixStream::connect(socket).await.map_err(unreachable)?;
+    let uid = stream.peer_cred().map_err(unreachable)?.uid();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let own_uid = unsafe { libc::geteuid() };
+    if uid != own_uid {
+        return Err(Error::WrongOwner {
+            socket: socket.to_owned(),
+            uid,
+            own_uid,
+        });
+    }
+    Ok(Framed::new(stream, JsonCodec::new()))
+}
+
+async fn send(conn: &mut Connection, request: Request) -> Result<(), Error> {
+    conn.send(request).await.map_err(frame_error)
 }
 
 async fn receive(conn: &mut Connection) -> Result<Reply, Error> {

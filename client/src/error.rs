@@ -21,10 +21,26 @@ pub enum Error {
         /// Why the connection failed.
         source: io::Error,
     },
-    /// The daemon did not answer in time.
+    /// The process answering on the socket runs as another user, who
+    /// could answer anything: route locally, and find out who it is. A
+    /// socket directory only you can write keeps this from happening.
+    #[error(
+        "refusing the daemon at {socket}: it runs as uid {uid}, not as you (uid {own_uid}); another user's process may be answering for claude-quotad"
+    )]
+    WrongOwner {
+        /// The socket that was tried.
+        socket: PathBuf,
+        /// The uid of the process behind it.
+        uid: u32,
+        /// This process's effective uid.
+        own_uid: u32,
+    },
+    /// The daemon did not answer in time; the connection is dropped and
+    /// the next call connects again.
     #[error("claude-quotad did not answer within {0:?}")]
     Timeout(Duration),
-    /// The connection broke or the daemon sent something unexpected.
+    /// The connection broke or the daemon sent something unexpected; the
+    /// connection is dropped and the next call connects again.
     #[error("protocol error: {0}")]
     Protocol(String),
     /// The daemon refused the request as malformed (a bug in the caller).
@@ -41,9 +57,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the daemon could not be reached at all, which a router
-    /// should treat as "stay local", not as a bug.
+    /// Whether no daemon of this user could be reached (none answers, or
+    /// one of another user does), which a router should treat as "stay
+    /// local", not as a bug.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Error::DaemonUnreachable { .. })
+        matches!(
+            self,
+            Error::DaemonUnreachable { .. } | Error::WrongOwner { .. }
+        )
     }
 }

@@ -14,10 +14,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! A connection is cheap to keep: hold one per router and ask on it as often
-//! as you like; answers come from memory and cost microseconds. When the
-//! daemon cannot be reached, the safe answer is local: [`Error::is_unreachable`]
-//! tells that case apart.
+//! A client is cheap to keep: hold one per router for good and ask on it as
+//! often as you like; answers come from memory and cost microseconds. A
+//! timeout, a cancelled call or a broken connection drops the connection
+//! (so a late reply never answers the next question) and the next call
+//! connects again, also to a restarted daemon. Every connection checks
+//! that the daemon runs as this user. When no daemon of this user can be
+//! reached, the safe answer is local: [`Error::is_unreachable`] tells that
+//! case apart.
 //!
 //! Non-async routers use [`blocking::Client`].
 
@@ -28,7 +32,7 @@ mod error;
 pub use claude_quota_proto::{
     CredentialSource, DaemonInfo, Decision, Forecast, LastError, LastErrorKind, LocalInfo,
     ModelChoice, PROTOCOL_VERSION, Provider, ReadingSource, Status, TaskComplexity, TaskValue,
-    Tier, Window, default_socket_path,
+    Tier, UnknownName, Window, default_socket_path,
 };
 pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
 pub use error::Error;

@@ -16,7 +16,7 @@ pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request};
 pub use paths::{SOCKET_ENV, default_socket_path};
 pub use types::{
     CredentialSource, DaemonInfo, Forecast, LastError, LastErrorKind, LocalInfo, Provider,
-    ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window,
+    ReadingSource, Status, TaskComplexity, TaskValue, Tier, UnknownName, Window,
 };
 
 /// The protocol version this crate speaks. A client announces it in `hello`

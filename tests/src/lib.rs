@@ -9,7 +9,9 @@ pub mod fake_api;
 pub mod fake_ollama;
 pub mod http;
 pub mod leaks;
+pub mod other_user;
 pub mod secret_service;
+pub mod stand_in;
 pub mod wire;
 
 pub use daemon::{Daemon, DaemonBuilder};

@@ -41,19 +41,23 @@ pub fn daemon(hello: &str, status: &Status) -> Check {
 
 /// The daemon could not be asked.
 pub fn unreachable(err: &claude_quota::Error) -> Check {
-    if err.is_unreachable() {
-        let why = std::error::Error::source(err).map_or_else(String::new, |e| format!(" ({e})"));
-        return Check::fail(
+    match err {
+        claude_quota::Error::DaemonUnreachable { source, .. } => Check::fail(
             "daemon",
-            format!("nothing answers on the socket{why}"),
+            format!("nothing answers on the socket ({source})"),
             START_IT,
-        );
+        ),
+        claude_quota::Error::WrongOwner { .. } => Check::fail(
+            "daemon",
+            err.to_string(),
+            "find and stop that process (`ss -xp` or `lsof -U` names it), remove its socket, and start claude-quotad again",
+        ),
+        _ => Check::fail(
+            "daemon",
+            err.to_string(),
+            "restart the daemon (`claude-quota service install`) and read its log",
+        ),
     }
-    Check::fail(
-        "daemon",
-        err.to_string(),
-        "restart the daemon (`claude-quota service install`) and read its log",
-    )
 }
 
 /// Where the token comes from, the plan, and when the token expires.
