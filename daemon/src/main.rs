@@ -21,6 +21,7 @@ mod service;
 mod settings;
 mod signals;
 mod socket;
+mod socket_dir;
 mod state;
 mod subscription;
 mod usage_api;

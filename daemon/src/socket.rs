@@ -1,16 +1,20 @@
 //! The socket file: claiming it safely at start and removing it at exit.
 //!
-//! The daemon refuses to steal a socket another live daemon is serving, but
-//! replaces one left behind by a crash, and makes both the directory and the
-//! socket private to the user.
+//! The daemon serves only from a directory private to its user (see
+//! [`crate::socket_dir`]), refuses to steal a socket another live daemon is
+//! serving, but replaces one left behind by a crash, and makes the socket
+//! private to the user.
 
-use std::fs::{self, DirBuilder, Permissions};
+use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use rustix::fs::{FlockOperation, flock};
 use tokio::net::{UnixListener, UnixStream};
+
+use crate::socket_dir;
 
 /// The bound socket file, removed on drop if it is still ours.
 pub struct SocketFile {
@@ -18,26 +22,27 @@ pub struct SocketFile {
     /// (device, inode) of the socket we bound, so we never remove a socket
     /// that a newer daemon has since put in its place.
     identity: (u64, u64),
+    /// The start-up lock, held as long as the socket is ours. The lock
+    /// file stays behind at exit: removing it would let a daemon lock a
+    /// new file while another still holds the old one.
+    _lock: File,
 }
 
-/// Binds the listening socket at `path`: creates the directory 0700 when
-/// missing, refuses to start when a live daemon answers there, replaces a
-/// stale socket file, and makes the socket 0600.
+/// Binds the listening socket at `path`: makes sure its directory is
+/// private, takes the start-up lock beside it, refuses to start when a
+/// live daemon answers there, replaces a stale socket file, and makes the
+/// socket 0600.
 pub async fn bind(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
-    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    socket_dir::prepare(dir)?;
+    let lock = lock(path)?;
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
             if UnixStream::connect(path).await.is_ok() {
-                bail!(
-                    "another claude-quotad is already serving {}; stop it first (or pass --socket to run a second one elsewhere)",
-                    path.display()
-                );
+                bail!(already_serving(path));
             }
             tracing::info!(path = %path.display(), "replacing stale socket file");
             fs::remove_file(path)
@@ -60,8 +65,44 @@ pub async fn bind(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
         SocketFile {
             path: path.to_owned(),
             identity: (meta.dev(), meta.ino()),
+            _lock: lock,
         },
     ))
+}
+
+/// Takes the advisory lock on the file beside the socket (the socket's
+/// name with `.lock` for its extension). Only its holder may probe,
+/// replace and bind the socket, so that of two daemons starting together,
+/// which could otherwise both find a stale socket, remove it and bind,
+/// exactly one serves.
+fn lock(socket: &Path) -> anyhow::Result<File> {
+    let mut path = socket.with_extension("lock");
+    if path == socket {
+        path.as_mut_os_string().push(".lock");
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(err) if err == rustix::io::Errno::WOULDBLOCK => {
+            bail!("{} (it holds {})", already_serving(socket), path.display())
+        }
+        Err(err) => Err(std::io::Error::from(err))
+            .with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+fn already_serving(socket: &Path) -> String {
+    format!(
+        "another claude-quotad is already serving {}; stop it first (or pass --socket to run a second one elsewhere)",
+        socket.display()
+    )
 }
 
 impl Drop for SocketFile {

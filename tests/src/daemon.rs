@@ -40,6 +40,10 @@ pub fn bin(name: &str) -> PathBuf {
 /// How to start a daemon.
 pub struct DaemonBuilder {
     dir: TempDir,
+    socket: PathBuf,
+    /// Whether the daemon is told its socket with `--socket`, or finds it
+    /// the default way.
+    pass_socket: bool,
     args: Vec<String>,
     env: Vec<(String, String)>,
     config: Option<String>,
@@ -92,6 +96,35 @@ impl DaemonBuilder {
         .secret_service()
     }
 
+    /// Listens on `socket` instead of the private default.
+    pub fn socket(mut self, socket: &Path) -> Self {
+        self.socket = socket.to_owned();
+        self
+    }
+
+    /// Lets the daemon find its socket the default way with no
+    /// `XDG_RUNTIME_DIR`: `$TMPDIR/claude-quota-<uid>/`, with `TMPDIR` in
+    /// the private temp dir.
+    pub fn default_socket(mut self) -> Self {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        self.socket = self
+            .tmpdir()
+            .join(format!("claude-quota-{uid}/claude-quotad.sock"));
+        self.pass_socket = false;
+        self
+    }
+
+    /// The daemon's `TMPDIR`.
+    pub fn tmpdir(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
+    /// The socket it will listen on.
+    pub fn socket_path(&self) -> &Path {
+        &self.socket
+    }
+
     /// Uses this TOML as the config file.
     pub fn config(mut self, toml: &str) -> Self {
         self.config = Some(toml.into());
@@ -116,7 +149,6 @@ impl DaemonBuilder {
         for sub in ["home/.claude", "config/claude-quota", "state"] {
             fs::create_dir_all(root.join(sub)).expect("create temp dirs");
         }
-        let socket = root.join("run/claude-quota/claude-quotad.sock");
         let config_path = root.join("config/claude-quota/config.toml");
         if let Some(toml) = &self.config {
             fs::write(&config_path, toml).expect("write config");
@@ -135,14 +167,17 @@ impl DaemonBuilder {
         } else {
             Command::new(bin("claude-quotad"))
         };
+        command.args(&self.args).env_clear();
+        if self.pass_socket {
+            command
+                .arg("--socket")
+                .arg(&self.socket)
+                .env("XDG_RUNTIME_DIR", root.join("run"));
+        }
         command
-            .args(&self.args)
-            .arg("--socket")
-            .arg(&socket)
-            .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", root.join("home"))
-            .env("XDG_RUNTIME_DIR", root.join("run"))
+            .env("TMPDIR", root.join("tmp"))
             .env("XDG_CONFIG_HOME", root.join("config"))
             .env("XDG_STATE_HOME", root.join("state"))
             .env("CLAUDE_CONFIG_DIR", root.join("home/.claude"))
@@ -156,7 +191,7 @@ impl DaemonBuilder {
             child: Some(child),
             command,
             group: self.secret_service,
-            socket,
+            socket: self.socket,
             config_path,
             log,
             dir: self.dir,
@@ -180,11 +215,16 @@ pub struct Daemon {
 impl Daemon {
     /// A builder with a fresh temp dir and no credentials.
     pub fn builder() -> DaemonBuilder {
+        let dir = tempfile::Builder::new()
+            .prefix("cq-")
+            .tempdir()
+            .expect("temp dir");
+        // Made now, so that a test can prepare the default socket's place.
+        fs::create_dir(dir.path().join("tmp")).expect("create the daemon's TMPDIR");
         DaemonBuilder {
-            dir: tempfile::Builder::new()
-                .prefix("cq-")
-                .tempdir()
-                .expect("temp dir"),
+            socket: dir.path().join("run/claude-quota/claude-quotad.sock"),
+            pass_socket: true,
+            dir,
             args: Vec::new(),
             env: Vec::new(),
             config: None,
@@ -267,6 +307,12 @@ impl Daemon {
         }
         self.child = Some(self.command.spawn().expect("respawn claude-quotad"));
         self.wait_until_ready();
+    }
+
+    /// Starts a second daemon exactly like this one (same socket, files and
+    /// environment; it logs to the same file) and does not wait for it.
+    pub fn spawn_twin(&mut self) -> Child {
+        self.command.spawn().expect("spawn a second claude-quotad")
     }
 
     /// Sends a signal to the daemon.

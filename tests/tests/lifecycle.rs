@@ -1,6 +1,10 @@
 //! Start-up and shutdown: the socket is claimed safely and removed on exit.
 
+use std::path::Path;
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
+
+use claude_quota::blocking;
 
 use claude_quota_e2e::{Daemon, FakeApi};
 
@@ -22,25 +26,13 @@ fn sigterm_removes_the_socket_and_exits_zero_quickly() {
 #[test]
 fn a_second_daemon_on_a_live_socket_exits_1_and_a_stale_socket_is_replaced() {
     let api = FakeApi::start();
-    let first = Daemon::builder().api(&api.url(), 1.0).start();
-    let socket = first.socket().to_str().unwrap().to_owned();
-    let output = std::process::Command::new(claude_quota_e2e::daemon::bin("claude-quotad"))
-        .args([
-            "--socket",
-            &socket,
-            "--api-url",
-            &api.url(),
-            "--poll-interval",
-            "1",
-        ])
-        .env("HOME", first.root().join("home"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("already serving"), "{stderr}");
+    let mut first = Daemon::builder().api(&api.url(), 1.0).start();
+    let mut second = first.spawn_twin();
+    let status = wait_for_exit(&mut second, Duration::from_secs(10));
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{}", first.log());
+    assert!(first.log().contains("already serving"), "{}", first.log());
     assert!(
-        first.socket().exists(),
+        answers(first.socket()),
         "the live daemon's socket is untouched"
     );
 
@@ -49,24 +41,66 @@ fn a_second_daemon_on_a_live_socket_exits_1_and_a_stale_socket_is_replaced() {
     let stale = stale_dir.path().join("stale.sock");
     drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
     assert!(stale.exists());
-    let mut child = std::process::Command::new(claude_quota_e2e::daemon::bin("claude-quotad"))
-        .args([
-            "--socket",
-            stale.to_str().unwrap(),
-            "--api-url",
-            &api.url(),
-            "--poll-interval",
-            "1",
-        ])
-        .env("HOME", first.root().join("home"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::os::unix::net::UnixStream::connect(&stale).is_err() {
-        assert!(Instant::now() < deadline, "stale socket not replaced");
+    let replaced = Daemon::builder()
+        .api(&api.url(), 1.0)
+        .socket(&stale)
+        .start();
+    assert!(answers(replaced.socket()));
+}
+
+#[test]
+fn of_two_daemons_starting_together_on_a_stale_socket_exactly_one_serves() {
+    let api = FakeApi::start();
+    for round in 0..5 {
+        let builder = Daemon::builder().api(&api.url(), 1.0);
+        let socket = builder.socket_path().to_owned();
+        std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        let mut first = builder.spawn();
+        let mut second = first.spawn_twin();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (code, survivor_runs) = loop {
+            if let Some(status) = first.wait_exit(Duration::ZERO) {
+                std::thread::sleep(Duration::from_millis(300));
+                break (status.code(), second.try_wait().unwrap().is_none());
+            }
+            if let Some(status) = second.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(300));
+                break (status.code(), first.wait_exit(Duration::ZERO).is_none());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: both daemons still run\n{}",
+                first.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let log = first.log();
+        assert_eq!(code, Some(1), "round {round}: the loser exits 1\n{log}");
+        assert!(survivor_runs, "round {round}: the winner serves on\n{log}");
+        assert!(answers(&socket), "round {round}: {log}");
+        let _ = second.kill();
+        let _ = second.wait();
+    }
+}
+
+/// Whether a daemon answers `status` on `socket`.
+fn answers(socket: &Path) -> bool {
+    blocking::Client::connect_to(socket)
+        .and_then(|mut client| client.status())
+        .is_ok()
+}
+
+/// Waits up to `timeout` for `child` to exit.
+fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
