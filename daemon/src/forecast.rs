@@ -18,8 +18,11 @@ pub struct Sample {
     pub resets_at: Option<DateTime<Utc>>,
 }
 
-/// How many samples are kept: 5 hours at one every 30 s, with room for
-/// faster pushes from the status line.
+/// How many samples are kept, the oldest dropped first. The default 30 s
+/// poll interval fills half of it in a 5-hour window; faster polling or
+/// frequent status-line pushes fill it sooner, and the fit then covers
+/// only the latest part of the window (at one sample every 10 s, the last
+/// 3 h 20 min), which still shows the pace now.
 const MAX_SAMPLES: usize = 1200;
 
 /// The length of the window the forecast speaks about.

@@ -42,8 +42,10 @@ fn platform_dir() -> Option<PathBuf> {
         .map(|d| PathBuf::from(d).join("claude-quota"))
 }
 
-/// A directory private to this user under the temporary directory; the
-/// daemon creates it 0700.
+/// A directory for this user under the temporary directory. Anyone may
+/// create that name first, so the daemon creates it 0700 when missing and
+/// refuses to serve from it unless it is a real directory of this user
+/// that nobody else can write.
 fn fallback_dir() -> PathBuf {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
