@@ -8,7 +8,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use claude_quota::{Client, Status, Subscription};
+use claude_quota::{Client, Error, Status, Subscription};
 
 use crate::guidance::Guidance;
 use crate::render::{self, View};
@@ -59,13 +59,11 @@ pub async fn run(socket: &Path, every: Duration, view: View) {
     loop {
         let session = async {
             match subscribe(socket).await {
-                Some((subscription, client)) => {
+                Ok((subscription, client)) => {
                     follow(&screen, subscription, client, every, view).await
                 }
-                None => screen.show(&format!(
-                    "claude-quotad at {} is not answering; reconnecting…\n",
-                    socket.display()
-                )),
+                // Says why: nothing answers, or a daemon of another user does.
+                Err(err) => screen.show(&format!("{err}; reconnecting…\n")),
             }
             tokio::time::sleep(RECONNECT_EVERY).await;
         };
@@ -76,15 +74,10 @@ pub async fn run(socket: &Path, every: Duration, view: View) {
     }
 }
 
-async fn subscribe(socket: &Path) -> Option<(Subscription, Client)> {
-    let subscription = Client::connect_to(socket)
-        .await
-        .ok()?
-        .subscribe()
-        .await
-        .ok()?;
-    let asker = Client::connect_to(socket).await.ok()?;
-    Some((subscription, asker))
+async fn subscribe(socket: &Path) -> Result<(Subscription, Client), Error> {
+    let subscription = Client::connect_to(socket).await?.subscribe().await?;
+    let asker = Client::connect_to(socket).await?;
+    Ok((subscription, asker))
 }
 
 /// Draws every update until the subscription ends.
