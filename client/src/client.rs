@@ -137,8 +137,7 @@ impl Client {
     /// Turns the connection into a stream of status updates: one now, then
     /// one at every change of tier or reading.
     pub async fn subscribe(mut self) -> Result<Subscription, Error> {
-        let mut conn = self.take_connection().await?;
-        send(&mut conn, Request::Subscribe).await?;
+        let conn = self.send_request(Request::Subscribe).await?;
         Ok(Subscription { conn })
     }
 
@@ -164,19 +163,27 @@ impl Client {
     /// future fails or is dropped half-way, the connection goes with it,
     /// and with it any reply still on its way.
     async fn exchange(&mut self, request: Request) -> Result<Reply, Error> {
-        let mut conn = self.take_connection().await?;
-        send(&mut conn, request).await?;
+        let mut conn = self.send_request(request).await?;
         let reply = receive(&mut conn).await?;
         self.conn = Some(conn);
         Ok(reply)
     }
 
-    /// The held connection, or a new one when none is held.
-    async fn take_connection(&mut self) -> Result<Connection, Error> {
-        match self.conn.take() {
-            Some(conn) => Ok(conn),
-            None => open(&self.socket).await,
+    /// Sends `request` on the held connection, or on a new one when none
+    /// is held or the held one is dead (the daemon restarted since its
+    /// last answer: the write fails, so the request reached nobody and may
+    /// go again). Returns the connection it went out on.
+    async fn send_request(&mut self, request: Request) -> Result<Connection, Error> {
+        if let Some(mut held) = self.conn.take() {
+            match held.send(request.clone()).await {
+                Ok(()) => return Ok(held),
+                Err(FrameError::Io(_)) => {}
+                Err(err) => return Err(frame_error(err)),
+            }
         }
+        let mut conn = open(&self.socket).await?;
+        conn.send(request).await.map_err(frame_error)?;
+        Ok(conn)
     }
 }
 
@@ -216,10 +223,6 @@ async fn open(socket: &Path) -> Result<Connection, Error> {
         });
     }
     Ok(Framed::new(stream, JsonCodec::new()))
-}
-
-async fn send(conn: &mut Connection, request: Request) -> Result<(), Error> {
-    conn.send(request).await.map_err(frame_error)
 }
 
 async fn receive(conn: &mut Connection) -> Result<Reply, Error> {
