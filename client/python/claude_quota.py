@@ -171,8 +171,9 @@ def _check(kind: str, given: Any, allowed: tuple) -> str:
 
 class Client:
     """A connection to claude-quotad. Hold one per router for its lifetime:
-    it connects on first use, and after a timeout or a broken connection
-    (the daemon restarted) the next call connects again. Every connection
+    it connects on first use; after a timeout or a broken connection the
+    next call connects again, and a connection the daemon closed since its
+    last answer (it restarted) is replaced before asking. Every connection
     checks that the daemon runs as this user (:class:`WrongOwner` if not).
     Not thread-safe; give each thread its own.
     """
@@ -256,11 +257,9 @@ class Client:
         """Sends one request and returns its reply; any fault of the stream
         drops the connection, since a late reply would answer the wrong
         question."""
-        if self._sock is None:
-            self._sock = self._connect(self.timeout)
         try:
-            _send(self._sock, request)
-            reply = _receive(self._sock, allow_close=False)
+            sock = self._send_request(request)
+            reply = _receive(sock, allow_close=False)
             return _expect(reply, expected)
         except BadRequest:
             raise
@@ -278,6 +277,21 @@ class Client:
         except OSError as err:
             self.close()
             raise ProtocolError(f"connection to claude-quotad broken: {err}") from err
+
+    def _send_request(self, request: Dict[str, Any]) -> _socket.socket:
+        """Sends ``request`` on the held connection, or on a new one when
+        none is held or the held one is dead (the daemon restarted since its
+        last answer: the write fails, so the request reached nobody and may
+        go again). Returns the socket it went out on."""
+        if self._sock is not None:
+            try:
+                _send(self._sock, request)
+                return self._sock
+            except OSError:
+                self.close()
+        self._sock = self._connect(self.timeout)
+        _send(self._sock, request)
+        return self._sock
 
     def _connect(self, timeout: Optional[float]) -> _socket.socket:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)

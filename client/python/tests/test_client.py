@@ -135,6 +135,17 @@ def test_a_stopped_daemon_raises_then_reconnects_to_its_successor(tmp_path, daem
         successor.stop()
 
 
+def test_a_held_client_rides_through_a_restart_on_the_same_socket(tmp_path, daemon, usage_api, ollama):
+    client = Client(daemon.socket)
+    assert client.status()["daemon"]["pid"] == daemon.process.pid
+    daemon.stop()
+    successor = Daemon(tmp_path, usage_api.url, ollama.url)
+    try:
+        assert client.status()["daemon"]["pid"] == successor.process.pid
+    finally:
+        successor.stop()
+
+
 def test_route_needs_both_the_value_and_the_complexity_for_the_cloud(daemon, usage_api):
     cloud = route("high", "high", socket=daemon.socket)
     assert (cloud.provider, cloud.model, cloud.tier) == ("anthropic", "claude-sonnet-4-6", "burst")
