@@ -13,9 +13,11 @@ use claude_quota_e2e::{Daemon, FakeApi, TOKEN, other_user};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Shorter than the stand-in's late first answer, so that it times out.
-const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How late the stand-in answers its first question: long past the
+/// client's timeout, so that the answer arrives while the next question
+/// waits on the same connection (if the client kept it).
 const LATE: Duration = Duration::from_secs(2);
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn a_timed_out_question_never_answers_the_next_one() {
