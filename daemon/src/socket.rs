@@ -42,7 +42,10 @@ pub async fn bind(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
             if UnixStream::connect(path).await.is_ok() {
-                bail!(already_serving(path));
+                bail!(
+                    "another claude-quotad is already serving {}; {STOP_IT}",
+                    path.display()
+                );
             }
             tracing::info!(path = %path.display(), "replacing stale socket file");
             fs::remove_file(path)
@@ -90,20 +93,18 @@ fn lock(socket: &Path) -> anyhow::Result<File> {
         .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     match flock(&file, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(file),
-        Err(err) if err == rustix::io::Errno::WOULDBLOCK => {
-            bail!("{} (it holds {})", already_serving(socket), path.display())
-        }
+        Err(err) if err == rustix::io::Errno::WOULDBLOCK => bail!(
+            "another claude-quotad holds {}: it is already serving {} or about to; {STOP_IT}",
+            path.display(),
+            socket.display()
+        ),
         Err(err) => Err(std::io::Error::from(err))
             .with_context(|| format!("cannot lock {}", path.display())),
     }
 }
 
-fn already_serving(socket: &Path) -> String {
-    format!(
-        "another claude-quotad is already serving {}; stop it first (or pass --socket to run a second one elsewhere)",
-        socket.display()
-    )
-}
+/// What to do about another daemon on the same socket.
+const STOP_IT: &str = "stop it first (or pass --socket to run a second one elsewhere)";
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
