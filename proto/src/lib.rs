@@ -9,6 +9,8 @@
 mod codec;
 mod message;
 mod paths;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod types;
 
 pub use codec::{FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage};

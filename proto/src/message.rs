@@ -8,6 +8,7 @@ use crate::types::{Provider, ReadingSource, Status, TaskComplexity, TaskValue, T
 
 /// What a client may ask the daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     /// Announces the client and its protocol version.
@@ -53,6 +54,7 @@ pub enum Request {
 
 /// What the daemon answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
     /// Answers `hello`.
@@ -81,6 +83,7 @@ pub enum Reply {
 
 /// Whether a task may use the cloud, and on what grounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Decision {
     /// Whether the task may go to the cloud.
     pub use_cloud: bool,
@@ -94,6 +97,7 @@ pub struct Decision {
 
 /// The model a task should use, and on what grounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModelChoice {
     /// The model tag: an Ollama tag or an Anthropic model name.
     pub model: String,
@@ -116,6 +120,7 @@ fn default_available() -> bool {
 
 /// The machine-readable kind of an `error` reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request was not understood; the connection stays usable.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// `Unknown` is a first-class tier rather than an error because "we do not
 /// know" must steer routers to local models, never to a guess.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     /// 5-hour window below the burst threshold: valuable work may use the cloud.
@@ -27,6 +28,7 @@ pub enum Tier {
 
 /// How much a task is worth, as judged by the router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TaskValue {
     /// Worth the cloud whenever the tier allows.
@@ -43,6 +45,7 @@ pub enum TaskValue {
 
 /// How hard a task is, which decides how large a model it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TaskComplexity {
     /// Needs the strongest model the tier allows.
@@ -55,6 +58,7 @@ pub enum TaskComplexity {
 
 /// Where a selected model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// Anthropic's API, spending the subscription.
@@ -66,6 +70,7 @@ pub enum Provider {
 /// Which credential source yielded the token in use, so a user can tell
 /// which of their several Claude Code logins the daemon is reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialSource {
     /// `CLAUDE_CODE_OAUTH_TOKEN`.
@@ -85,6 +90,7 @@ pub enum CredentialSource {
 /// Where the current reading came from, so users can see whether the
 /// daemon is spending API calls or riding on Claude Code's own numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReadingSource {
     /// Polled from the usage endpoint.
@@ -100,6 +106,7 @@ pub enum ReadingSource {
 
 /// One usage window as the usage endpoint reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Window {
     /// Percent of the window used, 0-100 (may exceed 100 when overspent).
     pub utilization: f64,
@@ -109,6 +116,7 @@ pub struct Window {
 
 /// The kinds of fault shown in `last_error`; each has a distinct fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LastErrorKind {
     /// No credential source yielded a token: log in with Claude Code.
@@ -128,6 +136,7 @@ pub enum LastErrorKind {
 /// The most recent fault, kept until the next good reading so a user can
 /// see why the tier is what it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LastError {
     /// What kind of fault, for programs.
     pub kind: LastErrorKind,
@@ -139,6 +148,7 @@ pub struct LastError {
 
 /// Who is answering, so clients can report a version mismatch or a restart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DaemonInfo {
     /// The daemon's crate version.
     pub version: String,
@@ -150,6 +160,7 @@ pub struct DaemonInfo {
 
 /// Where the 5-hour window is heading at the current pace.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Forecast {
     /// Burn rate of the 5-hour window in percent per hour.
     pub five_hour_pct_per_hour: f64,
@@ -161,6 +172,7 @@ pub struct Forecast {
 
 /// What the local Ollama server reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LocalInfo {
     /// The Ollama base URL the daemon asks.
     pub url: String,
@@ -173,6 +185,7 @@ pub struct LocalInfo {
 /// The full state of the daemon as one snapshot: everything a person or a
 /// router may want to see, and never the token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Status {
     /// The current tier.
     pub tier: Tier,
