@@ -123,16 +123,20 @@ impl StallWatch {
 }
 
 /// The next frame: at once if one is already buffered, else after flushing
-/// the replies written so far and waiting. `None` when the client closed,
-/// stalled mid-frame (see [`StallWatch`]), or the daemon is shutting down.
+/// the replies written so far and waiting. `None` when the client closed
+/// (its replies flushed first: a script closes its sending half right
+/// after its last request), stalled mid-frame (see [`StallWatch`]), or the
+/// daemon is shutting down.
 async fn next_frame(
     conn: &mut Connection,
     stall: &mut StallWatch,
     shutdown: &CancellationToken,
 ) -> Option<Frame> {
     let frame = match conn.next().now_or_never() {
-        Some(ready) => ready,
-        None => wait_for_frame(conn, stall, shutdown).await,
+        Some(Some(ready)) => Some(ready),
+        // Nothing buffered, or the end of the client's stream: flushing
+        // comes first either way (a closed stream reads as closed again).
+        Some(None) | None => wait_for_frame(conn, stall, shutdown).await,
     };
     stall.frames += 1;
     frame

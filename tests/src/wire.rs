@@ -42,6 +42,16 @@ impl RawConnection {
         self.send_raw(&bytes).await;
     }
 
+    /// Closes the sending half, as a script does after its last request;
+    /// replies can still be read.
+    pub async fn finish_sending(&mut self) {
+        self.framed
+            .get_mut()
+            .shutdown()
+            .await
+            .expect("shut down writing");
+    }
+
     /// The next reply, or `None` when the daemon closed the connection.
     pub async fn recv(&mut self) -> Option<Reply> {
         match self.framed.next().await {

@@ -51,6 +51,31 @@ async fn hello_names_the_daemon_and_refuses_other_versions() {
     ));
 }
 
+/// A client that sends its last request and closes its sending half at
+/// once (`printf … | socat`, `nc -N`) still gets the reply before the
+/// daemon closes: a reply written after the read that saw the end used to
+/// be dropped unsent (most runs of this loop lost one).
+#[tokio::test]
+async fn the_last_request_is_answered_when_the_client_stops_sending() {
+    let (_api, daemon) = burst_daemon().await;
+    for _ in 0..10 {
+        let mut raw = RawConnection::connect(daemon.socket()).await;
+        // Answered first, so the daemon has flushed and waits for more.
+        assert!(matches!(
+            raw.ask(json!({"type": "status"})).await,
+            Reply::Status(_)
+        ));
+        raw.send(json!({"type": "select_model", "task_complexity": "high"}))
+            .await;
+        raw.finish_sending().await;
+        let reply = tokio::time::timeout(Duration::from_secs(10), raw.recv())
+            .await
+            .expect("the daemon answers or closes");
+        assert!(matches!(reply, Some(Reply::Model(_))), "{reply:?}");
+        assert!(raw.recv().await.is_none(), "then it closes");
+    }
+}
+
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_order() {
     let (_api, daemon) = burst_daemon().await;
