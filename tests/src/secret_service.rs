@@ -35,7 +35,10 @@ pub fn available() -> bool {
         eprintln!("SKIPPED: the Secret Service is Linux-only; macOS runs tests/tests/macos.rs");
         return false;
     }
-    let missing: Vec<&str> = TOOLS.into_iter().filter(|tool| !on_path(tool)).collect();
+    let missing: Vec<&str> = TOOLS
+        .into_iter()
+        .filter(|tool| which::which(tool).is_err())
+        .collect();
     if missing.is_empty() {
         return true;
     }
@@ -46,11 +49,6 @@ pub fn available() -> bool {
     assert!(std::env::var_os("CI").is_none(), "{message}");
     eprintln!("SKIPPED: {message}");
     false
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 /// The command line that runs `daemon` inside a private Secret Service.

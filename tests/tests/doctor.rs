@@ -2,21 +2,20 @@
 //! answers and exits non-zero, passes on a healthy setup, and treats a
 //! missing Ollama or service as a warning only.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use claude_quota::CredentialSource;
 use claude_quota_e2e::daemon::bin;
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use claude_quota_e2e::http::refused_url;
+use claude_quota_e2e::{Daemon, FakeApi, FakeOllama, TOKEN};
 use serde_json::Value;
 
 /// Runs `claude-quota doctor --json` against `daemon`, with the daemon's
-/// private HOME (so no service is found installed) and this Ollama URL.
-fn doctor(daemon: &Daemon, ollama_url: &str) -> (Output, Vec<Value>) {
+/// private HOME (so no service is found installed).
+fn doctor(daemon: &Daemon) -> (Output, Vec<Value>) {
     let output = Command::new(bin("claude-quota"))
-        .args(["doctor", "--json", "--ollama-url", ollama_url, "--socket"])
+        .args(["doctor", "--json", "--socket"])
         .arg(daemon.socket())
         .env("HOME", daemon.root().join("home"))
         .env("XDG_CONFIG_HOME", daemon.root().join("config"))
@@ -36,29 +35,9 @@ fn verdict<'a>(checks: &'a [Value], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} check in {checks:#?}"))
 }
 
-/// An Ollama stand-in on 127.0.0.1 that answers every request with a tag
-/// list, the way `ollama serve` does.
-fn fake_ollama() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut request = [0u8; 1024];
-            let _ = stream.read(&mut request);
-            let body = r#"{"models":[{"name":"qwen3:14b"},{"name":"qwen3:8b"}]}"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}"
-            );
-        }
-    });
-    url
-}
-
-/// A loopback URL where nothing listens.
-fn nothing_listening() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
+/// The daemon's config pointing it at the Ollama at `url`.
+fn watching(url: &str) -> String {
+    format!("[ollama]\nurl = \"{url}\"\n")
 }
 
 #[tokio::test]
@@ -70,7 +49,7 @@ async fn without_credentials_doctor_names_the_problem_and_exits_1() {
             s.credentials == CredentialSource::None && s.last_error.is_some()
         })
         .await;
-    let (output, checks) = doctor(&daemon, &fake_ollama());
+    let (output, checks) = doctor(&daemon);
     assert_eq!(output.status.code(), Some(1), "{checks:#?}");
     assert_eq!(verdict(&checks, "credentials"), "fail");
     let credentials = checks.iter().find(|c| c["check"] == "credentials").unwrap();
@@ -89,16 +68,20 @@ async fn without_credentials_doctor_names_the_problem_and_exits_1() {
 #[tokio::test]
 async fn a_healthy_setup_passes_and_a_missing_ollama_or_service_only_warns() {
     let api = FakeApi::start();
+    let ollama = FakeOllama::start(&["qwen3:14b", "qwen3:8b"]);
     let in_an_hour = chrono::Utc::now().timestamp_millis() + 3_600_000;
     let daemon = Daemon::builder()
         .api(&api.url(), 1.0)
         .credentials_file(TOKEN, Some(in_an_hour))
+        .config(&watching(&ollama.url()))
         .start();
     daemon
-        .wait_for(Duration::from_secs(5), |s| s.as_of.is_some())
+        .wait_for(Duration::from_secs(5), |s| {
+            s.as_of.is_some() && s.local.as_ref().is_some_and(|l| l.up)
+        })
         .await;
 
-    let (output, checks) = doctor(&daemon, &fake_ollama());
+    let (output, checks) = doctor(&daemon);
     assert_eq!(output.status.code(), Some(0), "{checks:#?}");
     for name in ["socket", "daemon", "credentials", "scope", "api", "ollama"] {
         assert_eq!(verdict(&checks, name), "ok", "{name}: {checks:#?}");
@@ -108,20 +91,39 @@ async fn a_healthy_setup_passes_and_a_missing_ollama_or_service_only_warns() {
         "warn",
         "not installed in this HOME"
     );
-    let ollama = checks.iter().find(|c| c["check"] == "ollama").unwrap();
-    assert!(ollama["message"].as_str().unwrap().contains("qwen3:14b"));
+    let ollama_check = checks.iter().find(|c| c["check"] == "ollama").unwrap();
+    assert!(
+        ollama_check["message"]
+            .as_str()
+            .unwrap()
+            .contains("qwen3:14b")
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(TOKEN));
+}
 
-    let (output, checks) = doctor(&daemon, &nothing_listening());
+#[tokio::test]
+async fn an_ollama_the_daemon_cannot_reach_only_warns() {
+    let api = FakeApi::start();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 1.0)
+        .credentials_file(TOKEN, None)
+        .config(&watching(&refused_url()))
+        .start();
+    daemon
+        .wait_for(Duration::from_secs(5), |s| s.as_of.is_some())
+        .await;
+    let (output, checks) = doctor(&daemon);
     assert_eq!(output.status.code(), Some(0), "{checks:#?}");
     assert_eq!(verdict(&checks, "ollama"), "warn");
 
-    let text = daemon.cli(&["doctor", "--ollama-url", &nothing_listening()]);
+    let text = daemon.cli(&["doctor"]);
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(
         stdout.contains("ok    credentials  from file, max plan"),
         "{stdout}"
     );
     assert!(stdout.contains("WARN  ollama"), "{stdout}");
+    assert!(stdout.contains("does not answer the daemon"), "{stdout}");
     assert!(!stdout.contains(TOKEN), "the CLI never sees the token");
 }
 
@@ -129,7 +131,7 @@ async fn a_healthy_setup_passes_and_a_missing_ollama_or_service_only_warns() {
 fn with_no_daemon_doctor_exits_3_and_says_how_to_start_it() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(bin("claude-quota"))
-        .args(["doctor", "--ollama-url", &nothing_listening(), "--socket"])
+        .args(["doctor", "--socket"])
         .arg(dir.path().join("none.sock"))
         .env("HOME", dir.path())
         .output()
@@ -138,4 +140,5 @@ fn with_no_daemon_doctor_exits_3_and_says_how_to_start_it() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("FAIL  daemon"), "{stdout}");
     assert!(stdout.contains("claude-quota service install"), "{stdout}");
+    assert!(stdout.contains("WARN  ollama"), "{stdout}");
 }

@@ -66,7 +66,7 @@ pub enum Command {
     /// Install, remove or inspect the login agent that keeps claude-quotad running
     Service(crate::service::ServiceArgs),
     /// Check credentials, socket, daemon, usage API, service and Ollama; say what to fix
-    Doctor(crate::doctor::DoctorArgs),
+    Doctor,
 }
 
 /// Options of `status`.

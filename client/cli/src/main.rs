@@ -95,7 +95,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Service(args) => service::run(&args, cli.socket.as_deref()),
-        Command::Doctor(args) => doctor::run(cli, &args).await,
+        Command::Doctor => doctor::run(cli).await,
     }
 }
 

@@ -15,7 +15,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Args;
 use claude_quota::{Client, Status};
 
 use self::check::Verdict;
@@ -25,17 +24,9 @@ use crate::args::Cli;
 /// slow answer is itself a finding.
 const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `claude-quota doctor [--ollama-url URL]`.
-#[derive(Debug, Clone, Args)]
-pub struct DoctorArgs {
-    /// The Ollama server to check [default: the daemon's, else http://127.0.0.1:11434]
-    #[arg(long, value_name = "URL")]
-    pub ollama_url: Option<String>,
-}
-
 /// Runs every check and prints the verdicts. Exit 3 when the daemon is
 /// unreachable, 1 when another check fails; warnings do not fail.
-pub async fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let socket_path = cli.socket_path();
     let mut checks = vec![socket::check(&socket_path)];
     let reached = ask_daemon(&socket_path).await;
@@ -54,11 +45,9 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         }
     };
     checks.push(agent::check());
-    let local_url = reached
-        .as_ref()
-        .ok()
-        .and_then(|(_, s)| s.local.as_ref().map(|l| l.url.as_str()));
-    checks.push(ollama::check(args.ollama_url.as_deref().or(local_url)).await);
+    checks.push(ollama::check(
+        reached.as_ref().ok().map(|(_, s)| s.local.as_ref()),
+    ));
 
     let mut out = std::io::stdout().lock();
     if cli.json {

@@ -1,128 +1,73 @@
-//! The Ollama check: does the local model server answer `GET /api/tags`,
-//! and which models has it pulled?
-//!
-//! One plain HTTP GET to a loopback server does not justify an HTTP client
-//! crate in a CLI that must start in milliseconds, so this speaks HTTP/1.0
-//! over a TCP stream: a 1.0 request makes the server close the connection
-//! after the body and never answer chunked, so reading to the end is the
-//! whole protocol.
+//! The Ollama check, as the daemon sees it: the daemon asks Ollama's
+//! `/api/tags` every poll interval and reports the answer in
+//! `status.local`, so doctor reads that instead of speaking HTTP itself
+//! (and checks the very server the daemon's answers depend on).
 
-use std::time::Duration;
-
-use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use claude_quota::LocalInfo;
 
 use super::check::Check;
-
-/// Ollama's own default address.
-const DEFAULT_URL: &str = "http://127.0.0.1:11434";
-
-/// A local server answers in milliseconds; past this it is as good as down.
-const TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The most of a reply that is read; a tag list is a few KiB.
-const MAX_REPLY: u64 = 1 << 20;
 
 /// What to do when Ollama does not answer.
 const START_OLLAMA: &str =
     "start Ollama (`ollama serve`); until then local answers name models nobody serves";
 
-#[derive(Deserialize)]
-struct Tags {
-    models: Vec<Model>,
-}
-
-#[derive(Deserialize)]
-struct Model {
-    name: String,
-}
-
-/// Asks the Ollama at `url` (default [`DEFAULT_URL`]) for its models. Down
-/// is a warning: answers stay correct, they just cannot be served locally.
-pub async fn check(url: Option<&str>) -> Check {
-    let url = url.unwrap_or(DEFAULT_URL);
-    match tokio::time::timeout(TIMEOUT, tags(url)).await {
-        Ok(Ok(models)) if models.is_empty() => Check::warn(
+/// The verdict on what the daemon reports of Ollama; `None` when the
+/// daemon could not be asked. Down is a warning: answers stay correct,
+/// they just cannot be served locally.
+pub fn check(local: Option<Option<&LocalInfo>>) -> Check {
+    match local {
+        None => Check::warn(
             "ollama",
-            format!("{url} answers but has no models pulled"),
-            "pull the local models of the config, e.g. `ollama pull qwen3:14b`",
+            "not checked: the daemon watches Ollama, and it does not answer",
+            "start the daemon first (see the daemon check above)",
         ),
-        Ok(Ok(models)) => Check::ok(
+        Some(None) => Check::warn(
             "ollama",
-            format!("{url} answers; pulled: {}", models.join(", ")),
+            "the daemon reports nothing about Ollama",
+            "set [ollama] url in the daemon's config and reload it (kill -HUP)",
         ),
-        Ok(Err(reason)) => Check::warn("ollama", format!("{url}: {reason}"), START_OLLAMA),
-        Err(_) => Check::warn(
+        Some(Some(local)) if !local.up => Check::warn(
             "ollama",
-            format!("{url}: no answer within {TIMEOUT:?}"),
+            format!("{} does not answer the daemon", local.url),
             START_OLLAMA,
         ),
+        Some(Some(local)) if local.models.is_empty() => Check::warn(
+            "ollama",
+            format!("{} answers but has no models pulled", local.url),
+            "pull the local models of the config, e.g. `ollama pull qwen3:14b`",
+        ),
+        Some(Some(local)) => Check::ok(
+            "ollama",
+            format!("{} answers; pulled: {}", local.url, local.models.join(", ")),
+        ),
     }
-}
-
-/// The names of the pulled models, or why they could not be had.
-async fn tags(url: &str) -> Result<Vec<String>, String> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err("only http:// URLs can be checked".into());
-    };
-    let (authority, base) = rest.split_once('/').unwrap_or((rest, ""));
-    let address = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let mut stream = TcpStream::connect(&address)
-        .await
-        .map_err(|e| e.to_string())?;
-    let prefix = base.trim_end_matches('/');
-    let path = if prefix.is_empty() {
-        "/api/tags".to_owned()
-    } else {
-        format!("/{prefix}/api/tags")
-    };
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut reply = Vec::new();
-    stream
-        .take(MAX_REPLY)
-        .read_to_end(&mut reply)
-        .await
-        .map_err(|e| e.to_string())?;
-    parse(&reply)
-}
-
-/// The model names from a raw HTTP reply.
-fn parse(reply: &[u8]) -> Result<Vec<String>, String> {
-    let text = String::from_utf8_lossy(reply);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("not an HTTP reply")?;
-    let status_line = head.lines().next().unwrap_or_default();
-    if status_line.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("answered `{status_line}`, not 200"));
-    }
-    let tags: Tags =
-        serde_json::from_str(body).map_err(|e| format!("not an Ollama tag list: {e}"))?;
-    Ok(tags.models.into_iter().map(|m| m.name).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doctor::check::Verdict;
 
-    #[test]
-    fn a_tag_list_yields_the_model_names() {
-        let reply = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"models\":[{\"name\":\"qwen3:14b\",\"size\":1}]}";
-        assert_eq!(parse(reply), Ok(vec!["qwen3:14b".to_owned()]));
+    fn local(up: bool, models: &[&str]) -> LocalInfo {
+        LocalInfo {
+            url: "http://127.0.0.1:11434".into(),
+            up,
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
+        }
     }
 
     #[test]
-    fn another_status_or_body_is_a_reason() {
-        let missing = parse(b"HTTP/1.1 404 Not Found\r\n\r\n").unwrap_err();
-        assert!(missing.contains("404"), "{missing}");
-        assert!(parse(b"HTTP/1.0 200 OK\r\n\r\n<html>").is_err());
+    fn only_an_ollama_with_models_passes() {
+        let pulled = check(Some(Some(&local(true, &["qwen3:14b"]))));
+        assert_eq!(pulled.verdict, Verdict::Ok);
+        assert!(pulled.message.contains("qwen3:14b"), "{}", pulled.message);
+        for unusable in [
+            check(Some(Some(&local(true, &[])))),
+            check(Some(Some(&local(false, &[])))),
+            check(Some(None)),
+            check(None),
+        ] {
+            assert_eq!(unusable.verdict, Verdict::Warn, "{unusable:?}");
+        }
     }
 }

@@ -62,13 +62,17 @@ impl Cmd {
     }
 }
 
+/// The command as a POSIX shell would need it, so printed commands can be
+/// pasted.
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.program)?;
-        for arg in &self.args {
-            write!(f, " {}", shell_quoted(arg))?;
+        let words = std::iter::once(self.program).chain(self.args.iter().map(String::as_str));
+        match shlex::try_join(words) {
+            Ok(line) => f.write_str(&line),
+            // Only a NUL byte cannot be quoted, and no program could be
+            // passed one either; show such a command unquoted but visible.
+            Err(_) => write!(f, "{} {:?}", self.program, self.args),
         }
-        Ok(())
     }
 }
 
@@ -135,33 +139,25 @@ fn run(cmd: &Cmd, out: &mut impl Write) -> anyhow::Result<()> {
     }
 }
 
-/// The argument as a POSIX shell would need it, so printed commands can be
-/// pasted.
-fn shell_quoted(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn printed_commands_can_be_pasted_into_a_shell() {
-        let cmd = Cmd::new(
-            "launchctl",
-            ["bootstrap", "gui/501", "/Users/a b/it's.plist"],
+        let args = ["/Users/a b/it's.plist", "$HOME `x` \\ \"q\"", "plain"];
+        let cmd = Cmd::new("printf", ["%s\\n"].into_iter().chain(args));
+        let printed = cmd.to_string();
+        assert!(printed.starts_with("printf "), "{printed}");
+        assert!(
+            printed.ends_with(" plain"),
+            "plain words stay plain: {printed}"
         );
+        let output = Command::new("sh").args(["-c", &printed]).output().unwrap();
         assert_eq!(
-            cmd.to_string(),
-            r"launchctl bootstrap gui/501 '/Users/a b/it'\''s.plist'"
+            String::from_utf8(output.stdout).unwrap(),
+            args.map(|arg| format!("{arg}\n")).concat(),
+            "{printed}"
         );
     }
 

@@ -59,11 +59,9 @@ fn find_daemon() -> anyhow::Result<PathBuf> {
     if beside.is_file() {
         return Ok(beside);
     }
-    let on_path = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(DAEMON))
-        .find(|path| path.is_absolute() && path.is_file());
+    // An agent file needs an absolute path; a relative PATH entry is
+    // relative to wherever the agent would start, so it does not count.
+    let on_path = which::which(DAEMON).ok().filter(|path| path.is_absolute());
     on_path.with_context(|| {
         format!(
             "cannot find {DAEMON} next to {} or on PATH; pass --daemon PATH",

@@ -152,14 +152,7 @@ fn time_cli(ours: &Target, runs: usize) -> Figure {
 /// redis's own CLI asking `PING`, when it is installed.
 fn time_redis_cli(redis: &Target, runs: usize) -> Option<Figure> {
     let socket = redis.socket.display().to_string();
-    let redis_cli = which("redis-cli")?;
+    let redis_cli = which::which("redis-cli").ok()?;
     let timed = time_command(&redis_cli, &["-s", &socket, "PING"], runs);
     Some(Figure::lower(CLI_PROCESS, "ms", timed.mean_ms()))
-}
-
-/// The full path of `program` on PATH.
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
 }
