@@ -14,7 +14,7 @@ class ClaudeQuota < Formula
 
   def install
     system "cargo", "install", *std_cargo_args(path: "daemon")
-    system "cargo", "install", *std_cargo_args(path: "client")
+    system "cargo", "install", *std_cargo_args(path: "client/cli")
   end
 
   # `brew services start claude-quota` writes a LaunchAgent (macOS) or a
