@@ -21,3 +21,20 @@ pub use fake_ollama::FakeOllama;
 /// A token the fake API accepts by default; its distinctive text lets tests
 /// search logs and files for leaks.
 pub const TOKEN: &str = "sk-ant-oat01-TEST-TOKEN-do-not-leak-7f3a9c";
+
+/// A daemon polling a fresh fake API (5-hour 10 %, 7-day 20 %) every 0.2 s
+/// with [`TOKEN`], once it answers `burst`: the usual start of a protocol
+/// test. The fake must outlive the daemon, so both are returned.
+pub async fn burst_daemon() -> (FakeApi, Daemon) {
+    let api = FakeApi::start();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(TOKEN, None)
+        .start();
+    daemon
+        .wait_for(std::time::Duration::from_secs(10), |s| {
+            s.tier == claude_quota::Tier::Burst
+        })
+        .await;
+    (api, daemon)
+}

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use claude_quota::Tier;
+use claude_quota_e2e::burst_daemon;
 use claude_quota_e2e::wire::RawConnection;
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 use claude_quota_proto::{ErrorCode, Reply};
 use serde_json::json;
 
@@ -21,18 +20,6 @@ fn error_message(reply: &Reply) -> &str {
         Reply::Error { message, .. } => message,
         other => panic!("expected an error, got {other:?}"),
     }
-}
-
-async fn burst_daemon() -> (FakeApi, Daemon) {
-    let api = FakeApi::start();
-    let daemon = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .credentials_file(TOKEN, None)
-        .start();
-    daemon
-        .wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst)
-        .await;
-    (api, daemon)
 }
 
 #[tokio::test]

@@ -2,13 +2,10 @@
 //! there, taken from the document itself, asks the real daemon over
 //! `socat` and gets the replies the document describes.
 
+use claude_quota_e2e::burst_daemon;
+use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
-
-use claude_quota::Tier;
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
-use serde_json::Value;
 
 /// The first fenced `sh` block of the document that is a whole script.
 fn shell_client() -> String {
@@ -39,14 +36,7 @@ async fn the_shell_client_of_the_protocol_document_talks_to_the_daemon() {
     if !socat_available() {
         return;
     }
-    let api = FakeApi::start();
-    let daemon = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .credentials_file(TOKEN, None)
-        .start();
-    daemon
-        .wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst)
-        .await;
+    let (_api, daemon) = burst_daemon().await;
     let script = daemon.root().join("ask.sh");
     std::fs::write(&script, shell_client()).expect("write ask.sh");
     let requests = [
