@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 use claude_quota::{Client, Status};
 use tempfile::TempDir;
 
+/// Where the daemon looks for its config by default, relative to the temp
+/// dir whose `home/` is its HOME and `config/` its `XDG_CONFIG_HOME`: macOS
+/// keeps configuration under Application Support and ignores XDG.
+const DEFAULT_CONFIG: &str = if cfg!(target_os = "macos") {
+    "home/Library/Application Support/claude-quota/config.toml"
+} else {
+    "config/claude-quota/config.toml"
+};
+
 /// How long a daemon may take to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -146,10 +155,11 @@ impl DaemonBuilder {
     /// Starts the daemon without waiting (for tests of start-up failures).
     pub fn spawn(self) -> Daemon {
         let root = self.dir.path();
-        for sub in ["home/.claude", "config/claude-quota", "state"] {
+        for sub in ["home/.claude", "config", "state"] {
             fs::create_dir_all(root.join(sub)).expect("create temp dirs");
         }
-        let config_path = root.join("config/claude-quota/config.toml");
+        let config_path = root.join(DEFAULT_CONFIG);
+        fs::create_dir_all(config_path.parent().expect("config dir")).expect("create config dir");
         if let Some(toml) = &self.config {
             fs::write(&config_path, toml).expect("write config");
         }

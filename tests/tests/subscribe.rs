@@ -5,8 +5,6 @@ use std::time::{Duration, Instant};
 
 use claude_quota::Tier;
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
-use tokio::io::AsyncWriteExt;
-use tokio::net::UnixStream;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -17,7 +15,11 @@ fn start(api: &FakeApi, poll: f64) -> Daemon {
         .start()
 }
 
+// The cost measurements read Linux's /proc, so those two tests run on
+// Linux only; the behaviour they measure has no platform-specific code.
+
 /// A field of `/proc/<pid>/status`, in kB.
+#[cfg(target_os = "linux")]
 fn proc_status_kb(pid: u32, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = text.lines().find(|l| l.starts_with(field)).unwrap();
@@ -25,6 +27,7 @@ fn proc_status_kb(pid: u32, field: &str) -> u64 {
 }
 
 /// User + system CPU time of `pid`, in clock ticks.
+#[cfg(target_os = "linux")]
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let after_name = &stat[stat.rfind(')').unwrap() + 2..];
@@ -63,6 +66,7 @@ async fn a_subscriber_sees_a_tier_change_within_a_second_of_the_poll() {
     assert_eq!(update.0.five_hour.unwrap().utilization, 65.0);
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_idle_subscribers_cost_no_cpu() {
     let api = FakeApi::start();
@@ -85,8 +89,12 @@ async fn five_hundred_idle_subscribers_cost_no_cpu() {
     assert_eq!(subscriptions.len(), 500);
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_never_reads_does_not_grow_the_daemon() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::UnixStream;
+
     let api = FakeApi::start();
     let daemon = start(&api, 60.0);
     daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List
@@ -80,6 +82,7 @@ class Daemon:
         self.log_path = root / "daemon.log"
         command = [
             str(binary("CLAUDE_QUOTAD_BIN", "claude-quotad")),
+            "--config", str(config / "config.toml"),  # macOS ignores XDG_CONFIG_HOME
             "--api-url", api_url,
             "--poll-interval", "0.2",
             "--socket", self.socket,
@@ -131,6 +134,17 @@ class Daemon:
                 time.sleep(0.01)
             finally:
                 probe.close()
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A private temp dir with a short path, in place of pytest's own: a Unix
+    socket path holds at most 103 bytes on macOS, and pytest's directories
+    there (``/private/var/folders/…/pytest-of-USER/pytest-N/<test name>0``)
+    are longer than that."""
+    directory = Path(tempfile.mkdtemp(prefix="cq-"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
