@@ -26,23 +26,12 @@ async fn burst_daemon(config: &str) -> (FakeApi, Daemon) {
     (api, daemon)
 }
 
-/// Lets this test process hold a few thousand sockets.
+/// Lets this test process hold a few thousand sockets (`rlimit` also
+/// knows macOS's `kern.maxfilesperproc`, where raising the soft limit to
+/// an infinite hard limit fails).
 fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        limit.rlim_cur = limit.rlim_max;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
-    }
-    assert!(
-        limit.rlim_cur >= 2500,
-        "need 2,500 descriptors, have {}",
-        limit.rlim_cur
-    );
+    let limit = rlimit::increase_nofile_limit(u64::MAX).expect("raise the open-file limit");
+    assert!(limit >= 2500, "need 2,500 descriptors, have {limit}");
 }
 
 #[tokio::test]
