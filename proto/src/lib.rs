@@ -5,6 +5,11 @@
 //! This crate is shared by the daemon and every client so that both sides
 //! agree on the bytes by construction. It does no I/O of its own and holds
 //! no policy: what a `should_use_cloud` *means* lives in the daemon.
+//!
+//! The `schema` feature adds `schema::documents`, the JSON Schema of every
+//! message generated from these types (checked in as `docs/schema/`, for
+//! clients in other languages); it is off by default so that routers
+//! depending on the client never compile it.
 
 mod codec;
 mod message;
