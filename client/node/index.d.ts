@@ -1,0 +1,128 @@
+// Types of the claude-quota Node client (index.cjs / index.mjs).
+
+/** How much a task is worth, from "worth the cloud" to "never the cloud". */
+export type TaskValue = "critical" | "high" | "medium" | "low" | "routine";
+/** How hard a task is, which decides how large a model it needs. */
+export type TaskComplexity = "high" | "medium" | "low";
+/** The daemon's tier; `unknown` when it has no fresh reading. */
+export type Tier = "burst" | "active" | "resting" | "unknown";
+
+export const VERSION: string;
+export const PROTOCOL_VERSION: 1;
+export const MAX_FRAME_LEN: number;
+export const TASK_VALUES: readonly TaskValue[];
+export const TASK_COMPLEXITIES: readonly TaskComplexity[];
+export const DEFAULT_TIMEOUT_MS: number;
+export const FALLBACK_LOCAL_MODEL: string;
+export const SOCKET_ENV: "CLAUDE_QUOTA_SOCKET";
+
+/** One usage window: percent used (0-100) and when it rolls over. */
+export interface Window {
+  utilization: number;
+  resets_at: string | null;
+}
+
+/** The daemon's status (PRODUCT contract §4); unknown fields are kept. */
+export interface Status {
+  type: "status";
+  tier: Tier;
+  reason: string;
+  five_hour: Window | null;
+  seven_day: Window | null;
+  seven_day_opus: Window | null;
+  seven_day_sonnet: Window | null;
+  as_of: string | null;
+  stale: boolean;
+  age_s: number | null;
+  [field: string]: unknown;
+}
+
+/** The answer to `should_use_cloud`. */
+export interface Decision {
+  type: "decision";
+  use_cloud: boolean;
+  tier: Tier;
+  reason: string;
+  stale: boolean;
+}
+
+/** The answer to `select_model`. */
+export interface ModelChoice {
+  type: "model";
+  model: string;
+  provider: "anthropic" | "ollama";
+  tier: Tier;
+  reason: string;
+  stale: boolean;
+  available?: boolean;
+}
+
+/** Where one task should go; `tier` is null when the daemon could not be asked. */
+export interface Route {
+  provider: "anthropic" | "ollama";
+  model: string;
+  reason: string;
+  tier: Tier | null;
+  available: boolean;
+}
+
+/** What `ingestHeaders` accepts: a fetch `Headers`, a `Map`, or a plain
+ * object (values may be arrays, as in Node's `IncomingHttpHeaders`). */
+export type HeadersLike =
+  | { entries(): IterableIterator<[string, string]>; get(name: string): string | null }
+  | Map<string, string | string[]>
+  | Record<string, string | string[] | number | undefined>;
+
+/** The windows read from rate-limit headers, as `ingest` sends them. */
+export interface HeaderReading {
+  five_hour?: Window;
+  seven_day?: Window;
+}
+
+export interface ClientOptions {
+  /** Defaults to `defaultSocketPath()`. */
+  socket?: string;
+  /** Milliseconds each request may take; `null` waits forever. Default 15000. */
+  timeout?: number | null;
+}
+
+export class ClaudeQuotaError extends Error {}
+export class DaemonUnreachable extends ClaudeQuotaError {}
+export class ProtocolError extends ClaudeQuotaError {}
+export class BadRequest extends ClaudeQuotaError {}
+export class DaemonError extends ClaudeQuotaError {
+  readonly code: string;
+  readonly detail: string;
+}
+
+export class Client {
+  constructor(options?: ClientOptions);
+  readonly socketPath: string;
+  close(): void;
+  hello(clientName?: string): Promise<string>;
+  status(): Promise<Status>;
+  decide(value: TaskValue): Promise<Decision>;
+  shouldUseCloud(value: TaskValue): Promise<boolean>;
+  selectModel(complexity: TaskComplexity): Promise<ModelChoice>;
+  refresh(): Promise<Status>;
+  ingestHeaders(headers: HeadersLike): Promise<boolean>;
+  subscribe(options?: { timeout?: number | null }): AsyncGenerator<Status, void, undefined>;
+}
+
+export function route(
+  value: TaskValue,
+  complexity: TaskComplexity,
+  options?: { socket?: string; timeout?: number; fallbackModel?: string },
+): Promise<Route>;
+
+export function defaultSocketPath(env?: Record<string, string | undefined>): string;
+
+export function readingFromHeaders(headers: HeadersLike): HeaderReading | null;
+
+declare const client: {
+  Client: typeof Client;
+  route: typeof route;
+  defaultSocketPath: typeof defaultSocketPath;
+  readingFromHeaders: typeof readingFromHeaders;
+};
+export default client;

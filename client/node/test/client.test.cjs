@@ -1,0 +1,255 @@
+"use strict";
+// The Node client against the real claude-quotad binary (and, for faults
+// the daemon never makes, against a scripted socket server).
+
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+const { after, before, describe, test } = require("node:test");
+
+const quota = require("../index.cjs");
+const { Client, route, BadRequest, DaemonUnreachable, ProtocolError } = quota;
+const { Daemon, startStack } = require("../testing/harness.cjs");
+
+describe("against the real daemon", () => {
+  let stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  test("burst: a high task with a high complexity goes to Claude", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      assert.match(await client.hello(), /^claude-quotad\//);
+      const status = await client.status();
+      assert.equal(status.tier, "burst");
+      assert.equal(await client.shouldUseCloud("high"), true);
+      assert.equal(await client.shouldUseCloud("routine"), false);
+      const model = await client.selectModel("high");
+      assert.equal(model.provider, "anthropic");
+      assert.equal(model.model, "claude-sonnet-4-6");
+      const chosen = await route("high", "high", { socket: stack.daemon.socket });
+      assert.deepEqual([chosen.provider, chosen.model, chosen.tier], ["anthropic", "claude-sonnet-4-6", "burst"]);
+      const medium = await route("medium", "high", { socket: stack.daemon.socket });
+      assert.deepEqual([medium.provider, medium.model], ["ollama", "qwen3:14b"]);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("requests issued together are answered in order on one connection", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      const answers = await Promise.all(quota.TASK_VALUES.map((value) => client.decide(value)));
+      assert.deepEqual(
+        answers.map((a) => a.use_cloud),
+        [true, true, false, false, false],
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a value the daemon does not know is a BadRequest before sending, and route stays local", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      await assert.rejects(client.shouldUseCloud("urgent"), BadRequest);
+      await assert.rejects(client.selectModel("huge"), /expected one of: high medium low/);
+      assert.equal(client.connection, null, "nothing was sent");
+      const chosen = await route("urgent", "high", { socket: stack.daemon.socket });
+      assert.deepEqual([chosen.provider, chosen.tier], ["ollama", null]);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("subscribe yields the status now and again when the tier changes", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    const seen = [];
+    for await (const status of client.subscribe({ timeout: 15000 })) {
+      seen.push(status.tier);
+      if (seen.length === 1) stack.usageApi.setUsage(81);
+      if (status.tier === "resting") break;
+    }
+    assert.equal(seen[0], "burst");
+    assert.equal(seen.at(-1), "resting");
+    const chosen = await route("critical", "high", { socket: stack.daemon.socket });
+    assert.deepEqual([chosen.provider, chosen.model], ["ollama", "qwen3:8b"]);
+    stack.usageApi.setUsage(10);
+    await stack.daemon.waitForTier(10, "burst");
+  });
+});
+
+describe("readings from response headers", () => {
+  let stack;
+  before(async () => {
+    // A long poll interval keeps the pushed reading current for the test.
+    stack = await startStack({ pollInterval: 3600 });
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  test("a Headers object with a 5h fraction becomes a reading of source headers", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      const headers = new Headers({
+        "Anthropic-Ratelimit-Unified-5h-Utilization": "0.93",
+        "anthropic-ratelimit-unified-5h-reset": "1893456000",
+        "anthropic-ratelimit-unified-7d-utilization": "0.25",
+        "anthropic-ratelimit-unified-status": "allowed_warning",
+      });
+      assert.equal(await client.ingestHeaders(headers), true);
+      const status = await stack.daemon.waitFor((s) => s.five_hour?.utilization === 93);
+      assert.equal(status.source, "headers");
+      assert.equal(status.tier, "resting");
+      assert.equal(status.five_hour.resets_at.slice(0, 19), "2030-01-01T00:00:00");
+      assert.equal(status.seven_day.utilization, 25);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a plain object and a Map in any case are read the same; rejected counts as 100", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      assert.equal(await client.ingestHeaders({ "ANTHROPIC-RATELIMIT-UNIFIED-5H-UTILIZATION": ["0.3"] }), true);
+      await stack.daemon.waitFor((s) => s.five_hour?.utilization === 30 && s.tier === "burst");
+      const rejected = new Map([["anthropic-ratelimit-unified-5h-status", "rejected"]]);
+      assert.equal(await client.ingestHeaders(rejected), true);
+      await stack.daemon.waitFor((s) => s.five_hour?.utilization === 100 && s.tier === "resting");
+    } finally {
+      client.close();
+    }
+  });
+
+  test("headers without a reading send nothing; a broken value is a BadRequest naming it", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      assert.equal(await client.ingestHeaders({ "content-type": "application/json", "anthropic-ratelimit-unified-5h-reset": "1" }), false);
+      assert.equal(client.connection, null, "nothing was sent");
+      await assert.rejects(
+        client.ingestHeaders({ "anthropic-ratelimit-unified-5h-utilization": "lots" }),
+        (err) => err instanceof BadRequest && /5h-utilization/.test(err.message),
+      );
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("when the daemon cannot be asked", () => {
+  test("route answers local when nobody listens, and never throws", async () => {
+    const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cq-node-")), "nobody.sock");
+    const chosen = await route("critical", "high", { socket });
+    assert.deepEqual([chosen.provider, chosen.model, chosen.tier], ["ollama", quota.FALLBACK_LOCAL_MODEL, null]);
+    assert.match(chosen.reason, /cannot reach claude-quotad/);
+    await assert.rejects(new Client({ socket }).status(), DaemonUnreachable);
+  });
+
+  test("a socket file of another user is refused before connecting", async (t) => {
+    const stack = await startStack();
+    t.after(() => stack.close());
+    t.mock.method(process, "getuid", () => 4242);
+    await assert.rejects(new Client({ socket: stack.daemon.socket }).status(), /belongs to uid \d+, not to this user \(uid 4242\)/);
+    const chosen = await route("critical", "high", { socket: stack.daemon.socket });
+    assert.deepEqual([chosen.provider, chosen.tier], ["ollama", null]);
+  });
+
+  test("the same client reconnects after the daemon restarts", async () => {
+    const stack = await startStack();
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      assert.equal((await client.status()).tier, "burst");
+      await stack.daemon.stop();
+      await assert.rejects(client.status(), DaemonUnreachable);
+      stack.daemon = await Daemon.start({ apiUrl: stack.usageApi.url, ollamaUrl: stack.ollama.url, root: stack.daemon.root });
+      await stack.daemon.waitForTier(10, "burst");
+      assert.equal((await client.status()).tier, "burst");
+    } finally {
+      client.close();
+      await stack.close();
+    }
+  });
+});
+
+describe("against a scripted daemon", () => {
+  /** A socket server that answers each connection with `script(socket, n)`. */
+  async function scripted(script) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cq-node-"));
+    const socketPath = path.join(dir, "s.sock");
+    let connections = 0;
+    const server = net.createServer((socket) => script(socket, ++connections));
+    await new Promise((resolve) => server.listen(socketPath, resolve));
+    return { socketPath, server, connections: () => connections };
+  }
+
+  function frame(message) {
+    const payload = Buffer.from(JSON.stringify(message));
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(payload.length);
+    return Buffer.concat([prefix, payload]);
+  }
+
+  test("a request that gets no answer in time drops the connection; the next call reconnects", async () => {
+    const fake = await scripted((socket, n) => {
+      socket.on("data", () => {
+        if (n > 1) socket.write(frame({ type: "status", tier: "active" }));
+      });
+    });
+    try {
+      const client = new Client({ socket: fake.socketPath, timeout: 300 });
+      await assert.rejects(client.status(), (err) => err instanceof DaemonUnreachable && /did not answer within 300 ms/.test(err.message));
+      assert.equal(client.connection, null);
+      assert.equal((await client.status()).tier, "active");
+      assert.equal(fake.connections(), 2);
+      client.close();
+    } finally {
+      fake.server.close();
+    }
+  });
+
+  test("a frame longer than 64 KiB is refused without reading it", async () => {
+    const fake = await scripted((socket) => {
+      socket.on("data", () => {
+        const prefix = Buffer.alloc(4);
+        prefix.writeUInt32BE(64 * 1024 + 1);
+        socket.write(prefix);
+      });
+    });
+    try {
+      const client = new Client({ socket: fake.socketPath, timeout: 5000 });
+      await assert.rejects(client.status(), (err) => err instanceof ProtocolError && /65537 bytes \(limit 65536\)/.test(err.message));
+      assert.equal(client.connection, null);
+      client.close();
+    } finally {
+      fake.server.close();
+    }
+  });
+
+  test("a reply that is not JSON or answers another question is a ProtocolError", async () => {
+    const replies = [Buffer.from([0, 0, 0, 3, 0x7b, 0x7b, 0x7b]), frame({ type: "model" }), frame({ nothing: 1 })];
+    const fake = await scripted((socket, n) => socket.on("data", () => socket.write(replies[n - 1])));
+    try {
+      const client = new Client({ socket: fake.socketPath, timeout: 5000 });
+      await assert.rejects(client.status(), /unreadable reply/);
+      await assert.rejects(client.status(), /expected a "status" reply, got "model"/);
+      await assert.rejects(client.status(), /reply without a type/);
+      client.close();
+    } finally {
+      fake.server.close();
+    }
+  });
+});
+
+test("the ESM entry point exports the same client", async () => {
+  const esm = await import("../index.mjs");
+  assert.equal(esm.Client, Client);
+  assert.equal(esm.route, route);
+  assert.equal(esm.default, quota);
+});
