@@ -12,6 +12,7 @@ pub mod leaks;
 pub mod other_user;
 pub mod secret_service;
 pub mod stand_in;
+pub mod suites;
 pub mod wire;
 
 pub use daemon::{Daemon, DaemonBuilder};
