@@ -29,7 +29,8 @@ import socket as _socket
 import struct
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Optional
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -46,6 +47,7 @@ __all__ = [
     "Route",
     "route",
     "default_socket_path",
+    "reading_from_headers",
 ]
 
 __version__ = "0.1.0"
@@ -239,6 +241,18 @@ class Client:
         seconds."""
         return self._request({"type": "refresh"}, "status")
 
+    def ingest_headers(self, headers: Mapping[str, Any]) -> bool:
+        """Hands the daemon the ``anthropic-ratelimit-unified-*`` headers of a
+        Messages API response (any mapping; names in any case), which saves
+        it a poll of the usage API. Returns ``True`` when a reading was sent
+        and ``False`` when the headers hold none; a value that is not a
+        number is a :class:`BadRequest` naming the header."""
+        reading = reading_from_headers(headers)
+        if reading is None:
+            return False
+        self._request({"type": "ingest", "source": "headers", **reading}, "ok")
+        return True
+
     def subscribe(self, timeout: Optional[float] = None) -> Iterator[Dict[str, Any]]:
         """Yields the status now, then again at every change of tier or
         reading, until the daemon closes (the iterator then ends). It uses a
@@ -314,6 +328,48 @@ class Client:
             sock.close()
             raise WrongOwner(self.socket_path, uid)
         return sock
+
+
+_HEADER_PREFIX = "anthropic-ratelimit-unified-"
+# The last second of year 9999, the latest reset an RFC 3339 time can carry.
+_MAX_RESET = 253402300799
+
+
+def reading_from_headers(headers: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """The ``ingest`` windows in a response's rate-limit headers, or ``None``
+    when they hold none: utilization is a 0-1 fraction there (×100 here),
+    a reset is unix seconds, and ``rejected`` without a utilization counts
+    as 100."""
+    lowered = {str(name).lower(): str(value).strip() for name, value in headers.items()}
+    reading: Dict[str, Any] = {}
+    for window, key in (("5h", "five_hour"), ("7d", "seven_day")):
+        name = f"{_HEADER_PREFIX}{window}-"
+        fraction = _header_number(lowered, name + "utilization", sys.float_info.max)
+        if fraction is None and lowered.get(name + "status") != "rejected":
+            continue
+        reset = _header_number(lowered, name + "reset", _MAX_RESET)
+        reading[key] = {
+            "utilization": 100.0 if fraction is None else fraction * 100,
+            "resets_at": None if reset is None else _rfc3339(reset),
+        }
+    return reading or None
+
+
+def _header_number(lowered: Dict[str, str], name: str, largest: float) -> Optional[float]:
+    raw = lowered.get(name)
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= largest:
+        raise BadRequest(f"header {name} is not a usable number: {raw[:100]!r}")
+    return value
+
+
+def _rfc3339(unix_seconds: float) -> str:
+    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).isoformat()
 
 
 def _peer_uid(sock: _socket.socket) -> int:

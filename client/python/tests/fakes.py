@@ -32,6 +32,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in fake.reply_headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -45,6 +47,8 @@ class FakeServer:
 
     def __init__(self) -> None:
         self.requests: List[Dict[str, Any]] = []
+        #: Headers sent with every reply (e.g. Anthropic's rate-limit headers).
+        self.reply_headers: Dict[str, str] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self  # type: ignore[attr-defined]
