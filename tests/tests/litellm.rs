@@ -19,8 +19,12 @@ const REQUIRE_ENV: &str = "CLAUDE_QUOTA_REQUIRE_ROUTERS";
 fn litellm_sends_each_request_where_the_daemon_says() {
     let venv = routers_dir().join("litellm-venv");
     let python = venv.join("bin/python");
-    let check = runs(&python, &["-c", "import litellm, pytest"], "litellm with pytest")
-        .map_err(|missing| format!("{missing} in {}", venv.display()));
+    let check = runs(
+        &python,
+        &["-c", "import litellm, pytest"],
+        "litellm with pytest",
+    )
+    .map_err(|missing| format!("{missing} in {}", venv.display()));
     let install = format!(
         "install it with `python3 -m venv {0} && {0}/bin/pip install litellm==1.110.2 pytest` (.ci/run does)",
         venv.display()

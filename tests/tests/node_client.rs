@@ -14,7 +14,12 @@ const REQUIRE_ENV: &str = "CLAUDE_QUOTA_REQUIRE_NODE";
 #[test]
 fn the_node_client_suite_passes_against_the_real_daemon() {
     let node = runs(Path::new("node"), &["--version"], "node");
-    if !available("the Node client tests", node, "install Node.js 18 or later", REQUIRE_ENV) {
+    if !available(
+        "the Node client tests",
+        node,
+        "install Node.js 18 or later",
+        REQUIRE_ENV,
+    ) {
         return;
     }
     let mut command = Command::new("node");

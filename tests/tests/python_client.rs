@@ -16,7 +16,11 @@ const REQUIRE_ENV: &str = "CLAUDE_QUOTA_REQUIRE_PYTEST";
 
 #[test]
 fn the_python_client_suite_passes_against_the_real_daemon() {
-    let pytest = runs(Path::new("python3"), &["-m", "pytest", "--version"], "pytest for python3");
+    let pytest = runs(
+        Path::new("python3"),
+        &["-m", "pytest", "--version"],
+        "pytest for python3",
+    );
     let install = "install it with `python3 -m pip install pytest`";
     if !available("the Python client tests", pytest, install, REQUIRE_ENV) {
         return;
