@@ -73,6 +73,19 @@ class ClaudeQuotaError extends Error {
  * `claude-quota service install`. */
 class DaemonUnreachable extends ClaudeQuotaError {}
 
+/** The socket file belongs to another user, whose process could answer
+ * anything: route locally, and find out who it is. A socket directory only
+ * you can write keeps this from happening. `uid` is the other user's. */
+class WrongOwner extends DaemonUnreachable {
+  constructor(socket, uid) {
+    super(
+      `refusing the daemon at ${socket}: its socket belongs to uid ${uid}, not to you ` +
+        `(uid ${process.getuid()}); another user's process may be answering for claude-quotad`,
+    );
+    this.uid = uid;
+  }
+}
+
 /** The connection broke or the daemon sent something that is not protocol
  * v1; the connection is dropped and the next call reconnects. */
 class ProtocolError extends ClaudeQuotaError {}
@@ -139,12 +152,7 @@ function checkSocketOwner(socket) {
   } catch (err) {
     throw unreachable(socket, err);
   }
-  const uid = process.getuid();
-  if (owner !== uid) {
-    throw new DaemonUnreachable(
-      `refusing claude-quotad at ${socket}: the socket belongs to uid ${owner}, not to this user (uid ${uid})`,
-    );
-  }
+  if (owner !== process.getuid()) throw new WrongOwner(socket, owner);
 }
 
 function unreachable(socket, err) {
@@ -565,6 +573,7 @@ module.exports = {
   SOCKET_ENV,
   ClaudeQuotaError,
   DaemonUnreachable,
+  WrongOwner,
   ProtocolError,
   BadRequest,
   DaemonError,

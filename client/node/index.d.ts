@@ -88,6 +88,9 @@ export interface ClientOptions {
 
 export class ClaudeQuotaError extends Error {}
 export class DaemonUnreachable extends ClaudeQuotaError {}
+export class WrongOwner extends DaemonUnreachable {
+  readonly uid: number;
+}
 export class ProtocolError extends ClaudeQuotaError {}
 export class BadRequest extends ClaudeQuotaError {}
 export class DaemonError extends ClaudeQuotaError {

@@ -13,6 +13,7 @@ export const {
   SOCKET_ENV,
   ClaudeQuotaError,
   DaemonUnreachable,
+  WrongOwner,
   ProtocolError,
   BadRequest,
   DaemonError,

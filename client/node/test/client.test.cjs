@@ -156,7 +156,10 @@ describe("when the daemon cannot be asked", () => {
     const stack = await startStack();
     t.after(() => stack.close());
     t.mock.method(process, "getuid", () => 4242);
-    await assert.rejects(new Client({ socket: stack.daemon.socket }).status(), /belongs to uid \d+, not to this user \(uid 4242\)/);
+    await assert.rejects(
+      new Client({ socket: stack.daemon.socket }).status(),
+      (err) => err instanceof quota.WrongOwner && err.uid === fs.statSync(stack.daemon.socket).uid && /not to you \(uid 4242\)/.test(err.message),
+    );
     const chosen = await route("critical", "high", { socket: stack.daemon.socket });
     assert.deepEqual([chosen.provider, chosen.tier], ["ollama", null]);
   });
