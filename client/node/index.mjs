@@ -1,26 +1,7 @@
 // The ESM entry point: the same module as `index.cjs` (one implementation,
-// so `import` and `require` users share its behaviour and its error classes).
+// so `import` and `require` users share its behaviour and its error
+// classes). Node finds the named exports in index.cjs's `module.exports`.
 import client from "./index.cjs";
 
-export const {
-  VERSION,
-  PROTOCOL_VERSION,
-  MAX_FRAME_LEN,
-  TASK_VALUES,
-  TASK_COMPLEXITIES,
-  DEFAULT_TIMEOUT_MS,
-  FALLBACK_LOCAL_MODEL,
-  SOCKET_ENV,
-  ClaudeQuotaError,
-  DaemonUnreachable,
-  WrongOwner,
-  ProtocolError,
-  BadRequest,
-  DaemonError,
-  Client,
-  route,
-  defaultSocketPath,
-  readingFromHeaders,
-} = client;
-
+export * from "./index.cjs";
 export default client;

@@ -255,4 +255,6 @@ test("the ESM entry point exports the same client", async () => {
   assert.equal(esm.Client, Client);
   assert.equal(esm.route, route);
   assert.equal(esm.default, quota);
+  const named = Object.keys(esm).filter((name) => name !== "default");
+  assert.deepEqual(named.sort(), Object.keys(quota).sort());
 });
