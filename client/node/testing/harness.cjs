@@ -179,7 +179,10 @@ class Daemon {
     const socket = path.join(root, "s.sock");
     const binary = process.env.CLAUDE_QUOTAD_BIN || path.join(REPO, "target", "debug", "claude-quotad");
     assert.ok(fs.existsSync(binary), `${binary} is missing: run \`cargo build --workspace\` first (or set $CLAUDE_QUOTAD_BIN)`);
-    const child = spawn(binary, ["--api-url", apiUrl, "--poll-interval", String(pollInterval), "--socket", socket], {
+    const args = ["--api-url", apiUrl, "--poll-interval", String(pollInterval), "--socket", socket];
+    // --config: macOS ignores XDG_CONFIG_HOME.
+    args.push("--config", path.join(config, "config.toml"));
+    const child = spawn(binary, args, {
       env: {
         PATH: process.env.PATH,
         HOME: path.join(root, "home"),
