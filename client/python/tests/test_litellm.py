@@ -41,7 +41,10 @@ hook = litellm.callbacks[0]
 data = {"model": "claude", "messages": [{"role": "user", "content": "hi"}], "metadata": {"task_value": "critical"}}
 
 async def proxy_request():
-    data_after = await hook.async_pre_call_hook(None, None, data, "acompletion")
+    # As ProxyLogging.pre_call_hook (litellm/proxy/utils.py) calls it.
+    data_after = await hook.async_pre_call_hook(
+        user_api_key_dict=None, cache=None, data=data, call_type="acompletion"
+    )
     print("decided:", data_after["metadata"]["claude_quota_route"].provider)
     return await router.acompletion(**data_after)
 
