@@ -58,6 +58,8 @@ const PREFIX_LEN = 4;
 // `sun_path` holds 104 bytes on macOS, including the terminating NUL.
 const MACOS_MAX_SOCKET_PATH = 103;
 const HEADER_PREFIX = "anthropic-ratelimit-unified-";
+// Frames read ahead of their reader before the socket is paused.
+const MAX_QUEUED_FRAMES = 16;
 
 /** Base of every error this module throws, so a router can catch them all in
  * one place and stay local. */
@@ -204,27 +206,17 @@ class Connection {
     });
   }
 
-  /** Sends one message and resolves with the next frame not yet claimed. */
+  /** Sends one message and resolves with the next frame not yet claimed.
+   * A message too large to send is a `BadRequest` and costs nothing. */
   request(message, timeoutMs) {
+    const frame = encode(message);
     const reply = this.next(timeoutMs);
-    try {
-      this.send(message);
-    } catch (err) {
-      reply.catch(() => {});
-      this.fail(err);
-      throw err;
-    }
+    this.send(frame);
     return reply;
   }
 
-  send(message) {
-    const payload = Buffer.from(JSON.stringify(message), "utf8");
-    if (payload.length > MAX_FRAME_LEN) {
-      throw new BadRequest(`request of ${payload.length} bytes exceeds the ${MAX_FRAME_LEN}-byte frame limit`);
-    }
-    const prefix = Buffer.alloc(PREFIX_LEN);
-    prefix.writeUInt32BE(payload.length);
-    this.stream.write(Buffer.concat([prefix, payload]));
+  send(frame) {
+    this.stream.write(frame);
   }
 
   /**
@@ -235,7 +227,10 @@ class Connection {
    * fails with `DaemonUnreachable` saying `late`.
    */
   next(timeoutMs, { allowClose = false, late = "did not answer" } = {}) {
-    if (this.frames.length > 0) return Promise.resolve(this.frames.shift());
+    if (this.frames.length > 0) {
+      if (this.frames.length <= MAX_QUEUED_FRAMES) this.stream.resume();
+      return Promise.resolve(this.frames.shift());
+    }
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return allowClose ? Promise.resolve(null) : Promise.reject(closedError());
     return new Promise((resolve, reject) => {
@@ -276,7 +271,11 @@ class Connection {
   deliver(message) {
     const waiter = this.waiters.shift();
     if (waiter === undefined) {
+      // Updates nobody asked for yet wait here; past a few, stop reading
+      // until they are taken, so a slow subscriber costs the daemon a full
+      // socket buffer rather than this process its memory.
       this.frames.push(message);
+      if (this.frames.length > MAX_QUEUED_FRAMES) this.stream.pause();
       return;
     }
     clearTimeout(waiter.timer);
@@ -310,6 +309,17 @@ class Connection {
     if (this.stream) this.stream.destroy();
     this.end();
   }
+}
+
+/** One message as a frame: the 4-byte big-endian length, then the JSON. */
+function encode(message) {
+  const payload = Buffer.from(JSON.stringify(message), "utf8");
+  if (payload.length > MAX_FRAME_LEN) {
+    throw new BadRequest(`request of ${payload.length} bytes exceeds the ${MAX_FRAME_LEN}-byte frame limit`);
+  }
+  const prefix = Buffer.alloc(PREFIX_LEN);
+  prefix.writeUInt32BE(payload.length);
+  return Buffer.concat([prefix, payload]);
 }
 
 function closedError() {
@@ -428,7 +438,7 @@ class Client {
   async *subscribe({ timeout = null } = {}) {
     const connection = await new Connection(this.socketPath).open(this.timeout);
     try {
-      connection.send({ type: "subscribe" });
+      connection.send(encode({ type: "subscribe" }));
       for (;;) {
         const reply = await connection.next(timeout, { allowClose: true, late: "sent no update" });
         if (reply === null) return;
@@ -450,7 +460,9 @@ class Client {
     try {
       return expect(await connection.request(message, this.timeout), expected);
     } catch (err) {
-      if (!(err instanceof BadRequest) || connection.failure) this.drop(connection);
+      // A refused request (sent or not) leaves the connection usable;
+      // anything else may have left the stream out of step.
+      if (!(err instanceof BadRequest)) this.drop(connection);
       throw err;
     }
   }

@@ -68,6 +68,19 @@ describe("against the real daemon", () => {
     }
   });
 
+  test("a request over 64 KiB is a BadRequest that costs the connection nothing", async () => {
+    const client = new Client({ socket: stack.daemon.socket });
+    try {
+      await client.status();
+      const held = client.connection;
+      await assert.rejects(client.request({ type: "status", padding: "x".repeat(70 * 1024) }, "status"), /exceeds the 65536-byte frame limit/);
+      assert.equal(client.connection, held);
+      assert.equal((await client.status()).type, "status");
+    } finally {
+      client.close();
+    }
+  });
+
   test("subscribe yields the status now and again when the tier changes", async () => {
     const client = new Client({ socket: stack.daemon.socket });
     const seen = [];
