@@ -89,6 +89,7 @@ export interface ClientOptions {
 export class ClaudeQuotaError extends Error {}
 export class DaemonUnreachable extends ClaudeQuotaError {}
 export class WrongOwner extends DaemonUnreachable {
+  constructor(socket: string, uid: number);
   readonly uid: number;
 }
 export class ProtocolError extends ClaudeQuotaError {}

@@ -53,6 +53,7 @@ added to the path).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -69,8 +70,9 @@ log = logging.getLogger("claude_quota.litellm")
 #: The complexity a task of each value gets when the request names none.
 COMPLEXITY_OF_VALUE = {"critical": "high", "high": "high", "medium": "medium", "low": "low", "routine": "low"}
 
-#: Where the decision for a request is kept in its metadata, so the proxy's
-#: pre-call hook and the router's filter ask the daemon only once.
+#: Where the decision for a request is kept in its metadata (as a dict of
+#: ``claude_quota.Route``'s fields), so the proxy's pre-call hook and the
+#: router's filter ask the daemon only once.
 ROUTE_KEY = "claude_quota_route"
 
 _HEADER_PREFIX = "anthropic-ratelimit-unified-"
@@ -104,8 +106,8 @@ class ClaudeQuotaHook(CustomLogger):
         """The decision for a request with ``metadata``, asked once and kept
         there; an unknown task value is logged and treated as local."""
         known = metadata.get(ROUTE_KEY)
-        if isinstance(known, claude_quota.Route):
-            return known
+        if isinstance(known, dict):
+            return claude_quota.Route(**known)
         value = metadata.get("task_value", self.default_value)
         complexity = metadata.get("task_complexity") or COMPLEXITY_OF_VALUE.get(value, "medium")
         try:
@@ -115,7 +117,8 @@ class ClaudeQuotaHook(CustomLogger):
         except claude_quota.BadRequest as err:
             choice = claude_quota.Route("ollama", claude_quota.FALLBACK_LOCAL_MODEL, f"bad task: {err}")
         log.info("claude-quota: %s task -> %s %s (%s)", value, choice.provider, choice.model, choice.reason)
-        metadata[ROUTE_KEY] = choice
+        # A plain dict: LiteLLM logs and may serialize the metadata.
+        metadata[ROUTE_KEY] = dataclasses.asdict(choice)
         return choice
 
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:

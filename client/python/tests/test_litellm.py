@@ -45,7 +45,7 @@ async def proxy_request():
     data_after = await hook.async_pre_call_hook(
         user_api_key_dict=None, cache=None, data=data, call_type="acompletion"
     )
-    print("decided:", data_after["metadata"]["claude_quota_route"].provider)
+    print("decided:", data_after["metadata"]["claude_quota_route"]["provider"])
     return await router.acompletion(**data_after)
 
 answer = asyncio.run(proxy_request())
