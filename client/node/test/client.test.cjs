@@ -181,11 +181,19 @@ describe("when the daemon cannot be asked", () => {
     const stack = await startStack();
     const client = new Client({ socket: stack.daemon.socket });
     try {
+      const restart = async () => {
+        stack.daemon = await Daemon.start({ apiUrl: stack.usageApi.url, ollamaUrl: stack.ollama.url, root: stack.daemon.root });
+        await stack.daemon.waitForTier(10, "burst");
+      };
       assert.equal((await client.status()).tier, "burst");
+      // Restarted between two calls: the next call goes out on a new connection.
+      await stack.daemon.stop();
+      await restart();
+      assert.equal((await client.status()).tier, "burst");
+      // Down for a call: that call fails, the one after the restart does not.
       await stack.daemon.stop();
       await assert.rejects(client.status(), DaemonUnreachable);
-      stack.daemon = await Daemon.start({ apiUrl: stack.usageApi.url, ollamaUrl: stack.ollama.url, root: stack.daemon.root });
-      await stack.daemon.waitForTier(10, "burst");
+      await restart();
       assert.equal((await client.status()).tier, "burst");
     } finally {
       client.close();
