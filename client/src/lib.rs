@@ -31,8 +31,8 @@ mod error;
 
 pub use claude_quota_proto::{
     CredentialSource, DaemonInfo, Decision, Forecast, LastError, LastErrorKind, LocalInfo,
-    ModelChoice, PROTOCOL_VERSION, Provider, ReadingSource, Status, TaskComplexity, TaskValue,
-    Tier, UnknownName, Window, default_socket_path,
+    ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource, Status, TaskComplexity,
+    TaskValue, Tier, UnknownName, Window, default_socket_path,
 };
 pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
 pub use error::Error;

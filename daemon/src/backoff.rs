@@ -30,6 +30,17 @@ impl Backoff {
         self.cap = cap.max(interval);
     }
 
+    /// Takes the count of faults saved before a restart, so the backoff
+    /// goes on from where it was.
+    pub fn restore(&mut self, failures: u32) {
+        self.failures = failures;
+    }
+
+    /// Faults since the last success, to save with the cooldown.
+    pub fn faults(&self) -> u32 {
+        self.failures
+    }
+
     /// The delay after a good poll: back to the plain interval.
     pub fn success(&mut self) -> Duration {
         self.failures = 0;

@@ -14,6 +14,12 @@ use serde::{Deserialize, Deserializer};
 /// rate-limits hard.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 
+/// The longest poll interval, and the longest gap `refresh` may impose.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The longest idle spell and idle poll interval: a day.
+const MAX_IDLE: Duration = Duration::from_secs(86_400);
+
 /// The shortest interval of any kind, even against a loopback test server.
 const MIN_LOOPBACK_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -31,6 +37,11 @@ pub struct Config {
     pub backoff_cap: Seconds,
     /// The shortest gap between two polls asked for by clients' `refresh`.
     pub refresh_min_interval: Seconds,
+    /// How long without a request, a subscriber or a push before polling
+    /// slows to `idle_poll_interval`.
+    pub idle_after: Seconds,
+    /// How often the usage API is polled while nobody listens.
+    pub idle_poll_interval: Seconds,
     /// How many clients may be connected at once (read at start only).
     pub max_connections: usize,
     /// Where the tiers begin.
@@ -41,6 +52,30 @@ pub struct Config {
     pub ollama: Ollama,
     /// How the macOS Keychain is read.
     pub keychain: KeychainMethod,
+    /// Opt-in refinements of the policy table.
+    pub policy: Policy,
+    /// What to run when the tier changes.
+    pub notify: Notify,
+}
+
+/// Opt-in refinements of the policy table; off, the seed's thresholds stand.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// In burst, answer `active` when the forecast says the 5-hour window
+    /// passes `resting_above` before it resets.
+    pub pace: bool,
+}
+
+/// Who is told of a tier change, off the serving path.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Notify {
+    /// A program run (without a shell) on every tier change.
+    pub command: Option<PathBuf>,
+    /// Show a desktop notification (`osascript` on macOS, `notify-send`
+    /// elsewhere).
+    pub desktop: bool,
 }
 
 /// How to read Claude Code's Keychain item. Its access list trusts
@@ -100,11 +135,15 @@ impl Default for Config {
             api_url: "https://api.anthropic.com".into(),
             backoff_cap: Seconds(Duration::from_secs(600)),
             refresh_min_interval: Seconds(Duration::from_secs(10)),
+            idle_after: Seconds(Duration::from_secs(600)),
+            idle_poll_interval: Seconds(Duration::from_secs(600)),
             max_connections: 4096,
             thresholds: Thresholds::default(),
             models: Models::default(),
             ollama: Ollama::default(),
             keychain: KeychainMethod::default(),
+            policy: Policy::default(),
+            notify: Notify::default(),
         }
     }
 }
@@ -224,13 +263,29 @@ impl Config {
             origin: origin.map(Path::to_owned),
             reason,
         };
-        if self.poll_interval.0 < MIN_POLL_INTERVAL && !is_loopback_url(&self.api_url) {
-            return Err(invalid(format!(
-                "poll_interval = {} is below the minimum of {}s for {} (the usage endpoint rate-limits hard)",
-                self.poll_interval,
-                MIN_POLL_INTERVAL.as_secs(),
-                self.api_url
-            )));
+        for (name, value, max) in [
+            ("poll_interval", self.poll_interval, MAX_POLL_INTERVAL),
+            (
+                "refresh_min_interval",
+                self.refresh_min_interval,
+                MAX_POLL_INTERVAL,
+            ),
+            ("idle_after", self.idle_after, MAX_IDLE),
+            ("idle_poll_interval", self.idle_poll_interval, MAX_IDLE),
+        ] {
+            if value.0 < MIN_POLL_INTERVAL && !is_loopback_url(&self.api_url) {
+                return Err(invalid(format!(
+                    "{name} = {value} is below the minimum of {}s for {} (the usage endpoint rate-limits hard)",
+                    MIN_POLL_INTERVAL.as_secs(),
+                    self.api_url
+                )));
+            }
+            if value.0 > max {
+                return Err(invalid(format!(
+                    "{name} = {value} is above the maximum of {}s",
+                    max.as_secs()
+                )));
+            }
         }
         if self.max_connections == 0 {
             return Err(invalid("max_connections must be at least 1".into()));
@@ -288,6 +343,9 @@ mod tests {
         let text = r#"
 poll_interval = 30
 stale_after = 300
+idle_after = 600
+idle_poll_interval = 600
+refresh_min_interval = 10
 api_url = "https://api.anthropic.com"
 keychain = "auto"
 [thresholds]
@@ -298,6 +356,10 @@ weekly_resting_above = 80.0
 cloud = "claude-sonnet-4-6"
 local_large = "qwen3:14b"
 local_small = "qwen3:8b"
+[policy]
+pace = false
+[notify]
+desktop = false
 [ollama]
 url = "http://127.0.0.1:11434"
 "#;
@@ -343,6 +405,42 @@ url = "http://127.0.0.1:11434"
             config.api_url = url.into();
             config.validate(None).unwrap();
         }
+    }
+
+    #[test]
+    fn every_interval_has_the_poll_interval_minimum_and_a_maximum() {
+        for key in [
+            "poll_interval",
+            "refresh_min_interval",
+            "idle_after",
+            "idle_poll_interval",
+        ] {
+            let config: Config = toml::from_str(&format!("{key} = 1")).unwrap();
+            let err = config.validate(None).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("minimum"), "{err}");
+            let loopback = Config {
+                api_url: "http://127.0.0.1:9".into(),
+                ..config
+            };
+            loopback.validate(None).unwrap();
+            let config: Config = toml::from_str(&format!("{key} = 90000")).unwrap();
+            let err = config.validate(None).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("maximum"), "{err}");
+        }
+    }
+
+    #[test]
+    fn pace_and_notify_are_off_unless_asked_for() {
+        let config: Config = toml::from_str(
+            "[policy]\npace = true\n[notify]\ncommand = \"/bin/hook\"\ndesktop = true\n",
+        )
+        .unwrap();
+        assert!(config.policy.pace);
+        assert_eq!(config.notify.command, Some(PathBuf::from("/bin/hook")));
+        assert!(config.notify.desktop);
+        let defaults = Config::default();
+        assert!(!defaults.policy.pace && !defaults.notify.desktop);
+        assert_eq!(defaults.notify.command, None);
     }
 
     #[test]

@@ -61,10 +61,22 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
                 return;
             }
             Request::Refresh => {
+                service.attend().await;
                 service.refresh().await;
                 service.status().into()
             }
-            other => service.answer(other),
+            hello @ Request::Hello { .. } => service.answer(hello),
+            // A push brings its own reading: it must be in before the
+            // poller, woken by it, decides whether to poll.
+            ingest @ Request::Ingest { .. } => {
+                let reply = service.answer(ingest);
+                service.attend().await;
+                reply
+            }
+            other => {
+                service.attend().await;
+                service.answer(other)
+            }
         };
         if conn.feed(reply).await.is_err() {
             return;

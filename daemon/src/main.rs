@@ -6,6 +6,7 @@ mod backoff;
 mod config;
 mod connection;
 mod credentials;
+mod demand;
 mod forecast;
 mod http;
 mod local_choice;
@@ -35,6 +36,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::demand::Demand;
 use crate::ollama::OllamaWatch;
 use crate::poller::Poller;
 use crate::service::Service;
@@ -46,9 +48,9 @@ use crate::state::Snapshot;
 /// the contract allows 2 s from signal to exit.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// Queued `refresh` requests; more than this many waiting clients simply
-/// wait for the next slot.
-const REFRESH_QUEUE: usize = 256;
+/// Queued wishes for a poll (`refresh`, waking from idle); more than this
+/// many waiting clients simply wait for the next slot.
+const POLL_QUEUE: usize = 256;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -78,18 +80,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (local_tx, local_rx) = watch::channel(ollama::not_yet_asked(&config));
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
     let state_path = persist::default_path();
-    let mut restored = Snapshot::default();
-    if let Some(reading) = persist::load(&state_path) {
+    let saved = persist::load(&state_path);
+    let mut restored = Snapshot {
+        cooldown: saved.cooldown,
+        last_error: saved.last_error,
+        ..Snapshot::default()
+    };
+    if let Some(reading) = saved.reading {
+        tracing::info!(as_of = %reading.as_of, "restored the last saved reading");
         restored.offer(reading);
     }
-    if let Some(reading) = &restored.reading {
-        tracing::info!(as_of = %reading.as_of, "restored the last saved reading");
-    }
     let state = Arc::new(watch::Sender::new(restored));
-    let (refresh_tx, refresh_rx) = mpsc::channel(REFRESH_QUEUE);
+    let (polls_tx, polls_rx) = mpsc::channel(POLL_QUEUE);
+    let demand = Arc::new(Demand::default());
     let shutdown = CancellationToken::new();
 
-    let poller = Poller::new(Arc::clone(&state), config_rx.clone(), refresh_rx)?;
+    let poller = Poller::new(
+        Arc::clone(&state),
+        config_rx.clone(),
+        polls_rx,
+        Arc::clone(&demand),
+    )?;
     let poller = tokio::spawn(poller.run(shutdown.clone()));
     let persister = tokio::spawn(persist::run(
         state_path,
@@ -100,7 +111,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     let ollama = tokio::spawn(ollama.run(shutdown.clone()));
 
-    let service = Arc::new(Service::new(state, config_rx, refresh_tx, local_rx));
+    let service = Arc::new(Service::new(state, config_rx, polls_tx, local_rx, demand));
     let connections = TaskTracker::new();
     let server = tokio::spawn(server::serve(
         listener,

@@ -1,5 +1,7 @@
 //! The last good reading on disk, so a restart (even after `kill -9`)
-//! serves it at once with its true age instead of starting blind.
+//! serves it at once with its true age instead of starting blind; and the
+//! cooldown with the fault behind it, so a restart (a crash loop, an
+//! upgrade) neither polls before the API allows nor hides why it waits.
 //!
 //! Writes are atomic (temp file, then rename) and private (0600); a
 //! missing or unreadable file only means starting without a reading.
@@ -9,12 +11,47 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use claude_quota_proto::ReadingSource;
+use claude_quota_proto::{LastError, ReadingSource};
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::reading::Reading;
-use crate::state::Snapshot;
+use crate::state::{Cooldown, Snapshot};
+
+/// What survives a restart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Saved {
+    /// The newest good reading.
+    pub reading: Option<Reading>,
+    /// The backoff or `Retry-After` in force.
+    #[serde(default)]
+    pub cooldown: Option<Cooldown>,
+    /// The fault behind it, shown again after the restart.
+    #[serde(default)]
+    pub last_error: Option<LastError>,
+}
+
+impl Saved {
+    /// The parts of `state` worth keeping.
+    pub fn of(state: &Snapshot) -> Self {
+        Saved {
+            reading: state.reading.clone(),
+            cooldown: state.cooldown,
+            last_error: state.last_error.clone(),
+        }
+    }
+}
+
+/// The file as this version writes it, or as earlier ones did (the bare
+/// reading), so an upgrade keeps the reading.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OnDisk {
+    Bare(Reading),
+    Saved(Saved),
+}
 
 /// Where the reading is kept: `$XDG_STATE_HOME/claude-quota/` on Linux
 /// (`~/.local/state/claude-quota/`), `~/Library/Application
@@ -27,45 +64,53 @@ pub fn default_path() -> PathBuf {
         .join("last-reading.json")
 }
 
-/// Reads the kept reading, marked as `persisted`; `None` when there is
-/// none or it cannot be used (which is logged).
-pub fn load(path: &Path) -> Option<Reading> {
+/// Reads what was kept, the reading marked as `persisted`; nothing when
+/// there is no file or it cannot be used (which is logged).
+pub fn load(path: &Path) -> Saved {
     let text = match fs::read(path) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Saved::default(),
         Err(err) => {
             tracing::warn!(%err, path = %path.display(), "cannot read the saved reading");
-            return None;
+            return Saved::default();
         }
     };
-    match serde_json::from_slice::<Reading>(&text) {
-        Ok(reading) => Some(Reading {
+    let saved = match serde_json::from_slice::<OnDisk>(&text) {
+        Ok(OnDisk::Saved(saved)) => saved,
+        Ok(OnDisk::Bare(reading)) => Saved {
+            reading: Some(reading),
+            ..Saved::default()
+        },
+        Err(err) => {
+            tracing::warn!(%err, path = %path.display(), "ignoring an unreadable saved reading");
+            return Saved::default();
+        }
+    };
+    Saved {
+        reading: saved.reading.map(|reading| Reading {
             source: ReadingSource::Persisted,
             ..reading
         }),
-        Err(err) => {
-            tracing::warn!(%err, path = %path.display(), "ignoring an unreadable saved reading");
-            None
-        }
+        ..saved
     }
 }
 
-/// Saves every new reading until `shutdown`; runs as its own task so the
-/// poller and `ingest` never wait on the disk.
+/// Saves every new reading, cooldown or fault until `shutdown`; runs as its
+/// own task so the poller and `ingest` never wait on the disk.
 pub async fn run(path: PathBuf, mut state: watch::Receiver<Snapshot>, shutdown: CancellationToken) {
-    let mut saved_as_of = state.borrow().reading.as_ref().map(|r| r.as_of);
+    let mut saved = Saved::of(&state.borrow());
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = state.changed() => if changed.is_err() { return },
         }
-        let reading = match state.borrow_and_update().reading.clone() {
-            Some(reading) if Some(reading.as_of) != saved_as_of => reading,
-            _ => continue,
-        };
-        saved_as_of = Some(reading.as_of);
+        let now = Saved::of(&state.borrow_and_update());
+        if now == saved {
+            continue;
+        }
+        saved = now.clone();
         let path = path.clone();
-        let written = tokio::task::spawn_blocking(move || save(&path, &reading)).await;
+        let written = tokio::task::spawn_blocking(move || save(&path, &now)).await;
         match written {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::warn!(%err, "cannot save the reading"),
@@ -74,8 +119,8 @@ pub async fn run(path: PathBuf, mut state: watch::Receiver<Snapshot>, shutdown: 
     }
 }
 
-/// Writes `reading` to `path` atomically with mode 0600.
-pub fn save(path: &Path, reading: &Reading) -> std::io::Result<()> {
+/// Writes `saved` to `path` atomically with mode 0600.
+pub fn save(path: &Path, saved: &Saved) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     }
@@ -86,7 +131,7 @@ pub fn save(path: &Path, reading: &Reading) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
-    file.write_all(&serde_json::to_vec(reading)?)?;
+    file.write_all(&serde_json::to_vec(saved)?)?;
     file.sync_all()?;
     fs::rename(&tmp, path)
 }
@@ -113,13 +158,30 @@ mod tests {
             as_of: Utc::now(),
             source: ReadingSource::Api,
         };
-        save(&path, &reading).unwrap();
+        let cooldown = Cooldown {
+            until: Utc::now(),
+            faults: 3,
+        };
+        let saved = Saved {
+            reading: Some(reading.clone()),
+            cooldown: Some(cooldown),
+            last_error: None,
+        };
+        save(&path, &saved).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let loaded = load(&path).unwrap();
+        let loaded = load(&path);
+        assert_eq!(loaded.cooldown, Some(cooldown));
+        let loaded = loaded.reading.unwrap();
         assert_eq!(loaded.source, ReadingSource::Persisted);
         assert_eq!(loaded.as_of, reading.as_of);
         assert_eq!(loaded.five_hour, reading.five_hour);
+
+        // A file of an earlier version holds the bare reading.
+        fs::write(&path, serde_json::to_vec(&reading).unwrap()).unwrap();
+        let bare = load(&path);
+        assert_eq!(bare.reading.unwrap().five_hour, reading.five_hour);
+        assert_eq!(bare.cooldown, None);
     }
 
     #[test]
@@ -127,7 +189,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("last-reading.json");
         fs::write(&path, "{not json").unwrap();
-        assert!(load(&path).is_none());
-        assert!(load(&dir.path().join("absent.json")).is_none());
+        assert_eq!(load(&path), Saved::default());
+        assert_eq!(load(&dir.path().join("absent.json")), Saved::default());
     }
 }

@@ -1,15 +1,17 @@
-//! The poll loop: at start and then every `poll_interval` (longer while
-//! backing off), read the token, ask the usage API, publish the reading.
+//! The poll loop: at start and then every `poll_interval` while someone
+//! listens, every `idle_poll_interval` while nobody does, longer while
+//! backing off; read the token, ask the usage API, publish the reading.
 //!
 //! It is the only task that talks to the API, so there is never more than
 //! one request in flight and client load cannot multiply polls: clients
-//! only read the published state, and `refresh` requests queue here, are
-//! coalesced, and are rate-limited.
+//! only read the published state, and their wishes for a poll (`refresh`,
+//! the first question after an idle spell) queue here, are coalesced, and
+//! are refused while a cooldown is in force.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use claude_quota_proto::LastErrorKind;
+use chrono::{DateTime, TimeDelta, Utc};
+use claude_quota_proto::{LastErrorKind, Polling};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -17,13 +19,34 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::credentials::{CredentialCache, Credentials};
+use crate::demand::Demand;
 use crate::reading::Reading;
-use crate::state::{CredentialInfo, Snapshot};
+use crate::state::{Cooldown, CredentialInfo, Snapshot};
 use crate::usage_api::{ApiError, UsageApi};
 
-/// A client's wish for a poll now; answered once the poll is done (or at
-/// once when a poll happened too recently to allow another).
-pub type RefreshRequest = oneshot::Sender<()>;
+/// A client's wish for a poll; `done` is answered once the poll is over,
+/// or at once when it is refused (too soon, or a cooldown is in force).
+pub struct PollRequest {
+    /// Why the client wants a poll.
+    pub wish: Wish,
+    /// Answered when the wish is settled.
+    pub done: oneshot::Sender<()>,
+}
+
+/// Why a client wants a poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wish {
+    /// `refresh`: poll now, unless the last poll is younger than
+    /// `refresh_min_interval`.
+    Refresh,
+    /// The first question after an idle spell: back to active polling, and
+    /// poll now if the active schedule would have by now.
+    Wake,
+}
+
+/// The longest saved cooldown honored after a restart, unless
+/// `backoff_cap` is longer: what a `Retry-After` may ask for.
+const MAX_SAVED_COOLDOWN: Duration = Duration::from_secs(3600);
 
 /// The task that owns the API client and the credentials.
 pub struct Poller {
@@ -31,9 +54,25 @@ pub struct Poller {
     credentials: CredentialCache,
     state: Arc<watch::Sender<Snapshot>>,
     config: watch::Receiver<Arc<Config>>,
-    refresh: mpsc::Receiver<RefreshRequest>,
+    requests: mpsc::Receiver<PollRequest>,
+    demand: Arc<Demand>,
     backoff: Backoff,
+    /// When the last request to the API began.
     last_poll: Option<Instant>,
+    /// When the active schedule polls next (the end of a cooldown when
+    /// `cooling`).
+    next_allowed: Instant,
+    /// Whether the last round failed: until `next_allowed` nothing polls,
+    /// not `refresh`, not a reload, not a restart.
+    cooling: bool,
+    /// Whether the last round was skipped for a fresh pushed reading.
+    skipped: bool,
+    /// Whether nobody listened for `idle_after`.
+    idle: bool,
+    /// When a request, a subscriber or a push was last seen.
+    last_demand: Instant,
+    /// When the loop wakes next.
+    due: Instant,
 }
 
 /// What one round of the loop did, which decides when the next one runs.
@@ -49,68 +88,153 @@ enum Outcome {
 }
 
 impl Poller {
-    /// A poller publishing into `state`, configured by `config`.
+    /// A poller publishing into `state`, configured by `config`, polling
+    /// often while `demand` shows someone listens. A cooldown restored
+    /// into `state` is waited out first (at most `backoff_cap` or an hour).
     pub fn new(
         state: Arc<watch::Sender<Snapshot>>,
         config: watch::Receiver<Arc<Config>>,
-        refresh: mpsc::Receiver<RefreshRequest>,
+        requests: mpsc::Receiver<PollRequest>,
+        demand: Arc<Demand>,
     ) -> anyhow::Result<Self> {
         let current = config.borrow().clone();
-        Ok(Poller {
+        let mut backoff = Backoff::new(current.poll_interval.0, current.backoff_cap.0);
+        let now = Instant::now();
+        let restored = state.borrow().cooldown;
+        let next_allowed = match restored {
+            Some(cooldown) => {
+                backoff.restore(cooldown.faults);
+                let longest = current.backoff_cap.0.max(MAX_SAVED_COOLDOWN);
+                let wait = (cooldown.until - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(longest);
+                tracing::info!(
+                    ?wait,
+                    faults = cooldown.faults,
+                    "waiting out the saved cooldown before polling"
+                );
+                let until = wall_after(wait);
+                state.send_modify(|s| s.cooldown = Some(Cooldown { until, ..cooldown }));
+                now + wait
+            }
+            None => now,
+        };
+        let poller = Poller {
             api: UsageApi::new(&current.api_url)?,
             credentials: CredentialCache::standard(current.keychain),
             state,
-            backoff: Backoff::new(current.poll_interval.0, current.backoff_cap.0),
+            backoff,
             config,
-            refresh,
+            requests,
+            demand,
             last_poll: None,
-        })
+            next_allowed,
+            cooling: restored.is_some(),
+            skipped: false,
+            idle: false,
+            last_demand: now,
+            due: next_allowed,
+        };
+        poller.publish_schedule();
+        Ok(poller)
     }
 
     /// Runs until `shutdown` is cancelled.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut due = Instant::now();
         loop {
             let waiters = tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = sleep_until(due) => Vec::new(),
-                Some(first) = self.refresh.recv() => match self.accept_refresh(first) {
+                () = sleep_until(self.due) => {
+                    if !self.due_to_poll() {
+                        continue;
+                    }
+                    Vec::new()
+                }
+                Some(first) = self.requests.recv() => match self.accept(first) {
                     Some(waiters) => waiters,
                     None => continue,
                 },
                 Ok(()) = self.config.changed() => {
-                    due = self.reconfigure();
+                    self.reconfigure();
                     continue;
                 }
             };
-            let delay = self.poll_once().await;
-            due = Instant::now() + delay;
-            let next = Utc::now() + delay;
-            self.state.send_modify(|s| s.next_poll_at = Some(next));
+            self.poll_once().await;
             for waiter in waiters {
                 let _ = waiter.send(());
             }
         }
     }
 
-    /// Turns a refresh request into a poll now, together with every request
-    /// already queued; or answers it at once when the last poll is younger
-    /// than `refresh_min_interval`.
-    fn accept_refresh(&mut self, first: RefreshRequest) -> Option<Vec<RefreshRequest>> {
-        let min_gap = self.config.borrow().refresh_min_interval.0;
-        if self.last_poll.is_some_and(|at| at.elapsed() < min_gap) {
-            let _ = first.send(());
-            return None;
+    /// At a scheduled wake-up: notes whether anyone listened since the last
+    /// one, idles when nobody did for `idle_after`, and says whether to
+    /// poll now (else the next wake-up is scheduled).
+    fn due_to_poll(&mut self) -> bool {
+        let now = Instant::now();
+        let config = self.config.borrow().clone();
+        if self.demand.take_asked() || self.demand.has_subscribers() {
+            self.last_demand = now;
         }
-        let mut waiters = vec![first];
-        while let Ok(more) = self.refresh.try_recv() {
-            waiters.push(more);
+        let idle = now.saturating_duration_since(self.last_demand) >= config.idle_after.0;
+        self.set_idle(idle);
+        if idle {
+            let idle_due = self
+                .last_poll
+                .and_then(|at| at.checked_add(config.idle_poll_interval.0))
+                .unwrap_or(now)
+                .max(self.next_allowed);
+            if idle_due > now {
+                self.schedule(idle_due);
+                return false;
+            }
         }
-        Some(waiters)
+        true
     }
 
-    /// Applies a reloaded config; returns when the next poll is due.
-    fn reconfigure(&mut self) -> Instant {
+    /// Settles a wish and every one already queued with it: returns them
+    /// to answer after a poll now, or answers them at once (`None`) when
+    /// no poll is allowed.
+    fn accept(&mut self, first: PollRequest) -> Option<Vec<oneshot::Sender<()>>> {
+        let mut wishes = vec![first];
+        while let Ok(more) = self.requests.try_recv() {
+            wishes.push(more);
+        }
+        let now = Instant::now();
+        if wishes.iter().any(|w| w.wish == Wish::Wake) {
+            self.last_demand = now;
+            self.set_idle(false);
+            self.schedule(self.next_allowed.max(now));
+        }
+        let poll = wishes.iter().any(|w| self.grants(w.wish, now));
+        let waiters = wishes.into_iter().map(|w| w.done);
+        if poll {
+            return Some(waiters.collect());
+        }
+        for waiter in waiters {
+            let _ = waiter.send(());
+        }
+        None
+    }
+
+    /// Whether `wish` may poll now. Nothing overrides a cooldown.
+    fn grants(&self, wish: Wish, now: Instant) -> bool {
+        if self.cooling && now < self.next_allowed {
+            return false;
+        }
+        match wish {
+            Wish::Wake => now >= self.next_allowed,
+            Wish::Refresh => {
+                let min_gap = self.config.borrow().refresh_min_interval.0;
+                self.last_poll
+                    .is_none_or(|at| now.saturating_duration_since(at) >= min_gap)
+            }
+        }
+    }
+
+    /// Applies a reloaded config, then polls at once, unless a cooldown is
+    /// in force.
+    fn reconfigure(&mut self) {
         let config = self.config.borrow_and_update().clone();
         if config.keychain != self.credentials.keychain() {
             self.credentials = CredentialCache::standard(config.keychain);
@@ -124,19 +248,75 @@ impl Poller {
             }
         }
         tracing::info!(poll_interval = %config.poll_interval, api_url = %config.api_url, "config reloaded");
-        Instant::now()
+        let now = Instant::now();
+        self.schedule(if self.cooling {
+            self.next_allowed.max(now)
+        } else {
+            now
+        });
     }
 
-    /// One round: returns how long to wait before the next.
-    async fn poll_once(&mut self) -> Duration {
+    /// One round, then the schedule it leads to.
+    async fn poll_once(&mut self) {
         let interval = self.config.borrow().poll_interval.0;
         let outcome = self.round(interval).await;
-        match outcome {
+        let delay = match outcome {
             Outcome::Fresh => self.backoff.success(),
             Outcome::Skipped(wait) => wait,
             Outcome::NoCredentials => interval,
             Outcome::Failed(retry_after) => self.backoff.failure(retry_after),
+        };
+        self.skipped = matches!(outcome, Outcome::Skipped(_));
+        self.cooling = matches!(outcome, Outcome::Failed(_));
+        let now = Instant::now();
+        self.next_allowed = now.checked_add(delay).unwrap_or(now);
+        let cooldown = self.cooling.then(|| Cooldown {
+            until: wall_after(delay),
+            faults: self.backoff.faults(),
+        });
+        self.state.send_if_modified(|s| {
+            let changed = s.cooldown != cooldown;
+            s.cooldown = cooldown;
+            changed
+        });
+        self.set_idle(self.idle);
+        self.schedule(self.next_allowed);
+    }
+
+    /// Idles or not, and shows how the API is polled.
+    fn set_idle(&mut self, idle: bool) {
+        if idle != self.idle {
+            let every = if idle {
+                self.config.borrow().idle_poll_interval
+            } else {
+                self.config.borrow().poll_interval
+            };
+            let mode = if idle { "idle" } else { "active" };
+            tracing::info!(%every, "polling {mode}");
         }
+        self.idle = idle;
+        self.demand.set_idle(idle);
+        let polling = match (idle, self.skipped) {
+            (true, _) => Polling::Idle,
+            (false, true) => Polling::Pushed,
+            (false, false) => Polling::Active,
+        };
+        self.state.send_if_modified(|s| {
+            let changed = s.polling != polling;
+            s.polling = polling;
+            changed
+        });
+    }
+
+    /// Sets the next wake-up and shows it as `next_poll_at`.
+    fn schedule(&mut self, at: Instant) {
+        self.due = at;
+        self.publish_schedule();
+    }
+
+    fn publish_schedule(&self) {
+        let next = wall_after(self.due.saturating_duration_since(Instant::now()));
+        self.state.send_modify(|s| s.next_poll_at = Some(next));
     }
 
     async fn round(&mut self, interval: Duration) -> Outcome {
@@ -245,4 +425,12 @@ impl Poller {
             tracing::debug!(kind = kind.as_str(), "poll failed again");
         }
     }
+}
+
+/// The wall time `wait` from now, saturating far in the future.
+fn wall_after(wait: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|wait| Utc::now().checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

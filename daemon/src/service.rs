@@ -13,9 +13,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::answers::{AnswerCache, Built, Outgoing};
 use crate::config::Config;
+use crate::demand::{Demand, Listening};
 use crate::local_choice;
 use crate::policy::{self, Assessment};
-use crate::poller::RefreshRequest;
+use crate::poller::{PollRequest, Wish};
 use crate::reading::Reading;
 use crate::state::Snapshot;
 
@@ -26,29 +27,52 @@ pub const DAEMON_NAME: &str = concat!("claude-quotad/", env!("CARGO_PKG_VERSION"
 pub struct Service {
     state: Arc<watch::Sender<Snapshot>>,
     config: watch::Receiver<Arc<Config>>,
-    refresh: mpsc::Sender<RefreshRequest>,
+    polls: mpsc::Sender<PollRequest>,
     local: watch::Receiver<LocalInfo>,
     answers: AnswerCache,
+    demand: Arc<Demand>,
     started: Instant,
 }
 
+/// How long the first question after an idle spell waits for the poll it
+/// triggers before answering from what the daemon has.
+const WAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Service {
     /// A service over the daemon's state and config, and what Ollama
-    /// reports (`local`), which `select_model` consults.
+    /// reports (`local`), which `select_model` consults; it tells the
+    /// poller of every request through `demand` and asks it for polls on
+    /// `polls`.
     pub fn new(
         state: Arc<watch::Sender<Snapshot>>,
         config: watch::Receiver<Arc<Config>>,
-        refresh: mpsc::Sender<RefreshRequest>,
+        polls: mpsc::Sender<PollRequest>,
         local: watch::Receiver<LocalInfo>,
+        demand: Arc<Demand>,
     ) -> Self {
         Service {
             answers: AnswerCache::new(state.subscribe(), config.clone(), local.clone()),
             state,
             config,
-            refresh,
+            polls,
             local,
+            demand,
             started: Instant::now(),
         }
+    }
+
+    /// Notes that someone listens. On the first request after an idle
+    /// spell, wakes the poller and waits (at most [`WAKE_WAIT`]) for the
+    /// poll it triggers; otherwise it costs two relaxed atomic operations.
+    pub async fn attend(&self) {
+        if self.demand.touch() {
+            let _ = tokio::time::timeout(WAKE_WAIT, self.ask_poller(Wish::Wake)).await;
+        }
+    }
+
+    /// Counts a subscriber as listening until the guard is dropped.
+    pub fn listen(&self) -> Listening {
+        self.demand.listen()
     }
 
     /// A receiver that wakes at every change of state, for `subscribe`.
@@ -92,10 +116,14 @@ impl Service {
     }
 
     /// Asks the poller for a poll now and waits until it is done (or was
-    /// refused as too soon after the last one).
+    /// refused: too soon after the last one, or during a cooldown).
     pub async fn refresh(&self) {
+        self.ask_poller(Wish::Refresh).await;
+    }
+
+    async fn ask_poller(&self, wish: Wish) {
         let (done, wait) = oneshot::channel();
-        if self.refresh.send(done).await.is_ok() {
+        if self.polls.send(PollRequest { wish, done }).await.is_ok() {
             let _ = wait.await;
         }
     }
@@ -145,6 +173,7 @@ impl Service {
             last_error: state.last_error.clone(),
             next_poll_at: state.next_poll_at,
             api_calls: state.api_calls,
+            polling: Some(state.polling),
             daemon: DaemonInfo {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 pid: std::process::id(),

@@ -3,7 +3,8 @@
 //! connection reads the latest without waiting on anyone.
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{CredentialSource, LastError, LastErrorKind};
+use claude_quota_proto::{CredentialSource, LastError, LastErrorKind, Polling};
+use serde::{Deserialize, Serialize};
 
 use crate::forecast::{History, Sample};
 use crate::reading::Reading;
@@ -25,6 +26,20 @@ pub struct Snapshot {
     pub last_push_at: Option<DateTime<Utc>>,
     /// The recent 5-hour readings, for the forecast.
     pub history: History,
+    /// How the API is being polled now.
+    pub polling: Polling,
+    /// While backing off after a fault: when the next poll may happen.
+    /// Saved with the reading, so a restart does not poll before then.
+    pub cooldown: Option<Cooldown>,
+}
+
+/// A wait imposed by faults (backoff) or by the API (`Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cooldown {
+    /// No poll before this moment (wall time: it must survive a restart).
+    pub until: DateTime<Utc>,
+    /// Faults in a row so far, which set how long the next backoff is.
+    pub faults: u32,
 }
 
 /// What may be shown of the credentials in use.
@@ -52,6 +67,8 @@ impl Default for Snapshot {
             api_calls: 0,
             last_push_at: None,
             history: History::default(),
+            polling: Polling::Active,
+            cooldown: None,
         }
     }
 }

@@ -41,6 +41,8 @@ impl Visible {
 
 /// Streams status frames to `conn` until it closes or the daemon stops.
 pub async fn stream(mut conn: Connection, service: &Service, shutdown: &CancellationToken) {
+    let _listening = service.listen();
+    service.attend().await;
     let mut changes = service.watch_state();
     changes.mark_unchanged();
     let mut shown = None;

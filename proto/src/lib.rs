@@ -22,7 +22,7 @@ pub use codec::{FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage};
 pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request};
 pub use paths::{SOCKET_ENV, default_socket_path};
 pub use types::{
-    CredentialSource, DaemonInfo, Forecast, LastError, LastErrorKind, LocalInfo, Provider,
+    CredentialSource, DaemonInfo, Forecast, LastError, LastErrorKind, LocalInfo, Polling, Provider,
     ReadingSource, Status, TaskComplexity, TaskValue, Tier, UnknownName, Window,
 };
 

@@ -104,6 +104,20 @@ pub enum ReadingSource {
     Persisted,
 }
 
+/// How the daemon spends API calls right now, so a user can see why the
+/// reading is as old as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Polling {
+    /// Someone asks, subscribes or pushes: the API is polled every `poll_interval`.
+    Active,
+    /// Nobody asked for `idle_after`: the API is polled every
+    /// `idle_poll_interval`, and the next question polls at once.
+    Idle,
+    /// A pushed reading is fresher than `poll_interval`: no polls at all.
+    Pushed,
+}
+
 /// One usage window as the usage endpoint reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -225,6 +239,9 @@ pub struct Status {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since the daemon started.
     pub api_calls: u64,
+    /// How the usage API is being polled now (absent from older daemons).
+    #[serde(default)]
+    pub polling: Option<Polling>,
     /// Who is answering.
     pub daemon: DaemonInfo,
     /// Where the 5-hour window is heading, when enough readings exist.
@@ -282,6 +299,7 @@ names!(TaskValue, "task value", {
 names!(TaskComplexity, "task complexity", { High => "high", Medium => "medium", Low => "low" });
 names!(Provider, "provider", { Anthropic => "anthropic", Ollama => "ollama" });
 names!(ReadingSource, "reading source", { Api => "api", Statusline => "statusline", Headers => "headers", Persisted => "persisted" });
+names!(Polling, "polling mode", { Active => "active", Idle => "idle", Pushed => "pushed" });
 names!(CredentialSource, "credential source", {
     Env => "env", Keychain => "keychain", SecurityCli => "security_cli",
     SecretService => "secret_service", File => "file", None => "none",

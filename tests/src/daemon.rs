@@ -56,6 +56,7 @@ pub struct DaemonBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     config: Option<String>,
+    saved_state: Option<String>,
     secret_service: bool,
 }
 
@@ -140,6 +141,12 @@ impl DaemonBuilder {
         self
     }
 
+    /// Uses this JSON as the state file a previous run left behind.
+    pub fn saved_state(mut self, json: &str) -> Self {
+        self.saved_state = Some(json.into());
+        self
+    }
+
     /// The directory Claude Code would keep its files in.
     pub fn claude_dir(&self) -> PathBuf {
         self.dir.path().join("home/.claude")
@@ -162,6 +169,11 @@ impl DaemonBuilder {
         fs::create_dir_all(config_path.parent().expect("config dir")).expect("create config dir");
         if let Some(toml) = &self.config {
             fs::write(&config_path, toml).expect("write config");
+        }
+        if let Some(json) = &self.saved_state {
+            let dir = root.join("state/claude-quota");
+            fs::create_dir_all(&dir).expect("create state dir");
+            fs::write(dir.join("last-reading.json"), json).expect("write state file");
         }
         let log = root.join("daemon.log");
         let log_file = fs::OpenOptions::new()
@@ -238,6 +250,7 @@ impl Daemon {
             args: Vec::new(),
             env: Vec::new(),
             config: None,
+            saved_state: None,
             secret_service: false,
         }
     }

@@ -152,6 +152,9 @@ fn freshness(out: &mut String, status: &Status, view: &View) {
         parts.push(format!("next poll in {}", span(secs)));
     }
     parts.push(format!("{} API calls", status.api_calls));
+    if let Some(polling) = status.polling {
+        parts.push(format!("polling: {polling}"));
+    }
     parts.push(format!("credentials: {}", status.credentials));
     if let Some(local) = &status.local {
         let state = if local.up { "up" } else { "down" };
@@ -276,7 +279,7 @@ mod tests {
     use super::*;
     use chrono::TimeDelta;
     use claude_quota::{
-        CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, ReadingSource,
+        CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, Polling, ReadingSource,
         TaskComplexity, TaskValue, Tier,
     };
 
@@ -315,6 +318,7 @@ mod tests {
             last_error: None,
             next_poll_at: Some(now() + TimeDelta::seconds(18)),
             api_calls: 7,
+            polling: Some(Polling::Active),
             daemon: DaemonInfo {
                 version: "0.1.0".into(),
                 pid: 1,
