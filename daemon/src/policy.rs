@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::{Provider, TaskComplexity, TaskValue, Tier};
+use claude_quota_proto::{Forecast, Provider, TaskComplexity, TaskValue, Tier};
 
 use crate::config::{Models, Thresholds};
 use crate::reading::Reading;
@@ -102,6 +102,54 @@ pub fn assess(
         holds_until: TimeDelta::from_std(stale_after)
             .ok()
             .map(|stale_after| reading.as_of + stale_after),
+    }
+}
+
+/// How long a pace assessment holds: its reason quotes minutes.
+const PACE_REASON_LIFETIME: TimeDelta = TimeDelta::minutes(1);
+
+/// The opt-in pace rule (`[policy] pace = true`): in burst, when at the
+/// current pace the 5-hour window passes the resting threshold before it
+/// resets (`resets_at`), the tier is `active`, so the router saves the
+/// cloud now instead of falling off a cliff at the threshold.
+pub fn pace(
+    assessment: Assessment,
+    forecast: Option<&Forecast>,
+    resets_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Assessment {
+    let (Tier::Burst, Some(forecast), Some(resets_at)) = (assessment.tier, forecast, resets_at)
+    else {
+        return assessment;
+    };
+    let Some(resting_at) = forecast.resting_at.filter(|&at| at < resets_at) else {
+        return assessment;
+    };
+    let holds_until = assessment
+        .holds_until
+        .map_or(now + PACE_REASON_LIFETIME, |until| {
+            until.min(now + PACE_REASON_LIFETIME)
+        });
+    Assessment {
+        tier: Tier::Active,
+        reason: format!(
+            "pace: at {:.0} %/h RESTING in {}, before the reset in {}",
+            forecast.five_hour_pct_per_hour,
+            hours_minutes(resting_at - now),
+            hours_minutes(resets_at - now)
+        ),
+        stale: assessment.stale,
+        holds_until: Some(holds_until),
+    }
+}
+
+/// `1h20m`, `4h`, `20m`: a span as the pace reason quotes it.
+fn hours_minutes(span: TimeDelta) -> String {
+    let minutes = span.num_minutes().max(0);
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
     }
 }
 
@@ -239,6 +287,71 @@ mod tests {
                 assert_eq!(model, expected, "{tier} {complexity}");
                 let cloud_model = model == models.cloud;
                 assert_eq!(provider == Provider::Anthropic, cloud_model);
+            }
+        }
+    }
+
+    /// Pace, beside the table: a burst reading becomes `active` only when
+    /// the forecast crosses the resting threshold before the reset.
+    #[test]
+    fn pace_turns_burst_active_only_when_resting_comes_before_the_reset() {
+        let now = Utc::now();
+        let at = |minutes| Some(now + TimeDelta::minutes(minutes));
+        let forecast = |rate, resting_in| Forecast {
+            five_hour_pct_per_hour: rate,
+            resting_at: at(resting_in),
+            exhausted_at: None,
+        };
+        let cases = [
+            // (5h %, pace %/h, resting in, reset in) → tier, reason
+            (
+                40.0,
+                Some(forecast(30.0, 80)),
+                at(240),
+                Tier::Active,
+                Some("pace: at 30 %/h RESTING in 1h20m, before the reset in 4h"),
+            ),
+            (40.0, Some(forecast(5.0, 480)), at(240), Tier::Burst, None),
+            (40.0, Some(forecast(30.0, 80)), None, Tier::Burst, None),
+            (40.0, None, at(240), Tier::Burst, None),
+            (
+                10.0,
+                Some(forecast(90.0, 20)),
+                at(30),
+                Tier::Active,
+                Some("pace: at 90 %/h RESTING in 20m, before the reset in 30m"),
+            ),
+            (
+                60.0,
+                Some(forecast(30.0, 40)),
+                at(240),
+                Tier::Active,
+                Some("5-hour window at 60.0%"),
+            ),
+            (
+                90.0,
+                Some(forecast(30.0, 40)),
+                at(240),
+                Tier::Resting,
+                Some("5-hour window at 90.0%"),
+            ),
+        ];
+        for (five, forecast, resets_at, tier, reason) in cases {
+            let r = reading(five, None, now);
+            let plain = assess(
+                &Thresholds::default(),
+                Some(&r),
+                Duration::from_secs(300),
+                now,
+            );
+            let paced = pace(plain.clone(), forecast.as_ref(), resets_at, now);
+            assert_eq!(paced.tier, tier, "{five}% {forecast:?}");
+            match reason {
+                Some(reason) => assert!(paced.reason.starts_with(reason), "{}", paced.reason),
+                None => assert_eq!(paced, plain),
+            }
+            if paced.tier != plain.tier {
+                assert!(paced.holds_until <= Some(now + TimeDelta::minutes(1)));
             }
         }
     }

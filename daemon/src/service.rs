@@ -270,12 +270,14 @@ fn model_choice(
 }
 
 fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {
-    policy::assess(
-        &config.thresholds,
-        state.reading.as_ref(),
-        config.stale_after.0,
-        now,
-    )
+    let reading = state.reading.as_ref();
+    let assessment = policy::assess(&config.thresholds, reading, config.stale_after.0, now);
+    if !config.policy.pace {
+        return assessment;
+    }
+    let forecast = state.history.forecast(config.thresholds.resting_above, now);
+    let resets_at = reading.and_then(|r| r.five_hour.resets_at);
+    policy::pace(assessment, forecast.as_ref(), resets_at, now)
 }
 
 /// Checks a pushed reading; the message says what was wrong with it. A
