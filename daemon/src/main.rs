@@ -11,6 +11,7 @@ mod forecast;
 mod http;
 mod local_choice;
 mod logging;
+mod notify;
 mod ollama;
 mod persist;
 mod policy;
@@ -108,6 +109,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    let notifier = notify::spawn(state.subscribe(), config_rx.clone(), shutdown.clone());
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     let ollama = tokio::spawn(ollama.run(shutdown.clone()));
 
@@ -136,6 +138,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     poller.abort();
     let _ = persister.await;
     ollama.abort();
+    notifier.abort();
     drop(socket_file);
     tracing::info!("stopped");
     Ok(())

@@ -269,7 +269,9 @@ fn model_choice(
     })
 }
 
-fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {
+/// The assessment every answer rests on: the policy table, and pace when
+/// it is on.
+pub fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {
     let reading = state.reading.as_ref();
     let assessment = policy::assess(&config.thresholds, reading, config.stale_after.0, now);
     if !config.policy.pace {

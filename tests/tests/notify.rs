@@ -1,0 +1,183 @@
+//! Notifications on tier changes: a hook command with the change in its
+//! environment, desktop notifications through stand-ins on PATH, and a hook
+//! that hangs never slows an answer.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use claude_quota::{TaskValue, Tier};
+use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Writes an executable shell script.
+fn script(path: &Path, body: &str) {
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Lines the hook recorded so far.
+fn recorded(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until `path` holds `line`.
+async fn until_recorded(path: &Path, line: &str, daemon: &Daemon) {
+    let deadline = Instant::now() + WAIT;
+    while !recorded(path).iter().any(|l| l == line) {
+        assert!(
+            Instant::now() < deadline,
+            "{line:?} not recorded: {:?}\nlog:\n{}",
+            recorded(path),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A daemon polling `api` every 0.1 s with this `[notify]` table.
+fn daemon(api: &FakeApi, notify: &str, path: Option<&Path>) -> Daemon {
+    let mut builder = Daemon::builder()
+        .api(&api.url(), 0.1)
+        .credentials_file(TOKEN, None)
+        .config(&format!("[notify]\n{notify}\n"));
+    if let Some(dir) = path {
+        let path = format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        builder = builder.env("PATH", &path);
+    }
+    builder.start()
+}
+
+#[tokio::test]
+async fn a_hook_hears_each_tier_change_with_its_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+    script(
+        &hook,
+        &format!(
+            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR\" >> {}\necho \"hook says $CLAUDE_QUOTA_REASON\"",
+            record.display()
+        ),
+    );
+    let api = FakeApi::start();
+    api.set_usage(20.0, Some(10.0));
+    let daemon = daemon(
+        &api,
+        &format!("command = {:?}", hook.display().to_string()),
+        None,
+    );
+    until_recorded(&record, "burst unknown 20", &daemon).await;
+    let polls = api.requests();
+    daemon
+        .wait_for(WAIT, |s| s.api_calls as usize >= polls + 3)
+        .await;
+    assert_eq!(recorded(&record).len(), 1, "a reading alone is no change");
+
+    api.set_usage(90.0, Some(10.0));
+    until_recorded(&record, "resting burst 90", &daemon).await;
+    assert!(
+        daemon
+            .log()
+            .contains("hook says 5-hour window at 90.0% (above 80%)"),
+        "the hook's output is in the log:\n{}",
+        daemon.log()
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_hook_slows_no_answer_is_killed_and_changes_meanwhile_coalesce() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+    // Hangs for a minute when RESTING starts; quick otherwise.
+    script(
+        &hook,
+        &format!(
+            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR\" >> {}\n[ \"$CLAUDE_QUOTA_TIER\" = resting ] && sleep 60\nexit 0",
+            record.display()
+        ),
+    );
+    let api = FakeApi::start();
+    api.set_usage(20.0, Some(10.0));
+    let daemon = daemon(
+        &api,
+        &format!("command = {:?}", hook.display().to_string()),
+        None,
+    );
+    until_recorded(&record, "burst unknown 20", &daemon).await;
+    api.set_usage(90.0, Some(10.0));
+    until_recorded(&record, "resting burst 90", &daemon).await;
+    let hung_at = Instant::now();
+
+    let mut client = daemon.client().await;
+    let mut worst = Duration::ZERO;
+    for _ in 0..200 {
+        let asked = Instant::now();
+        assert!(!client.should_use_cloud(TaskValue::High).await.unwrap());
+        worst = worst.max(asked.elapsed());
+    }
+    assert!(
+        hung_at.elapsed() < Duration::from_secs(9) && !daemon.log().contains("killed"),
+        "the hook still runs while the answers come"
+    );
+    eprintln!("worst of 200 answers while the hook hangs: {worst:?}");
+    assert!(worst < Duration::from_millis(500), "{worst:?}");
+
+    // Two changes while the hook hangs: only the latest is told.
+    api.set_usage(60.0, Some(10.0));
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
+    api.set_usage(10.0, Some(10.0));
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    until_recorded(&record, "burst active 10", &daemon).await;
+    let killed_after = hung_at.elapsed();
+    assert!(
+        killed_after >= Duration::from_secs(9),
+        "killed after {killed_after:?}"
+    );
+    assert!(daemon.log().contains("killed"), "{}", daemon.log());
+    assert_eq!(
+        recorded(&record),
+        ["burst unknown 20", "resting burst 90", "burst active 10"]
+    );
+}
+
+#[tokio::test]
+async fn desktop_notifications_go_through_the_platform_tool_on_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let record: PathBuf = dir.path().join("record");
+    for tool in ["notify-send", "osascript"] {
+        script(
+            &dir.path().join(tool),
+            &format!("echo \"{tool} $*\" >> {}", record.display()),
+        );
+    }
+    let api = FakeApi::start();
+    api.set_usage(20.0, Some(10.0));
+    let daemon = daemon(&api, "desktop = true", Some(dir.path()));
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    api.set_usage(90.0, Some(10.0));
+    let deadline = Instant::now() + WAIT;
+    let expected = if cfg!(target_os = "macos") {
+        "osascript -e display notification \"5-hour window at 90.0% (above 80%) (was burst)\" with title \"claude-quota: RESTING\""
+    } else {
+        "notify-send --app-name=claude-quota claude-quota: RESTING 5-hour window at 90.0% (above 80%) (was burst)"
+    };
+    while !recorded(&record).iter().any(|l| l == expected) {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}\n{}",
+            recorded(&record),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
