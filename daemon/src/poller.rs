@@ -59,6 +59,9 @@ pub struct Poller {
     backoff: Backoff,
     /// When the last request to the API began.
     last_poll: Option<Instant>,
+    /// When the last round ended, whether or not it asked the API: the
+    /// idle schedule counts from there.
+    last_round: Option<Instant>,
     /// When the active schedule polls next (the end of a cooldown when
     /// `cooling`).
     next_allowed: Instant,
@@ -129,6 +132,7 @@ impl Poller {
             requests,
             demand,
             last_poll: None,
+            last_round: None,
             next_allowed,
             cooling: restored.is_some(),
             skipped: false,
@@ -180,7 +184,7 @@ impl Poller {
         self.set_idle(idle);
         if idle {
             let idle_due = self
-                .last_poll
+                .last_round
                 .and_then(|at| at.checked_add(config.idle_poll_interval.0))
                 .unwrap_or(now)
                 .max(self.next_allowed);
@@ -269,6 +273,7 @@ impl Poller {
         self.skipped = matches!(outcome, Outcome::Skipped(_));
         self.cooling = matches!(outcome, Outcome::Failed(_));
         let now = Instant::now();
+        self.last_round = Some(now);
         self.next_allowed = now.checked_add(delay).unwrap_or(now);
         let cooldown = self.cooling.then(|| Cooldown {
             until: wall_after(delay),

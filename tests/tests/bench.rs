@@ -24,6 +24,8 @@ fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
         "RSS with connections held (50)",
         "`claude-quota should-use-cloud high` process",
         "- [x] API calls = polls",
+        "API calls per simulated day ≤ 1,000",
+        "no answer older than poll_interval while in use",
     ] {
         assert!(report.contains(row), "no {row:?} in:\n{report}");
     }

@@ -6,6 +6,7 @@
 //! Run it with `cargo build --release --workspace --bins && target/release/bench`
 //! (BENCHMARKS.md has the figures and how to read them).
 
+mod day;
 mod goals;
 mod load;
 mod measure;
@@ -53,9 +54,13 @@ struct Args {
     /// Leave redis out even when it is installed.
     #[arg(long)]
     no_redis: bool,
-    /// A run of a second or two that only shows the harness works.
+    /// A run of a few seconds that only shows the harness works (and a
+    /// simulated day of 36 minutes).
     #[arg(long)]
     quick: bool,
+    /// Only the simulated day of API calls (about 5 minutes).
+    #[arg(long)]
+    only_day: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -76,6 +81,17 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let plan = if args.quick {
+        day::Plan::quick()
+    } else {
+        day::Plan::full()
+    };
+    if args.only_day {
+        let mut report = Report::default();
+        simulated_day(&mut report, &runtime, &plan);
+        report.print();
+        return Ok(());
+    }
 
     let api = FakeApi::start();
     api.set_usage(20.0, Some(10.0));
@@ -137,8 +153,39 @@ fn main() -> anyhow::Result<()> {
     if theirs.is_none() {
         report.note("redis-server was not run (not installed, or --no-redis): no ratios");
     }
+    simulated_day(&mut report, &runtime, &plan);
     report.print();
     Ok(())
+}
+
+/// Runs the simulated day and reports its calls and the oldest answer.
+fn simulated_day(report: &mut Report, runtime: &tokio::runtime::Runtime, plan: &day::Plan) {
+    let (before, after) = runtime.block_on(day::before_and_after(plan));
+    let poll_interval = day::poll_interval();
+    report.note(format!(
+        "simulated day at 1 s = {:.0} s ({:.1} h): usage-API calls per day {:.0} polling always (today's daemon; 2,880 at one per {poll_interval:.0} s without pushes), {:.0} polling on demand; oldest answer while in use {:.1} s / {:.1} s",
+        plan.scale,
+        plan.router_hours + plan.idle_hours,
+        before.calls_per_day,
+        after.calls_per_day,
+        before.oldest_answer,
+        after.oldest_answer,
+    ));
+    report.target(
+        format!(
+            "API calls per simulated day ≤ 1,000 ({:.0}, from {:.0})",
+            after.calls_per_day, before.calls_per_day
+        ),
+        after.calls_per_day <= 1000.0,
+    );
+    // A poll's own round trip is magnified by the scale: 10 % slack.
+    report.target(
+        format!(
+            "no answer older than poll_interval while in use (oldest {:.1} s of {poll_interval:.0} s, 10 % slack for the scaled poll latency)",
+            after.oldest_answer
+        ),
+        after.oldest_answer <= poll_interval * 1.1,
+    );
 }
 
 /// The CLI's whole process, as a router's shell script would run it.
