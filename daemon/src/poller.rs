@@ -119,7 +119,7 @@ impl Poller {
                 );
                 let until = wall_after(wait);
                 state.send_modify(|s| s.cooldown = Some(Cooldown { until, ..cooldown }));
-                now + wait
+                instant_after(now, wait)
             }
             None => now,
         };
@@ -274,7 +274,7 @@ impl Poller {
         self.cooling = matches!(outcome, Outcome::Failed(_));
         let now = Instant::now();
         self.last_round = Some(now);
-        self.next_allowed = now.checked_add(delay).unwrap_or(now);
+        self.next_allowed = instant_after(now, delay);
         let cooldown = self.cooling.then(|| Cooldown {
             until: wall_after(delay),
             faults: self.backoff.faults(),
@@ -430,6 +430,13 @@ impl Poller {
             tracing::debug!(kind = kind.as_str(), "poll failed again");
         }
     }
+}
+
+/// `wait` after `now`; an instant too far to represent becomes the longest
+/// cooldown honored.
+fn instant_after(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + MAX_SAVED_COOLDOWN)
 }
 
 /// The wall time `wait` from now, saturating far in the future.

@@ -58,14 +58,15 @@ fn daemon(api: &FakeApi, notify: &str, path: Option<&Path>) -> Daemon {
     builder.start()
 }
 
-#[tokio::test]
-async fn a_hook_hears_each_tier_change_with_its_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+/// A daemon at 20 % whose hook records `TIER PREVIOUS FIVE_HOUR` per run,
+/// then runs `then`; returned once the hook heard the first reading, with
+/// the record file (in `dir`).
+async fn daemon_with_hook(dir: &Path, then: &str) -> (FakeApi, Daemon, PathBuf) {
+    let (hook, record) = (dir.join("hook"), dir.join("record"));
     script(
         &hook,
         &format!(
-            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR\" >> {}\necho \"hook says $CLAUDE_QUOTA_REASON\"",
+            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR\" >> {}\n{then}",
             record.display()
         ),
     );
@@ -77,6 +78,14 @@ async fn a_hook_hears_each_tier_change_with_its_numbers() {
         None,
     );
     until_recorded(&record, "burst unknown 20", &daemon).await;
+    (api, daemon, record)
+}
+
+#[tokio::test]
+async fn a_hook_hears_each_tier_change_with_its_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, daemon, record) =
+        daemon_with_hook(dir.path(), "echo \"hook says $CLAUDE_QUOTA_REASON\"").await;
     let polls = api.requests();
     daemon
         .wait_for(WAIT, |s| s.api_calls as usize >= polls + 3)
@@ -97,23 +106,12 @@ async fn a_hook_hears_each_tier_change_with_its_numbers() {
 #[tokio::test]
 async fn a_hanging_hook_slows_no_answer_is_killed_and_changes_meanwhile_coalesce() {
     let dir = tempfile::tempdir().unwrap();
-    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
     // Hangs for a minute when RESTING starts; quick otherwise.
-    script(
-        &hook,
-        &format!(
-            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR\" >> {}\n[ \"$CLAUDE_QUOTA_TIER\" = resting ] && sleep 60\nexit 0",
-            record.display()
-        ),
-    );
-    let api = FakeApi::start();
-    api.set_usage(20.0, Some(10.0));
-    let daemon = daemon(
-        &api,
-        &format!("command = {:?}", hook.display().to_string()),
-        None,
-    );
-    until_recorded(&record, "burst unknown 20", &daemon).await;
+    let (api, daemon, record) = daemon_with_hook(
+        dir.path(),
+        "[ \"$CLAUDE_QUOTA_TIER\" = resting ] && sleep 60\nexit 0",
+    )
+    .await;
     api.set_usage(90.0, Some(10.0));
     until_recorded(&record, "resting burst 90", &daemon).await;
     let hung_at = Instant::now();
