@@ -15,6 +15,8 @@ use claude_quota::{TaskValue, Tier, Window};
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 use tokio::time::MissedTickBehavior;
 
+use crate::load::Latencies;
+
 /// The contract's intervals, in simulated seconds.
 const POLL_INTERVAL: f64 = 30.0;
 const STALE_AFTER: f64 = 300.0;
@@ -72,8 +74,11 @@ impl Plan {
 pub struct Outcome {
     /// Requests the fake API saw, scaled to 24 hours.
     pub calls_per_day: f64,
-    /// The oldest reading behind an answer while the router asked, in
-    /// simulated seconds.
+    /// The age of the reading behind the router's answers, in simulated
+    /// seconds: the 99th percentile (a stall of the machine is magnified by
+    /// the scale) and the oldest.
+    pub answer_age_p99: f64,
+    /// The oldest, likewise.
     pub oldest_answer: f64,
 }
 
@@ -111,7 +116,7 @@ async fn simulate(plan: &Plan, idle_after: f64) -> Outcome {
     let mut status_line = daemon.client().await;
     let mut tick = tokio::time::interval(plan.real(ASK_EVERY));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut oldest = Duration::ZERO;
+    let mut ages = Vec::new();
     let mut asks = 0u64;
     while hours(Instant::now()) < plan.router_hours {
         tick.tick().await;
@@ -133,14 +138,17 @@ async fn simulate(plan: &Plan, idle_after: f64) -> Outcome {
             .as_of
             .and_then(|as_of| (Utc::now() - as_of).to_std().ok())
             .unwrap_or_default();
-        oldest = oldest.max(age);
+        ages.push(age);
         asks += 1;
     }
     drop((router, status_line));
     let left = plan.hours() - hours(Instant::now());
     tokio::time::sleep(plan.real(left.max(0.0) * 3600.0)).await;
+    let ages = Latencies::new(ages);
+    let simulated = |micros: f64| micros / 1e6 * plan.scale;
     Outcome {
         calls_per_day: api.requests() as f64 * 24.0 / plan.hours(),
-        oldest_answer: oldest.as_secs_f64() * plan.scale,
+        answer_age_p99: simulated(ages.percentile_us(99.0)),
+        oldest_answer: simulated(ages.percentile_us(100.0)),
     }
 }
