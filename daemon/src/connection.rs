@@ -65,7 +65,9 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
                 service.refresh().await;
                 service.status().into()
             }
-            hello @ Request::Hello { .. } => service.answer(hello),
+            // Looking at the daemon is not asking it: `status` shows an
+            // idle poller without waking it.
+            look @ (Request::Hello { .. } | Request::Status) => service.answer(look),
             // A push brings its own reading: it must be in before the
             // poller, woken by it, decides whether to poll.
             ingest @ Request::Ingest { .. } => {

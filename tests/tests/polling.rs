@@ -21,7 +21,7 @@ fn daemon(api: &FakeApi, poll: f64, idle_after: f64, idle_poll: f64) -> Daemon {
         .start()
 }
 
-/// Waits until the daemon logs that it idles (asking would wake it).
+/// Waits until the daemon logs that it idles.
 async fn until_idle(daemon: &Daemon) {
     let deadline = Instant::now() + WAIT;
     while !daemon.log().contains("polling idle") {
@@ -42,6 +42,12 @@ async fn an_idle_daemon_polls_at_the_idle_interval_only() {
     let status = daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
     assert_eq!(status.polling, Some(Polling::Active));
     until_idle(&daemon).await;
+    let status = daemon.client().await.status().await.unwrap();
+    assert_eq!(
+        status.polling,
+        Some(Polling::Idle),
+        "status shows idleness without ending it"
+    );
     let idle_since = api.requests();
     tokio::time::sleep(Duration::from_secs(7)).await;
     let times = api.request_times();
