@@ -104,8 +104,9 @@ pub fn spawn(
     })
 }
 
-/// Publishes a [`Change`] whenever what is [`Notable`] changes: on a new
-/// reading, a new config, or the clock alone (a reading turning stale).
+/// Publishes a [`Change`] whenever what is [`Notable`] about a fresh
+/// reading changes, from the start's assessment on: on a new reading or a
+/// new config, and on the clock alone (pace's forecast moving on).
 async fn watch_changes(
     mut state: watch::Receiver<Snapshot>,
     mut config: watch::Receiver<Arc<Config>>,
@@ -119,22 +120,30 @@ async fn watch_changes(
         let notable = Notable {
             tier: assessment.tier,
         };
-        if let Some(previous) = shown.filter(|held| *held != notable) {
-            let snapshot = state.borrow();
-            let reading = snapshot.reading.as_ref();
-            tracing::info!(tier = %notable.tier, previous = %previous.tier, "tier changed");
-            changes.send_replace(Some(Change {
-                tier: notable.tier,
-                previous: previous.tier,
-                reason: assessment.reason,
-                five_hour: reading.map(|r| r.five_hour.utilization),
-                seven_day: reading.and_then(|r| r.seven_day.map(|w| w.utilization)),
-                resets_at: reading.and_then(|r| r.five_hour.resets_at),
-            }));
+        match shown {
+            None => shown = Some(notable),
+            // A reading turning stale is no news: between idle polls it
+            // happens every time, and would notify all night.
+            Some(previous) if previous != notable && !assessment.stale => {
+                let snapshot = state.borrow();
+                let reading = snapshot.reading.as_ref();
+                tracing::info!(tier = %notable.tier, previous = %previous.tier, "tier changed");
+                changes.send_replace(Some(Change {
+                    tier: notable.tier,
+                    previous: previous.tier,
+                    reason: assessment.reason,
+                    five_hour: reading.map(|r| r.five_hour.utilization),
+                    seven_day: reading.and_then(|r| r.seven_day.map(|w| w.utilization)),
+                    resets_at: reading.and_then(|r| r.five_hour.resets_at),
+                }));
+                shown = Some(notable);
+            }
+            Some(_) => {}
         }
-        shown = Some(notable);
+        // A stale assessment notifies of nothing, so only news wakes it.
         let by_itself = assessment
             .holds_until
+            .filter(|_| !assessment.stale)
             .and_then(|until| (until - now).to_std().ok())
             .unwrap_or(LONGEST_SLEEP)
             .min(LONGEST_SLEEP);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use claude_quota::{TaskValue, Tier};
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use claude_quota_e2e::{Daemon, FakeApi, Fault, TOKEN};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -41,12 +41,15 @@ async fn until_recorded(path: &Path, line: &str, daemon: &Daemon) {
     }
 }
 
-/// A daemon polling `api` every 0.1 s with this `[notify]` table.
+/// A daemon polling `api` every 0.1 s (a reading stale after 1 s) with
+/// this `[notify]` table.
 fn daemon(api: &FakeApi, notify: &str, path: Option<&Path>) -> Daemon {
     let mut builder = Daemon::builder()
         .api(&api.url(), 0.1)
         .credentials_file(TOKEN, None)
-        .config(&format!("[notify]\n{notify}\n"));
+        .config(&format!(
+            "stale_after = 1\nbackoff_cap = 0.2\n[notify]\n{notify}\n"
+        ));
     if let Some(dir) = path {
         let path = format!(
             "{}:{}",
@@ -100,6 +103,23 @@ async fn a_hook_hears_each_tier_change_with_its_numbers() {
             .contains("hook says 5-hour window at 90.0% (above 80%)"),
         "the hook's output is in the log:\n{}",
         daemon.log()
+    );
+}
+
+#[tokio::test]
+async fn a_reading_turning_stale_is_no_news() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, daemon, record) = daemon_with_hook(dir.path(), "").await;
+    api.fail_with(Fault::Status(503));
+    daemon.wait_for(WAIT, |s| s.stale).await;
+    api.clear_fault();
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    api.set_usage(90.0, Some(10.0));
+    until_recorded(&record, "resting burst 90", &daemon).await;
+    assert_eq!(
+        recorded(&record),
+        ["burst unknown 20", "resting burst 90"],
+        "stale and back is no change"
     );
 }
 
