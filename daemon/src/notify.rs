@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::credentials;
 use crate::service;
 use crate::state::Snapshot;
 
@@ -232,8 +233,10 @@ fn applescript_string(text: &str) -> String {
 
 /// Runs `command` without a shell, in its own process group, its output
 /// logged line by line; after [`HOOK_TIMEOUT`] the whole group is killed.
+/// A token given to the daemon in its environment is not passed on.
 async fn run(kind: Kind, mut command: Command) -> Result<(), String> {
     command
+        .env_remove(credentials::env::VAR)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -42,11 +42,12 @@ async fn until_recorded(path: &Path, line: &str, daemon: &Daemon) {
 }
 
 /// A daemon polling `api` every 0.1 s (a reading stale after 1 s) with
-/// this `[notify]` table.
+/// this `[notify]` table, its token in its environment (which hooks must
+/// not inherit).
 fn daemon(api: &FakeApi, notify: &str, path: Option<&Path>) -> Daemon {
     let mut builder = Daemon::builder()
         .api(&api.url(), 0.1)
-        .credentials_file(TOKEN, None)
+        .env("CLAUDE_CODE_OAUTH_TOKEN", TOKEN)
         .config(&format!(
             "stale_after = 1\nbackoff_cap = 0.2\n[notify]\n{notify}\n"
         ));
@@ -61,15 +62,15 @@ fn daemon(api: &FakeApi, notify: &str, path: Option<&Path>) -> Daemon {
     builder.start()
 }
 
-/// A daemon at 20 % whose hook records `TIER PREVIOUS FIVE_HOUR` per run,
-/// then runs `then`; returned once the hook heard the first reading, with
+/// A daemon at 20 % whose hook records `TIER PREVIOUS FIVE_HOUR` (and the
+/// token, were it passed on) per run, then runs `then`; returned once the hook heard the first reading, with
 /// the record file (in `dir`).
 async fn daemon_with_hook(dir: &Path, then: &str) -> (FakeApi, Daemon, PathBuf) {
     let (hook, record) = (dir.join("hook"), dir.join("record"));
     script(
         &hook,
         &format!(
-            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR\" >> {}\n{then}",
+            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_FIVE_HOUR$CLAUDE_CODE_OAUTH_TOKEN\" >> {}\n{then}",
             record.display()
         ),
     );

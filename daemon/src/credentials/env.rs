@@ -7,7 +7,7 @@ use super::{Credentials, Source, SourceError};
 use crate::secret::Secret;
 
 /// The variable Claude Code itself reads.
-const VAR: &str = "CLAUDE_CODE_OAUTH_TOKEN";
+pub const VAR: &str = "CLAUDE_CODE_OAUTH_TOKEN";
 
 /// Reads the token from the daemon's environment.
 pub struct EnvSource;

@@ -3,7 +3,7 @@
 //! expired or been refused (on macOS every Keychain read may prompt).
 
 mod cache;
-mod env;
+pub mod env;
 mod file;
 #[cfg(target_os = "macos")]
 mod keychain_auto;
