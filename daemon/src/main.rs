@@ -109,7 +109,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
-    let notifier = notify::spawn(state.subscribe(), config_rx.clone(), shutdown.clone());
+    let notifier = tokio::spawn(notify::run(
+        state.subscribe(),
+        config_rx.clone(),
+        shutdown.clone(),
+    ));
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     let ollama = tokio::spawn(ollama.run(shutdown.clone()));
 

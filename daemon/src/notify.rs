@@ -17,6 +17,7 @@ use claude_quota_proto::Tier;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -85,24 +86,23 @@ enum Kind {
     Desktop,
 }
 
-/// Starts the watcher and one runner per kind; they end at `shutdown`.
-pub fn spawn(
+/// Watches for changes and runs one task per kind of notification, until
+/// `shutdown`; the runners end with it (they live in a `JoinSet`, which
+/// aborts them when dropped, also when this future is).
+pub async fn run(
     state: watch::Receiver<Snapshot>,
     config: watch::Receiver<Arc<Config>>,
     shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+) {
     let (changes, _) = watch::channel(None);
-    let runners = [Kind::Hook, Kind::Desktop]
-        .map(|kind| tokio::spawn(run_notifications(kind, changes.subscribe(), config.clone())));
-    tokio::spawn(async move {
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = watch_changes(state, config, changes) => {}
-        }
-        for runner in runners {
-            runner.abort();
-        }
-    })
+    let mut runners = JoinSet::new();
+    for kind in [Kind::Hook, Kind::Desktop] {
+        runners.spawn(run_notifications(kind, changes.subscribe(), config.clone()));
+    }
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = watch_changes(state, config, changes) => {}
+    }
 }
 
 /// Publishes a [`Change`] whenever what is [`Notable`] about a fresh
@@ -182,7 +182,7 @@ async fn run_notifications(
         };
         let Some(command) = command else { continue };
         let outcome = match command {
-            Ok(command) => run(kind, command).await,
+            Ok(command) => run_command(kind, command).await,
             Err(err) => Err(err),
         };
         match outcome {
@@ -234,7 +234,7 @@ fn applescript_string(text: &str) -> String {
 /// Runs `command` without a shell, in its own process group, its output
 /// logged line by line; after [`HOOK_TIMEOUT`] the whole group is killed.
 /// A token given to the daemon in its environment is not passed on.
-async fn run(kind: Kind, mut command: Command) -> Result<(), String> {
+async fn run_command(kind: Kind, mut command: Command) -> Result<(), String> {
     command
         .env_remove(credentials::env::VAR)
         .stdin(Stdio::null())
