@@ -19,9 +19,9 @@ use tokio_util::sync::CancellationToken;
 use crate::reading::Reading;
 use crate::state::{Cooldown, Snapshot};
 
-/// What survives a restart.
+/// What survives a restart. Unknown fields (from a later version) are
+/// ignored, so a downgrade keeps what it understands.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Saved {
     /// The newest good reading.
     pub reading: Option<Reading>,
