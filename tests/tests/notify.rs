@@ -108,6 +108,30 @@ async fn a_hook_hears_each_tier_change_with_its_numbers() {
 }
 
 #[tokio::test]
+async fn a_failing_hook_is_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, daemon, record) = daemon_with_hook(dir.path(), "exit 3").await;
+    for (five, line) in [
+        (90.0, "resting burst 90"),
+        (20.0, "burst resting 20"),
+        (90.0, "resting burst 90"),
+    ] {
+        let runs = recorded(&record).len();
+        api.set_usage(five, Some(10.0));
+        daemon
+            .wait_for(WAIT, |_| recorded(&record).len() > runs)
+            .await;
+        assert_eq!(recorded(&record)[runs..], [line]);
+    }
+    let warnings = daemon
+        .log()
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("notification failed"))
+        .count();
+    assert_eq!(warnings, 1, "{}", daemon.log());
+}
+
+#[tokio::test]
 async fn a_reading_turning_stale_is_no_news() {
     let dir = tempfile::tempdir().unwrap();
     let (api, daemon, record) = daemon_with_hook(dir.path(), "").await;
