@@ -107,6 +107,7 @@ pub enum ReadingSource {
 /// How the daemon spends API calls right now, so a user can see why the
 /// reading is as old as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Polling {
     /// Someone asks, subscribes or pushes: the API is polled every `poll_interval`.
