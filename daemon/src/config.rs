@@ -10,18 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-/// The shortest poll interval allowed against Anthropic's endpoint, which
-/// rate-limits hard.
-const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
-
-/// The longest poll interval, and the longest gap `refresh` may impose.
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// The longest idle spell and idle poll interval: a day.
-const MAX_IDLE: Duration = Duration::from_secs(86_400);
-
-/// The shortest interval of any kind, even against a loopback test server.
-const MIN_LOOPBACK_INTERVAL: Duration = Duration::from_millis(100);
+use crate::config_rules::{self, Broken, MIN_LOOPBACK_INTERVAL};
 
 /// Everything the daemon can be told.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -188,7 +177,9 @@ impl<'de> Deserialize<'de> for Seconds {
 }
 
 impl Seconds {
-    /// Parses seconds as given on the command line or in the file.
+    /// Parses seconds as given on the command line or in the file. A value
+    /// too large for a `Duration` saturates: the range check of
+    /// [`config_rules`] then refuses it with its key and line.
     pub fn try_from_secs(secs: f64) -> Result<Self, String> {
         if !secs.is_finite() || secs < MIN_LOOPBACK_INTERVAL.as_secs_f64() {
             return Err(format!(
@@ -196,7 +187,9 @@ impl Seconds {
                 MIN_LOOPBACK_INTERVAL.as_secs_f64()
             ));
         }
-        Ok(Seconds(Duration::from_secs_f64(secs)))
+        Ok(Seconds(
+            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX),
+        ))
     }
 }
 
@@ -226,112 +219,86 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         source: toml::de::Error,
     },
-    /// Values that parse but cannot work together.
-    #[error("invalid config{}: {reason}", origin.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    /// A value that parses but is out of its range.
+    #[error("invalid config {place}: {} = {} is not allowed: must be {}", broken.key, broken.value, broken.allowed)]
     Invalid {
-        /// The file, when the values came from one.
-        origin: Option<PathBuf>,
-        /// What is wrong.
-        reason: String,
+        /// Where the value was given: the file and line, or the flag.
+        place: String,
+        /// The key, its value and its range.
+        broken: Broken,
     },
 }
 
-impl Config {
-    /// Reads the file at `path`; a missing file yields the defaults only
-    /// when `required` is false (the default path need not exist, an
-    /// explicitly named one must).
-    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                path: path.to_owned(),
-                source,
-            }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
-                Ok(Config::default())
+/// The config file's text, when there is one, kept to point at the line of
+/// a refused value.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text; `None` when it does not exist (and need not).
+    pub text: Option<String>,
+}
+
+impl Source {
+    /// Reads the file at `path`; a missing file is no text only when
+    /// `required` is false (the default path need not exist, an explicitly
+    /// named one must).
+    pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
             }
-            Err(source) => Err(ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            }),
-        }
+        };
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+        })
     }
 
-    /// Checks the rules that span several fields; `origin` names the file
-    /// in the error.
-    pub fn validate(&self, origin: Option<&Path>) -> Result<(), ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid {
-            origin: origin.map(Path::to_owned),
-            reason,
+    /// The configuration the file holds: the defaults for what it leaves
+    /// out, all of it when there is no file.
+    pub fn parse(&self) -> Result<Config, ConfigError> {
+        let Some(text) = &self.text else {
+            return Ok(Config::default());
         };
-        for (name, value, max) in [
-            ("poll_interval", self.poll_interval, MAX_POLL_INTERVAL),
-            (
-                "refresh_min_interval",
-                self.refresh_min_interval,
-                MAX_POLL_INTERVAL,
-            ),
-            ("idle_after", self.idle_after, MAX_IDLE),
-            ("idle_poll_interval", self.idle_poll_interval, MAX_IDLE),
-        ] {
-            if value.0 < MIN_POLL_INTERVAL && !is_loopback_url(&self.api_url) {
-                return Err(invalid(format!(
-                    "{name} = {value} is below the minimum of {}s for {} (the usage endpoint rate-limits hard)",
-                    MIN_POLL_INTERVAL.as_secs(),
-                    self.api_url
-                )));
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The error for a value refused by the range check, naming the file
+    /// and line it was written on, or saying that it is the default.
+    pub fn refuse(&self, mut broken: Broken) -> ConfigError {
+        let path = self.path.display();
+        let place = match self
+            .text
+            .as_deref()
+            .and_then(|t| config_rules::locate(t, broken.key))
+        {
+            Some((line, written)) => {
+                broken.value = written;
+                format!("{path}, line {line}")
             }
-            if value.0 > max {
-                return Err(invalid(format!(
-                    "{name} = {value} is above the maximum of {}s",
-                    max.as_secs()
-                )));
+            None => {
+                broken.value.push_str(" (the default)");
+                path.to_string()
             }
-        }
-        if self.max_connections == 0 {
-            return Err(invalid("max_connections must be at least 1".into()));
-        }
-        let t = &self.thresholds;
-        for (name, value) in [
-            ("burst_below", t.burst_below),
-            ("resting_above", t.resting_above),
-            ("weekly_resting_above", t.weekly_resting_above),
-        ] {
-            if !(0.0..=100.0).contains(&value) {
-                return Err(invalid(format!(
-                    "thresholds.{name} = {value} is not a percentage between 0 and 100"
-                )));
-            }
-        }
-        if t.burst_below > t.resting_above {
-            return Err(invalid(format!(
-                "thresholds.burst_below ({}) is above thresholds.resting_above ({})",
-                t.burst_below, t.resting_above
-            )));
-        }
-        for url in [&self.api_url, &self.ollama.url] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid(format!("{url:?} is not an http(s) URL")));
-            }
-        }
-        Ok(())
+        };
+        ConfigError::Invalid { place, broken }
     }
 }
 
-/// Whether a URL points at this machine, where the endpoint's rate limits do
-/// not apply (a test server or a local proxy), so shorter intervals are fine.
-fn is_loopback_url(url: &str) -> bool {
-    let Some(rest) = url.split_once("://").map(|(_, rest)| rest) else {
-        return false;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+impl Config {
+    /// Checks every key against its range (see [`config_rules`]).
+    pub fn check(&self) -> Result<(), Broken> {
+        config_rules::check(self)
+    }
 }
 
 #[cfg(test)]
@@ -365,7 +332,7 @@ url = "http://127.0.0.1:11434"
 "#;
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(config, Config::default());
-        config.validate(None).unwrap();
+        config.check().unwrap();
     }
 
     #[test]
@@ -391,45 +358,6 @@ url = "http://127.0.0.1:11434"
     }
 
     #[test]
-    fn short_intervals_are_only_for_loopback_endpoints() {
-        let mut config = Config {
-            poll_interval: Seconds(Duration::from_secs(1)),
-            ..Config::default()
-        };
-        assert!(config.validate(None).is_err());
-        for url in [
-            "http://127.0.0.1:8080",
-            "http://localhost:1",
-            "http://[::1]:9/x",
-        ] {
-            config.api_url = url.into();
-            config.validate(None).unwrap();
-        }
-    }
-
-    #[test]
-    fn every_interval_has_the_poll_interval_minimum_and_a_maximum() {
-        for key in [
-            "poll_interval",
-            "refresh_min_interval",
-            "idle_after",
-            "idle_poll_interval",
-        ] {
-            let config: Config = toml::from_str(&format!("{key} = 1")).unwrap();
-            let err = config.validate(None).unwrap_err().to_string();
-            assert!(err.contains(key) && err.contains("minimum"), "{err}");
-            let loopback = Config {
-                api_url: "http://127.0.0.1:9".into(),
-                ..config
-            };
-            loopback.validate(None).unwrap();
-            let config: Config = toml::from_str(&format!("{key} = 90000")).unwrap();
-            let err = config.validate(None).unwrap_err().to_string();
-            assert!(err.contains(key) && err.contains("maximum"), "{err}");
-        }
-    }
-
-    #[test]
     fn pace_and_notify_are_off_unless_asked_for() {
         let config: Config = toml::from_str(
             "[policy]\npace = true\n[notify]\ncommand = \"/bin/hook\"\ndesktop = true\n",
@@ -444,11 +372,31 @@ url = "http://127.0.0.1:11434"
     }
 
     #[test]
-    fn thresholds_must_be_ordered_percentages() {
-        let mut config = Config::default();
-        config.thresholds.burst_below = 90.0;
-        assert!(config.validate(None).is_err());
-        config.thresholds.burst_below = -1.0;
-        assert!(config.validate(None).is_err());
+    fn a_huge_duration_saturates_instead_of_panicking() {
+        let config: Config = toml::from_str("poll_interval = 1e20\nstale_after = 1e30").unwrap();
+        assert_eq!(config.poll_interval.0, Duration::MAX);
+        assert_eq!(config.stale_after.0, Duration::MAX);
+    }
+
+    #[test]
+    fn a_refused_value_names_its_file_line_and_text() {
+        let source = Source {
+            path: PathBuf::from("/etc/cq.toml"),
+            text: Some("api_url = \"https://x\"\n[thresholds]\nburst_below = 9e1\n".into()),
+        };
+        let config = source.parse().unwrap();
+        let err = source.refuse(config.check().unwrap_err()).to_string();
+        assert_eq!(
+            err,
+            "invalid config /etc/cq.toml, line 3: thresholds.burst_below = 9e1 is not allowed: must be 0 … thresholds.resting_above (80) percent"
+        );
+        let source = Source {
+            path: PathBuf::from("/etc/cq.toml"),
+            text: Some("poll_interval = 600\n".into()),
+        };
+        let err = source
+            .refuse(source.parse().unwrap().check().unwrap_err())
+            .to_string();
+        assert!(err.contains("/etc/cq.toml: stale_after = 300 (the default) is not allowed: must be poll_interval (600) … 86400 seconds"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 mod answers;
 mod backoff;
 mod config;
+mod config_rules;
 mod connection;
 mod credentials;
 mod demand;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, ConfigError, Seconds};
+use crate::config::{Config, ConfigError, Seconds, Source};
 use crate::logging::LogFormat;
 
 /// claude-quotad: keeps the Claude subscription's usage tier in memory and
@@ -70,14 +70,32 @@ impl Args {
     /// again on every SIGHUP.
     pub fn load_config(&self) -> Result<Config, ConfigError> {
         let (path, required) = self.config_path();
-        let mut config = Config::load(&path, required)?;
+        let source = Source::read(&path, required)?;
+        let mut config = source.parse()?;
         if let Some(url) = &self.api_url {
             config.api_url.clone_from(url);
         }
         if let Some(interval) = self.poll_interval {
             config.poll_interval = interval;
         }
-        config.validate(Some(&path))?;
+        config
+            .check()
+            .map_err(|broken| match self.flag_for(broken.key) {
+                Some(flag) => ConfigError::Invalid {
+                    place: flag.into(),
+                    broken,
+                },
+                None => source.refuse(broken),
+            })?;
         Ok(config)
+    }
+
+    /// The flag (or its environment variable) that set `key`, if one did.
+    fn flag_for(&self, key: &str) -> Option<&'static str> {
+        match key {
+            "api_url" if self.api_url.is_some() => Some("--api-url (or CLAUDE_QUOTA_API_URL)"),
+            "poll_interval" if self.poll_interval.is_some() => Some("--poll-interval"),
+            _ => None,
+        }
     }
 }

@@ -21,6 +21,11 @@ const BETA: (&str, &str) = ("anthropic-beta", "oauth-2025-04-20");
 /// How long one request may take, connect to last byte.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest `Retry-After` honored (PRODUCT.md §2): a longer one, or one
+/// too large to add to a clock, is a server bug that must not silence the
+/// daemon for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Why a poll gave no reading.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -130,17 +135,28 @@ fn describe(err: &reqwest::Error) -> String {
     format!("{kind}: {root}")
 }
 
-/// A positive `Retry-After`, in seconds or as an HTTP date. Zero, absent or
+/// A positive `Retry-After`, in seconds or as an HTTP date, at most
+/// [`MAX_RETRY_AFTER`] (a longer one is capped and logged). Zero, absent or
 /// unparsable means "not told", and the poller backs off on its own.
 fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match value.parse::<u64>() {
         Ok(secs) => Duration::from_secs(secs),
+        // More digits than a u64 holds is still "a very long time".
+        Err(_) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => Duration::MAX,
         Err(_) => {
             let at: DateTime<Utc> = httpdate::parse_http_date(value).ok()?.into();
             (at - now).to_std().ok()?
         }
     };
+    if wait > MAX_RETRY_AFTER {
+        tracing::warn!(
+            retry_after = value,
+            honored_s = MAX_RETRY_AFTER.as_secs(),
+            "Retry-After longer than an hour; capped"
+        );
+        return Some(MAX_RETRY_AFTER);
+    }
     (!wait.is_zero()).then_some(wait)
 }
 
@@ -252,5 +268,26 @@ mod tests {
         let wait = with(&later).unwrap().as_secs();
         assert!((88..=90).contains(&wait), "{wait}");
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn retry_after_is_capped_at_an_hour_however_it_is_written() {
+        let now = Utc::now();
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+            retry_after(&headers, now)
+        };
+        let in_a_day = httpdate::fmt_http_date((now + chrono::TimeDelta::days(1)).into());
+        for value in [
+            "3601",
+            "99999999999999",
+            "18446744073709551615",
+            "999999999999999999999999",
+            &in_a_day,
+        ] {
+            assert_eq!(with(value), Some(MAX_RETRY_AFTER), "{value}");
+        }
+        assert_eq!(with("3600"), Some(MAX_RETRY_AFTER));
     }
 }

@@ -45,7 +45,12 @@ fn a_short_poll_interval_against_anthropic_is_refused() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("below the minimum of 10s"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--poll-interval: poll_interval = 5 is not allowed: must be 10 … 3600 seconds"
+        ),
+        "{stderr}"
+    );
     assert!(!dir.path().join("s.sock").exists(), "nothing was bound");
 }
 

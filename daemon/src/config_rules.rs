@@ -1,0 +1,318 @@
+//! The one gate every configuration passes before the daemon uses it: the
+//! allowed range of each numeric key (PRODUCT.md §5) and the URL rules, and
+//! where in the file a refused value was written.
+//!
+//! Values come from a hand-edited file: a typo like `poll_interval = 1e20`
+//! must be refused here, naming the line, instead of overflowing a clock
+//! later or killing the daemon on SIGHUP.
+
+use std::time::Duration;
+
+use reqwest::Url;
+use toml::de::DeTable;
+
+use crate::config::{Config, Seconds};
+
+/// The shortest poll (and refresh) interval allowed against Anthropic's
+/// endpoint, which rate-limits hard.
+const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The shortest interval of any kind, even against a loopback test server.
+pub const MIN_LOOPBACK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The longest poll interval.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The longest interval of any kind (`stale_after`, `backoff_cap`): a day.
+pub const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
+
+/// The most connections a daemon accepts at once.
+const MAX_CONNECTIONS: usize = 65_536;
+
+/// A key whose value is refused, and what it may be instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broken {
+    /// The key, dotted for tables (`thresholds.burst_below`).
+    pub key: &'static str,
+    /// The value as the daemon read it.
+    pub value: String,
+    /// What the key accepts.
+    pub allowed: String,
+}
+
+/// Checks every key against its range and the URLs against their rules;
+/// the first broken key is returned.
+pub fn check(config: &Config) -> Result<(), Broken> {
+    let api = parse_url("api_url", &config.api_url)?;
+    parse_url("ollama.url", &config.ollama.url)?;
+    let loopback = is_loopback(&api);
+    if api.scheme() == "http" && !loopback {
+        return Err(Broken {
+            key: "api_url",
+            value: format!("{:?}", config.api_url),
+            allowed: "an https:// URL (http:// only for a loopback host: the token must not travel in cleartext)".into(),
+        });
+    }
+    // Shorter intervals only against this machine, where no rate limit
+    // applies (tests, a local proxy).
+    let floor = |min: Duration, name: &str| {
+        if loopback {
+            (
+                MIN_LOOPBACK_INTERVAL,
+                format!("{}", MIN_LOOPBACK_INTERVAL.as_secs_f64()),
+            )
+        } else {
+            (min, name.to_owned())
+        }
+    };
+    let poll = config.poll_interval.0;
+    let poll_floor = floor(MIN_POLL_INTERVAL, &MIN_POLL_INTERVAL.as_secs().to_string());
+    let poll_name = format!("poll_interval ({})", secs(poll));
+    seconds(
+        "poll_interval",
+        config.poll_interval,
+        poll_floor.clone(),
+        MAX_POLL_INTERVAL,
+    )?;
+    seconds(
+        "stale_after",
+        config.stale_after,
+        floor(poll, &poll_name),
+        LONGEST_INTERVAL,
+    )?;
+    seconds(
+        "backoff_cap",
+        config.backoff_cap,
+        floor(poll, &poll_name),
+        LONGEST_INTERVAL,
+    )?;
+    seconds(
+        "refresh_min_interval",
+        config.refresh_min_interval,
+        poll_floor.clone(),
+        MAX_POLL_INTERVAL,
+    )?;
+    seconds(
+        "idle_after",
+        config.idle_after,
+        poll_floor.clone(),
+        LONGEST_INTERVAL,
+    )?;
+    seconds(
+        "idle_poll_interval",
+        config.idle_poll_interval,
+        poll_floor,
+        LONGEST_INTERVAL,
+    )?;
+    if !(1..=MAX_CONNECTIONS).contains(&config.max_connections) {
+        return Err(Broken {
+            key: "max_connections",
+            value: config.max_connections.to_string(),
+            allowed: format!("1 … {MAX_CONNECTIONS}"),
+        });
+    }
+    let t = &config.thresholds;
+    let resting = format!("thresholds.resting_above ({})", t.resting_above);
+    for (key, value, max, max_name) in [
+        ("thresholds.resting_above", t.resting_above, 100.0, "100"),
+        (
+            "thresholds.weekly_resting_above",
+            t.weekly_resting_above,
+            100.0,
+            "100",
+        ),
+        (
+            "thresholds.burst_below",
+            t.burst_below,
+            t.resting_above,
+            &resting,
+        ),
+    ] {
+        if !(0.0..=max).contains(&value) {
+            return Err(Broken {
+                key,
+                value: value.to_string(),
+                allowed: format!("0 … {max_name} percent"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks one duration against `min` (with how to name it) and `max`.
+fn seconds(
+    key: &'static str,
+    value: Seconds,
+    (min, min_name): (Duration, String),
+    max: Duration,
+) -> Result<(), Broken> {
+    if (min..=max).contains(&value.0) {
+        return Ok(());
+    }
+    Err(Broken {
+        key,
+        value: secs(value.0),
+        allowed: format!("{min_name} … {} seconds", secs(max)),
+    })
+}
+
+fn secs(duration: Duration) -> String {
+    duration.as_secs_f64().to_string()
+}
+
+/// Parses an http(s) URL, or says which key holds something else.
+fn parse_url(key: &'static str, text: &str) -> Result<Url, Broken> {
+    Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .ok_or_else(|| Broken {
+            key,
+            value: format!("{text:?}"),
+            allowed: "an http:// or https:// URL with a host".into(),
+        })
+}
+
+/// Whether a URL points at this machine, where the endpoint's rate limits
+/// do not apply and a token sent in cleartext stays on the host.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The line (1-based) where `key` (dotted for tables) is written in the
+/// TOML `text`, and its value as written; `None` when the key is absent
+/// (its value is the default).
+pub fn locate(text: &str, key: &str) -> Option<(usize, String)> {
+    let document = DeTable::parse(text).ok()?;
+    let mut parts = key.split('.');
+    let first = parts.next()?;
+    let (mut at, mut value) = document
+        .get_ref()
+        .iter()
+        .find(|(name, _)| name.get_ref() == first)
+        .map(|(name, value)| (name.span(), value))?;
+    for part in parts {
+        value = value.get_ref().get(part)?;
+        at = value.span();
+    }
+    let line = text.get(..at.start)?.matches('\n').count() + 1;
+    let written = text.get(value.span())?.trim().to_owned();
+    Some((line, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broken_key(text: &str) -> Option<&'static str> {
+        let config: Config = toml::from_str(text).expect("parses");
+        check(&config).err().map(|broken| broken.key)
+    }
+
+    #[test]
+    fn the_defaults_pass() {
+        check(&Config::default()).unwrap();
+    }
+
+    #[test]
+    fn every_numeric_key_has_a_range() {
+        for (text, key) in [
+            ("poll_interval = 1e20", "poll_interval"),
+            ("poll_interval = 3601", "poll_interval"),
+            ("poll_interval = 5", "poll_interval"),
+            ("stale_after = 1e30", "stale_after"),
+            ("stale_after = 20", "stale_after"),
+            ("stale_after = 86401", "stale_after"),
+            ("backoff_cap = 1e19", "backoff_cap"),
+            ("backoff_cap = 29", "backoff_cap"),
+            ("refresh_min_interval = 1", "refresh_min_interval"),
+            ("refresh_min_interval = 4000", "refresh_min_interval"),
+            ("idle_after = 5", "idle_after"),
+            ("idle_after = 86401", "idle_after"),
+            ("idle_poll_interval = 1e25", "idle_poll_interval"),
+            ("idle_poll_interval = 9", "idle_poll_interval"),
+            ("max_connections = 0", "max_connections"),
+            ("max_connections = 1000000000000", "max_connections"),
+            (
+                "[thresholds]\nresting_above = 101",
+                "thresholds.resting_above",
+            ),
+            (
+                "[thresholds]\nweekly_resting_above = nan",
+                "thresholds.weekly_resting_above",
+            ),
+            ("[thresholds]\nburst_below = -1", "thresholds.burst_below"),
+            ("[thresholds]\nburst_below = 90", "thresholds.burst_below"),
+        ] {
+            assert_eq!(broken_key(text), Some(key), "{text}");
+        }
+        for text in [
+            "poll_interval = 10\nstale_after = 10\nbackoff_cap = 10",
+            "poll_interval = 3600\nstale_after = 86400\nbackoff_cap = 86400\nrefresh_min_interval = 3600",
+            "idle_after = 10\nidle_poll_interval = 86400",
+            "max_connections = 1",
+            "max_connections = 65536",
+            "[thresholds]\nburst_below = 0\nresting_above = 100\nweekly_resting_above = 0",
+        ] {
+            assert_eq!(broken_key(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn short_intervals_and_http_are_only_for_loopback_endpoints() {
+        let short = "poll_interval = 0.1\nstale_after = 0.5\nrefresh_min_interval = 0.1\nidle_after = 0.1\nidle_poll_interval = 0.1\n";
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9/x",
+        ] {
+            assert_eq!(
+                broken_key(&format!("{short}api_url = {url:?}")),
+                None,
+                "{url}"
+            );
+        }
+        assert_eq!(broken_key(short), Some("poll_interval"));
+        for url in [
+            "http://api.anthropic.com",
+            "http://127.0.0.1.example.com",
+            "http://localhost.evil.example",
+        ] {
+            assert_eq!(
+                broken_key(&format!("api_url = {url:?}")),
+                Some("api_url"),
+                "{url}"
+            );
+        }
+        for url in ["ftp://127.0.0.1", "127.0.0.1:8080", "https://"] {
+            assert_eq!(
+                broken_key(&format!("api_url = {url:?}")),
+                Some("api_url"),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            broken_key("[ollama]\nurl = \"localhost\""),
+            Some("ollama.url")
+        );
+        assert_eq!(broken_key("[ollama]\nurl = \"http://gpu-box:11434\""), None);
+    }
+
+    #[test]
+    fn a_key_is_located_by_line_with_its_text() {
+        let text = "poll_interval = 30\n\n[thresholds]\nburst_below = 5e1 # comment\n";
+        assert_eq!(locate(text, "poll_interval"), Some((1, "30".into())));
+        assert_eq!(
+            locate(text, "thresholds.burst_below"),
+            Some((4, "5e1".into()))
+        );
+        assert_eq!(locate(text, "stale_after"), None);
+        assert_eq!(locate(text, "thresholds.resting_above"), None);
+    }
+}
