@@ -9,14 +9,15 @@
 //! age the reason quotes in seconds, after a second.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use claude_quota_proto::{LocalInfo, Reply, TaskComplexity, TaskValue};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::policy::Now;
 use crate::state::Snapshot;
 
 /// What the daemon writes on a connection: a reply to encode, or one
@@ -44,7 +45,7 @@ pub struct Built {
     pub models: [Reply; TaskComplexity::ALL.len()],
     /// When the assessment behind them changes by itself
     /// ([`crate::policy::Assessment::holds_until`]).
-    pub until: Option<DateTime<Utc>>,
+    pub until: Option<Instant>,
 }
 
 /// The encoded replies and the inputs they were built from.
@@ -62,7 +63,7 @@ struct Inputs {
 struct Encoded {
     decisions: [Arc<RawValue>; TaskValue::ALL.len()],
     models: [Arc<RawValue>; TaskComplexity::ALL.len()],
-    until: Option<DateTime<Utc>>,
+    until: Option<Instant>,
 }
 
 impl AnswerCache {
@@ -84,11 +85,7 @@ impl AnswerCache {
 
     /// The encoded `should_use_cloud` reply for `value`; `build` makes
     /// every reply afresh when the encoded ones no longer hold.
-    pub fn decision(
-        &self,
-        value: TaskValue,
-        build: impl FnOnce(DateTime<Utc>) -> Built,
-    ) -> Arc<RawValue> {
+    pub fn decision(&self, value: TaskValue, build: impl FnOnce(Now) -> Built) -> Arc<RawValue> {
         let at = index(&TaskValue::ALL, value);
         self.current(build, |encoded| encoded.decisions[at].clone())
     }
@@ -97,18 +94,14 @@ impl AnswerCache {
     pub fn model(
         &self,
         complexity: TaskComplexity,
-        build: impl FnOnce(DateTime<Utc>) -> Built,
+        build: impl FnOnce(Now) -> Built,
     ) -> Arc<RawValue> {
         let at = index(&TaskComplexity::ALL, complexity);
         self.current(build, |encoded| encoded.models[at].clone())
     }
 
-    fn current<T>(
-        &self,
-        build: impl FnOnce(DateTime<Utc>) -> Built,
-        pick: impl Fn(&Encoded) -> T,
-    ) -> T {
-        let now = Utc::now();
+    fn current<T>(&self, build: impl FnOnce(Now) -> Built, pick: impl Fn(&Encoded) -> T) -> T {
+        let now = Now::current();
         let mut inputs = self
             .inner
             .lock()
@@ -120,7 +113,7 @@ impl AnswerCache {
         ]
         .into_iter()
         .any(|changed| changed.unwrap_or(true));
-        let expired = |e: &Encoded| e.until.is_some_and(|until| now >= until);
+        let expired = |e: &Encoded| e.until.is_some_and(|until| now.monotonic >= until);
         if changed || inputs.encoded.as_ref().is_none_or(expired) {
             inputs.state.mark_unchanged();
             inputs.config.mark_unchanged();

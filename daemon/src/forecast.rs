@@ -45,10 +45,15 @@ pub struct History {
 }
 
 impl History {
-    /// Records a reading; older readings than the newest are ignored.
+    /// Records a reading, which the caller took as newer than the last by
+    /// the monotonic clock. One stamped at the same wall-clock moment adds
+    /// nothing; one stamped earlier means the wall clock stepped back, and
+    /// the samples before it no longer line up with it: start afresh.
     pub fn record(&mut self, sample: Sample) {
-        if self.samples.back().is_some_and(|last| sample.at <= last.at) {
-            return;
+        match self.samples.back() {
+            Some(last) if sample.at == last.at => return,
+            Some(last) if sample.at < last.at => self.samples.clear(),
+            _ => {}
         }
         if self.samples.len() == MAX_SAMPLES {
             self.samples.pop_front();

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::credentials;
+use crate::policy::Now;
 use crate::service;
 use crate::state::Snapshot;
 
@@ -115,7 +116,7 @@ async fn watch_changes(
 ) {
     let mut shown: Option<Notable> = None;
     loop {
-        let now = Utc::now();
+        let now = Now::current();
         let assessment =
             service::assess(&config.borrow_and_update(), &state.borrow_and_update(), now);
         let notable = Notable {
@@ -145,7 +146,7 @@ async fn watch_changes(
         let by_itself = assessment
             .holds_until
             .filter(|_| !assessment.stale)
-            .and_then(|until| (until - now).to_std().ok())
+            .map(|until| until.saturating_duration_since(now.monotonic))
             .unwrap_or(LONGEST_SLEEP)
             .min(LONGEST_SLEEP);
         tokio::select! {

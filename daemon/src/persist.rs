@@ -11,6 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use chrono::Utc;
 use claude_quota_proto::{LastError, ReadingSource};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -64,8 +65,10 @@ pub fn default_path() -> PathBuf {
         .join("last-reading.json")
 }
 
-/// Reads what was kept, the reading marked as `persisted`; nothing when
-/// there is no file or it cannot be used (which is logged).
+/// Reads what was kept, the reading marked as `persisted` and aged from
+/// its `as_of` (one in the future, written under a clock that has since
+/// stepped back, counts as now); nothing when there is no file or it
+/// cannot be used (which is logged).
 pub fn load(path: &Path) -> Saved {
     let text = match fs::read(path) {
         Ok(text) => text,
@@ -87,9 +90,12 @@ pub fn load(path: &Path) -> Saved {
         }
     };
     Saved {
-        reading: saved.reading.map(|reading| Reading {
-            source: ReadingSource::Persisted,
-            ..reading
+        reading: saved.reading.map(|reading| {
+            Reading {
+                source: ReadingSource::Persisted,
+                ..reading
+            }
+            .arrived(Utc::now())
         }),
         ..saved
     }
@@ -139,7 +145,6 @@ pub fn save(path: &Path, saved: &Saved) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
     use claude_quota_proto::Window;
     use std::os::unix::fs::PermissionsExt;
 
@@ -157,6 +162,7 @@ mod tests {
             seven_day_sonnet: None,
             as_of: Utc::now(),
             source: ReadingSource::Api,
+            received: Default::default(),
         };
         let cooldown = Cooldown {
             until: Utc::now(),
@@ -182,6 +188,21 @@ mod tests {
         let bare = load(&path);
         assert_eq!(bare.reading.unwrap().five_hour, reading.five_hour);
         assert_eq!(bare.cooldown, None);
+    }
+
+    #[test]
+    fn a_saved_reading_from_the_future_counts_as_taken_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last-reading.json");
+        let future = Utc::now() + chrono::TimeDelta::hours(2);
+        let text = format!(
+            r#"{{"five_hour":{{"utilization":90.0,"resets_at":null}},"seven_day":null,"seven_day_opus":null,"seven_day_sonnet":null,"as_of":"{}","source":"api"}}"#,
+            future.to_rfc3339()
+        );
+        fs::write(&path, text).unwrap();
+        let loaded = load(&path).reading.unwrap();
+        assert!(loaded.as_of <= Utc::now());
+        assert_eq!(loaded.received.age, std::time::Duration::ZERO);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Nothing here does I/O or reads the clock, so every rule is tested
 //! exhaustively below and the socket server only looks answers up.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota_proto::{Forecast, Provider, TaskComplexity, TaskValue, Tier};
@@ -21,23 +21,45 @@ pub struct Assessment {
     pub reason: String,
     /// Whether the reading is missing or older than `stale_after`.
     pub stale: bool,
-    /// Until when this assessment holds with nothing but the clock moving
-    /// (`None`: until the reading or config changes), so answers built
-    /// from it may be kept that long.
-    pub holds_until: Option<DateTime<Utc>>,
+    /// Until when, on the monotonic clock, this assessment holds with
+    /// nothing but the clock moving (`None`: until the reading or config
+    /// changes), so answers built from it may be kept that long.
+    pub holds_until: Option<Instant>,
+}
+
+/// The moment an assessment is made, on both clocks: the monotonic one
+/// ages readings (a wall-clock step changes nothing), the wall one reads
+/// forecasts and reset times, which are wall-clock moments themselves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    /// The wall clock.
+    pub wall: DateTime<Utc>,
+    /// The monotonic clock.
+    pub monotonic: Instant,
+}
+
+impl Now {
+    /// This moment.
+    pub fn current() -> Self {
+        Now {
+            wall: Utc::now(),
+            monotonic: Instant::now(),
+        }
+    }
 }
 
 /// How long an assessment of a stale reading holds: its reason quotes the
 /// reading's age in whole seconds.
-const STALE_REASON_LIFETIME: TimeDelta = TimeDelta::seconds(1);
+const STALE_REASON_LIFETIME: Duration = Duration::from_secs(1);
 
-/// Names the tier for a reading at `now`. A missing or stale reading is
-/// `unknown`, so no answer ever rests on a guess.
+/// Names the tier for a reading at `now` (monotonic: a wall-clock step
+/// changes nothing). A missing or stale reading is `unknown`, so no answer
+/// ever rests on a guess.
 pub fn assess(
     thresholds: &Thresholds,
     reading: Option<&Reading>,
     stale_after: Duration,
-    now: DateTime<Utc>,
+    now: Instant,
 ) -> Assessment {
     let Some(reading) = reading else {
         return Assessment {
@@ -47,7 +69,7 @@ pub fn assess(
             holds_until: None,
         };
     };
-    let age = reading.age(now).to_std().unwrap_or_default();
+    let age = reading.age(now);
     if age > stale_after {
         return Assessment {
             tier: Tier::Unknown,
@@ -57,7 +79,7 @@ pub fn assess(
                 stale_after.as_secs()
             ),
             stale: true,
-            holds_until: Some(now + STALE_REASON_LIFETIME),
+            holds_until: now.checked_add(STALE_REASON_LIFETIME),
         };
     }
     let five = reading.five_hour.utilization;
@@ -99,14 +121,12 @@ pub fn assess(
         tier,
         reason,
         stale: false,
-        holds_until: TimeDelta::from_std(stale_after)
-            .ok()
-            .map(|stale_after| reading.as_of + stale_after),
+        holds_until: now.checked_add(stale_after - age),
     }
 }
 
 /// How long a pace assessment holds: its reason quotes minutes.
-const PACE_REASON_LIFETIME: TimeDelta = TimeDelta::minutes(1);
+const PACE_REASON_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The opt-in pace rule (`[policy] pace = true`): in burst, when at the
 /// current pace the 5-hour window passes the resting threshold before it
@@ -116,7 +136,7 @@ pub fn pace(
     assessment: Assessment,
     forecast: Option<&Forecast>,
     resets_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
+    now: Now,
 ) -> Assessment {
     let (Tier::Burst, Some(forecast), Some(resets_at)) = (assessment.tier, forecast, resets_at)
     else {
@@ -125,21 +145,21 @@ pub fn pace(
     let Some(resting_at) = forecast.resting_at.filter(|&at| at < resets_at) else {
         return assessment;
     };
-    let holds_until = assessment
-        .holds_until
-        .map_or(now + PACE_REASON_LIFETIME, |until| {
-            until.min(now + PACE_REASON_LIFETIME)
-        });
+    let reason_changes = now.monotonic.checked_add(PACE_REASON_LIFETIME);
+    let holds_until = match (assessment.holds_until, reason_changes) {
+        (Some(until), Some(changes)) => Some(until.min(changes)),
+        (until, changes) => until.or(changes),
+    };
     Assessment {
         tier: Tier::Active,
         reason: format!(
             "pace: at {:.0} %/h RESTING in {}, before the reset in {}",
             forecast.five_hour_pct_per_hour,
-            hours_minutes(resting_at - now),
-            hours_minutes(resets_at - now)
+            hours_minutes(resting_at - now.wall),
+            hours_minutes(resets_at - now.wall)
         ),
         stale: assessment.stale,
-        holds_until: Some(holds_until),
+        holds_until,
     }
 }
 
@@ -175,9 +195,12 @@ pub fn select_model(models: &Models, tier: Tier, complexity: TaskComplexity) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reading::Received;
+    use chrono::Utc;
     use claude_quota_proto::{ReadingSource, Window};
 
-    fn reading(five: f64, seven: Option<f64>, as_of: DateTime<Utc>) -> Reading {
+    /// A reading `age` old at `now`.
+    fn reading(five: f64, seven: Option<f64>, now: Instant, age: Duration) -> Reading {
         let window = |utilization| Window {
             utilization,
             resets_at: None,
@@ -187,14 +210,15 @@ mod tests {
             seven_day: seven.map(window),
             seven_day_opus: None,
             seven_day_sonnet: None,
-            as_of,
+            as_of: Utc::now(),
             source: ReadingSource::Api,
+            received: Received { at: now, age },
         }
     }
 
     fn tier_at(five: f64, seven: Option<f64>) -> Tier {
-        let now = Utc::now();
-        let r = reading(five, seven, now);
+        let now = Instant::now();
+        let r = reading(five, seven, now, Duration::ZERO);
         assess(
             &Thresholds::default(),
             Some(&r),
@@ -225,32 +249,32 @@ mod tests {
 
     #[test]
     fn missing_or_stale_readings_are_unknown() {
-        let now = Utc::now();
+        let now = Instant::now();
         let thresholds = Thresholds::default();
         let stale_after = Duration::from_secs(300);
         let missing = assess(&thresholds, None, stale_after, now);
         assert_eq!((missing.tier, missing.stale), (Tier::Unknown, true));
-        let edge = reading(10.0, None, now - chrono::TimeDelta::seconds(300));
+        let edge = reading(10.0, None, now, Duration::from_secs(300));
         assert_eq!(
             assess(&thresholds, Some(&edge), stale_after, now).tier,
             Tier::Burst
         );
-        let old = reading(10.0, None, now - chrono::TimeDelta::seconds(301));
+        let old = reading(10.0, None, now, Duration::from_secs(301));
         let stale = assess(&thresholds, Some(&old), stale_after, now);
         assert_eq!((stale.tier, stale.stale), (Tier::Unknown, true));
     }
 
     #[test]
     fn an_assessment_holds_until_the_clock_alone_would_change_it() {
-        let now = Utc::now();
+        let now = Instant::now();
         let thresholds = Thresholds::default();
         let stale_after = Duration::from_secs(300);
         assert_eq!(
             assess(&thresholds, None, stale_after, now).holds_until,
             None
         );
-        let fresh = reading(10.0, None, now - chrono::TimeDelta::seconds(100));
-        let turns_stale = now + chrono::TimeDelta::seconds(200);
+        let fresh = reading(10.0, None, now, Duration::from_secs(100));
+        let turns_stale = now + Duration::from_secs(200);
         let holds = assess(&thresholds, Some(&fresh), stale_after, now).holds_until;
         assert_eq!(holds, Some(turns_stale));
         assert_eq!(
@@ -258,9 +282,9 @@ mod tests {
             Tier::Burst,
             "still fresh at the boundary itself"
         );
-        let old = reading(10.0, None, now - chrono::TimeDelta::seconds(400));
+        let old = reading(10.0, None, now, Duration::from_secs(400));
         let quoted_age = assess(&thresholds, Some(&old), stale_after, now).holds_until;
-        assert_eq!(quoted_age, Some(now + chrono::TimeDelta::seconds(1)));
+        assert_eq!(quoted_age, Some(now + Duration::from_secs(1)));
     }
 
     /// The whole table of PRODUCT.md §3: every tier × value × complexity.
@@ -295,8 +319,8 @@ mod tests {
     /// the forecast crosses the resting threshold before the reset.
     #[test]
     fn pace_turns_burst_active_only_when_resting_comes_before_the_reset() {
-        let now = Utc::now();
-        let at = |minutes| Some(now + TimeDelta::minutes(minutes));
+        let now = Now::current();
+        let at = |minutes| Some(now.wall + TimeDelta::minutes(minutes));
         let forecast = |rate, resting_in| Forecast {
             five_hour_pct_per_hour: rate,
             resting_at: at(resting_in),
@@ -337,12 +361,12 @@ mod tests {
             ),
         ];
         for (five, forecast, resets_at, tier, reason) in cases {
-            let r = reading(five, None, now);
+            let r = reading(five, None, now.monotonic, Duration::ZERO);
             let plain = assess(
                 &Thresholds::default(),
                 Some(&r),
                 Duration::from_secs(300),
-                now,
+                now.monotonic,
             );
             let paced = pace(plain.clone(), forecast.as_ref(), resets_at, now);
             assert_eq!(paced.tier, tier, "{five}% {forecast:?}");
@@ -351,7 +375,7 @@ mod tests {
                 None => assert_eq!(paced, plain),
             }
             if paced.tier != plain.tier {
-                assert!(paced.holds_until <= Some(now + TimeDelta::minutes(1)));
+                assert!(paced.holds_until <= now.monotonic.checked_add(PACE_REASON_LIFETIME));
             }
         }
     }

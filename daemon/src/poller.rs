@@ -325,11 +325,11 @@ impl Poller {
     }
 
     async fn round(&mut self, interval: Duration) -> Outcome {
-        let now = Utc::now();
-        if let Some(wait) = self.pushed_reading_fresh_for(interval, now) {
+        if let Some(wait) = self.pushed_reading_fresh_for(interval) {
             tracing::debug!(?wait, "pushed reading is fresh; not polling");
             return Outcome::Skipped(wait);
         }
+        let now = Utc::now();
         let credentials = match self.credentials.current(now).await {
             Ok(credentials) => credentials,
             Err(message) => {
@@ -369,13 +369,13 @@ impl Poller {
     }
 
     /// How much longer a pushed reading stays fresher than `interval`.
-    fn pushed_reading_fresh_for(&self, interval: Duration, now: DateTime<Utc>) -> Option<Duration> {
+    fn pushed_reading_fresh_for(&self, interval: Duration) -> Option<Duration> {
         let state = self.state.borrow();
         let reading = state.reading.as_ref()?;
         if !reading.source.is_pushed() {
             return None;
         }
-        let age = reading.age(now).to_std().unwrap_or_default();
+        let age = reading.age(std::time::Instant::now());
         interval.checked_sub(age).filter(|left| !left.is_zero())
     }
 

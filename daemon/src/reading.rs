@@ -1,4 +1,13 @@
-//! A usage reading: the windows as measured at one moment, from one source.
+//! A usage reading: the windows as measured at one moment, from one source,
+//! and when the daemon received it on its monotonic clock.
+//!
+//! Readings are ordered and aged by that clock (PRODUCT.md §2 "Time"): at
+//! arrival `as_of` becomes an age, and from then on only the monotonic
+//! clock counts, so a wall-clock step (NTP, resume, VM restore) neither
+//! freezes the tier on an old reading nor revives one. `as_of` is for
+//! display.
+
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::{ReadingSource, Window};
@@ -16,15 +25,57 @@ pub struct Reading {
     pub seven_day_opus: Option<Window>,
     /// The 7-day Sonnet window, when reported.
     pub seven_day_sonnet: Option<Window>,
-    /// When it was taken.
+    /// When it was taken, by the wall clock; never later than its arrival.
     pub as_of: DateTime<Utc>,
     /// Where it came from.
     pub source: ReadingSource,
+    /// When the daemon received it; not saved (an `Instant` means nothing
+    /// to another process), set again from `as_of` when loaded.
+    #[serde(skip)]
+    pub received: Received,
+}
+
+/// A reading's arrival on the monotonic clock, and how old it was then.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Received {
+    /// When it arrived.
+    pub at: Instant,
+    /// Its age on arrival: the wall-clock now less `as_of`, at least zero.
+    pub age: Duration,
+}
+
+impl Default for Received {
+    /// Arrived just now, brand new; [`Reading::arrived`] sets the truth.
+    fn default() -> Self {
+        Received {
+            at: Instant::now(),
+            age: Duration::ZERO,
+        }
+    }
 }
 
 impl Reading {
-    /// Age of the reading at `now`, never negative (clocks can step back).
-    pub fn age(&self, now: DateTime<Utc>) -> chrono::TimeDelta {
-        (now - self.as_of).max(chrono::TimeDelta::zero())
+    /// Marks the reading as received now, when the wall clock reads
+    /// `wall_now`: an `as_of` in the future counts as now (PRODUCT.md §2),
+    /// one in the past becomes the age on arrival.
+    pub fn arrived(mut self, wall_now: DateTime<Utc>) -> Self {
+        self.as_of = self.as_of.min(wall_now);
+        self.received = Received {
+            at: Instant::now(),
+            age: (wall_now - self.as_of).to_std().unwrap_or_default(),
+        };
+        self
+    }
+
+    /// Its age at `now` on the monotonic clock.
+    pub fn age(&self, now: Instant) -> Duration {
+        self.received
+            .age
+            .saturating_add(now.saturating_duration_since(self.received.at))
+    }
+
+    /// Whether it was taken after `other`, by the monotonic clock.
+    pub fn is_newer_than(&self, other: &Reading, now: Instant) -> bool {
+        self.age(now) < other.age(now)
     }
 }

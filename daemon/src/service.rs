@@ -15,7 +15,7 @@ use crate::answers::{AnswerCache, Built, Outgoing};
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
 use crate::local_choice;
-use crate::policy::{self, Assessment};
+use crate::policy::{self, Assessment, Now};
 use crate::poller::{PollRequest, Wish};
 use crate::reading::Reading;
 use crate::state::Snapshot;
@@ -135,21 +135,21 @@ impl Service {
 
     /// The full status as of now.
     pub fn status_now(&self) -> Status {
-        self.status_at(Utc::now())
+        self.status_at(Now::current())
     }
 
-    /// How long until the reading behind `status` turns stale; `None` when
-    /// it already is (or there is none).
-    pub fn stale_in(&self, status: &Status) -> Option<std::time::Duration> {
+    /// How long until the reading held turns stale, by the monotonic
+    /// clock; `None` when it already is (or there is none).
+    pub fn stale_in(&self) -> Option<std::time::Duration> {
         let stale_after = self.config.borrow().stale_after.0;
-        let stale_at = status.as_of? + TimeDelta::from_std(stale_after).ok()?;
+        let age = self.state.borrow().reading.as_ref()?.age(Instant::now());
         // Wake just after the boundary, when `assess` calls it stale.
-        (stale_at - Utc::now() + TimeDelta::milliseconds(1))
-            .to_std()
-            .ok()
+        stale_after
+            .checked_sub(age)
+            .map(|left| left.saturating_add(std::time::Duration::from_millis(1)))
     }
 
-    fn status_at(&self, now: DateTime<Utc>) -> Status {
+    fn status_at(&self, now: Now) -> Status {
         let config = self.config.borrow().clone();
         let state = self.state.borrow();
         let assessment = assess(&config, &state, now);
@@ -164,7 +164,7 @@ impl Service {
             seven_day_sonnet: window(|r| r.seven_day_sonnet),
             as_of: reading.map(|r| r.as_of),
             source: reading.map(|r| r.source),
-            age_s: reading.map(|r| r.age(now).num_seconds().unsigned_abs()),
+            age_s: reading.map(|r| r.age(now.monotonic).as_secs()),
             stale: assessment.stale,
             last_push_at: state.last_push_at,
             credentials: state.credentials.source,
@@ -179,14 +179,16 @@ impl Service {
                 pid: std::process::id(),
                 uptime_s: self.started.elapsed().as_secs(),
             },
-            forecast: state.history.forecast(config.thresholds.resting_above, now),
+            forecast: state
+                .history
+                .forecast(config.thresholds.resting_above, now.wall),
             local: Some(self.local.borrow().clone()),
         }
     }
 
     /// Every decision and model choice as of `now`, from one view of the
     /// inputs, for the answer cache.
-    fn build_answers(&self, now: DateTime<Utc>) -> Built {
+    fn build_answers(&self, now: Now) -> Built {
         let config = self.config.borrow().clone();
         let assessment = assess(&config, &self.state.borrow(), now);
         let local = self.local.borrow();
@@ -271,19 +273,26 @@ fn model_choice(
 
 /// The assessment every answer rests on: the policy table, and pace when
 /// it is on.
-pub fn assess(config: &Config, state: &Snapshot, now: DateTime<Utc>) -> Assessment {
+pub fn assess(config: &Config, state: &Snapshot, now: Now) -> Assessment {
     let reading = state.reading.as_ref();
-    let assessment = policy::assess(&config.thresholds, reading, config.stale_after.0, now);
+    let assessment = policy::assess(
+        &config.thresholds,
+        reading,
+        config.stale_after.0,
+        now.monotonic,
+    );
     if !config.policy.pace {
         return assessment;
     }
-    let forecast = state.history.forecast(config.thresholds.resting_above, now);
+    let forecast = state
+        .history
+        .forecast(config.thresholds.resting_above, now.wall);
     let resets_at = reading.and_then(|r| r.five_hour.resets_at);
     policy::pace(assessment, forecast.as_ref(), resets_at, now)
 }
 
 /// Checks a pushed reading; the message says what was wrong with it. A
-/// claimed `as_of` in the future is clamped to now (clocks of one machine
+/// claimed `as_of` in the future counts as now (clocks of one machine
 /// agree, so that is rounding, not news from the future).
 fn pushed_reading(
     source: ReadingSource,
@@ -322,7 +331,9 @@ fn pushed_reading(
         seven_day,
         seven_day_opus: None,
         seven_day_sonnet: None,
-        as_of: as_of.map_or(now, |at| at.min(now)),
+        as_of: as_of.unwrap_or(now),
         source,
-    })
+        received: Default::default(),
+    }
+    .arrived(now))
 }

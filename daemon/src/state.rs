@@ -74,13 +74,16 @@ impl Default for Snapshot {
 }
 
 impl Snapshot {
-    /// Takes `reading` if it is newer than the one held; returns whether it
-    /// was taken, so an older push never overwrites a newer poll.
+    /// Takes `reading` if it is newer than the one held, by the monotonic
+    /// clock; returns whether it was taken, so an older push never
+    /// overwrites a newer poll, and a wall clock that steps back never
+    /// makes a new reading look older than the held one.
     pub fn offer(&mut self, reading: Reading) -> bool {
+        let now = std::time::Instant::now();
         let newer = self
             .reading
             .as_ref()
-            .is_none_or(|held| reading.as_of > held.as_of);
+            .is_none_or(|held| reading.is_newer_than(held, now));
         if newer {
             self.history.record(Sample {
                 at: reading.as_of,

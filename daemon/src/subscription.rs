@@ -60,7 +60,7 @@ pub async fn stream(mut conn: Connection, service: &Service, shutdown: &Cancella
             shown = Some(visible);
         }
         // A fresh reading turns stale with no event of its own: wake then.
-        let goes_stale = service.stale_in(&status).unwrap_or(Duration::MAX);
+        let goes_stale = service.stale_in().unwrap_or(Duration::MAX);
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = changes.changed() => if changed.is_err() { return },

@@ -207,7 +207,9 @@ fn parse_usage(body: &[u8], now: DateTime<Utc>) -> Result<Reading, ApiError> {
         seven_day_sonnet: window(reply.seven_day_sonnet, "seven_day_sonnet")?,
         as_of: now,
         source: ReadingSource::Api,
-    })
+        received: Default::default(),
+    }
+    .arrived(now))
 }
 
 #[cfg(test)]

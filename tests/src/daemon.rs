@@ -152,6 +152,12 @@ impl DaemonBuilder {
         self.dir.path().join("home/.claude")
     }
 
+    /// Where the daemon will keep its last reading (to plant one before
+    /// it starts).
+    pub fn saved_reading_path(&self) -> PathBuf {
+        self.dir.path().join("state/claude-quota/last-reading.json")
+    }
+
     /// Starts the daemon and waits until it accepts connections.
     pub fn start(self) -> Daemon {
         let daemon = self.spawn();
