@@ -27,6 +27,7 @@ mod socket;
 mod socket_dir;
 mod state;
 mod subscription;
+mod supervise;
 mod usage_api;
 
 use std::sync::Arc;
@@ -45,10 +46,19 @@ use crate::service::Service;
 use crate::settings::Args;
 use crate::signals::{Event, Signals};
 use crate::state::Snapshot;
+use crate::supervise::Supervisor;
 
 /// How long shutdown waits for connections to finish the request in hand;
 /// the contract allows 2 s from signal to exit.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How long the background tasks get to stop once connections are done
+/// (within the contract's 2 s from signal to exit).
+const TASK_GRACE: Duration = Duration::from_millis(200);
+
+/// How long the runtime waits for blocking threads at exit: a credential
+/// read hung on D-Bus or a FIFO never ends, and must not hold up the exit.
+const BLOCKING_GRACE: Duration = Duration::from_millis(100);
 
 /// Queued wishes for a poll (`refresh`, waking from idle); more than this
 /// many waiting clients simply wait for the next slot.
@@ -58,11 +68,13 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     logging::init(args.log_format);
     raise_fd_limit();
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(run(args))
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(run(args));
+    runtime.shutdown_timeout(BLOCKING_GRACE);
+    outcome
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -97,42 +109,46 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let demand = Arc::new(Demand::default());
     let shutdown = CancellationToken::new();
 
+    let mut tasks = Supervisor::default();
     let poller = Poller::new(
         Arc::clone(&state),
         config_rx.clone(),
         polls_rx,
         Arc::clone(&demand),
     )?;
-    let poller = tokio::spawn(poller.run(shutdown.clone()));
-    let persister = tokio::spawn(persist::run(
-        state_path,
-        state.subscribe(),
-        shutdown.clone(),
-    ));
-
-    let notifier = tokio::spawn(notify::run(
-        state.subscribe(),
-        config_rx.clone(),
-        shutdown.clone(),
-    ));
+    tasks.spawn("poller", poller.run(shutdown.clone()));
+    tasks.spawn(
+        "persistence",
+        persist::run(state_path, state.subscribe(), shutdown.clone()),
+    );
+    tasks.spawn(
+        "notifier",
+        notify::run(state.subscribe(), config_rx.clone(), shutdown.clone()),
+    );
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
-    let ollama = tokio::spawn(ollama.run(shutdown.clone()));
-
+    tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));
     let service = Arc::new(Service::new(state, config_rx, polls_tx, local_rx, demand));
     let connections = TaskTracker::new();
-    let server = tokio::spawn(server::serve(
-        listener,
-        service,
-        max_connections,
-        shutdown.clone(),
-        connections.clone(),
-    ));
+    tasks.spawn(
+        "accept loop",
+        server::serve(
+            listener,
+            service,
+            max_connections,
+            shutdown.clone(),
+            connections.clone(),
+        ),
+    );
 
-    wait_for_shutdown(&mut signals, &args, &config_tx).await;
-
-    tracing::info!("shutting down");
+    let failed = tokio::select! {
+        () = wait_for_shutdown(&mut signals, &args, &config_tx) => None,
+        ended = tasks.first_to_end() => Some(ended),
+    };
+    match &failed {
+        None => tracing::info!("shutting down"),
+        Some(ended) => tracing::error!("{ended}"),
+    }
     shutdown.cancel();
-    let _ = server.await;
     connections.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait())
         .await
@@ -140,13 +156,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     {
         tracing::warn!("some connections did not finish in time");
     }
-    poller.abort();
-    let _ = persister.await;
-    ollama.abort();
-    notifier.abort();
+    tasks.finish(TASK_GRACE).await;
     drop(socket_file);
     tracing::info!("stopped");
-    Ok(())
+    failed.map_or(Ok(()), |ended| Err(ended.into()))
 }
 
 /// Waits for SIGTERM or SIGINT; reloads the config on every SIGHUP in the

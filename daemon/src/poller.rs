@@ -164,7 +164,12 @@ impl Poller {
                     continue;
                 }
             };
-            self.poll_once().await;
+            // A poll may hang on a credential read or the network; shutdown
+            // does not wait for it.
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.poll_once() => {}
+            }
             for waiter in waiters {
                 let _ = waiter.send(());
             }

@@ -11,6 +11,9 @@ mod keyring;
 mod security_cli;
 mod stored;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use claude_quota_proto::CredentialSource;
 
@@ -26,6 +29,11 @@ pub use security_cli::SecurityCli;
 /// The service name Claude Code stores its login under, in the Keychain and
 /// the Secret Service alike.
 pub const SERVICE: &str = "Claude Code-credentials";
+
+/// How long one source may take to answer (PRODUCT.md §2): a locked
+/// keyring, a D-Bus peer that never replies, a `security` waiting on a
+/// prompt or a file on a hung mount must not stop the chain.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A token and what Claude Code stored beside it.
 #[derive(Debug, Clone)]
@@ -94,11 +102,20 @@ impl SourceError {
             unavailable: true,
         }
     }
+
+    /// The place gave no answer within [`READ_TIMEOUT`]: worth a warning,
+    /// as a hang is never routine.
+    pub fn timed_out(place: String) -> Self {
+        SourceError::unusable(
+            place,
+            format!("no answer within {}s", READ_TIMEOUT.as_secs()),
+        )
+    }
 }
 
 /// The sources in order; the first that yields an unexpired token wins.
 pub struct Chain {
-    sources: Vec<Box<dyn Source>>,
+    sources: Vec<Arc<dyn Source>>,
 }
 
 impl Chain {
@@ -106,14 +123,14 @@ impl Chain {
     /// the Keychain read the way `keychain` says.
     pub fn standard(keychain: KeychainMethod) -> Self {
         Chain::new(vec![
-            Box::new(EnvSource),
+            Arc::new(EnvSource),
             system_store(keychain, login_user()),
-            Box::new(FileSource::standard()),
+            Arc::new(FileSource::standard()),
         ])
     }
 
     /// A chain of the given sources, tried in order.
-    pub fn new(sources: Vec<Box<dyn Source>>) -> Self {
+    pub fn new(sources: Vec<Arc<dyn Source>>) -> Self {
         Chain { sources }
     }
 
@@ -125,7 +142,7 @@ impl Chain {
         let mut tried = Vec::with_capacity(self.sources.len());
         let mut expired = None;
         for source in &self.sources {
-            match source.read() {
+            match read_within(source, READ_TIMEOUT) {
                 Ok(Some(credentials)) if !credentials.expired(now) => return Ok(credentials),
                 Ok(Some(credentials)) => {
                     tried.push(format!("{} (expired)", source.describe()));
@@ -153,14 +170,37 @@ impl Chain {
     }
 }
 
+/// Reads `source` on a thread of its own and gives up after `limit`: a
+/// blocking read (D-Bus, a FIFO, a hung mount) cannot be cancelled, so a
+/// hung one is left to finish on its own, holding only its thread, and
+/// counts as a failed source.
+fn read_within(
+    source: &Arc<dyn Source>,
+    limit: Duration,
+) -> Result<Option<Credentials>, SourceError> {
+    let (answer, answered) = std::sync::mpsc::sync_channel(1);
+    let reader = Arc::clone(source);
+    let spawned = std::thread::Builder::new()
+        .name("credential-read".into())
+        .spawn(move || {
+            let _ = answer.send(reader.read());
+        });
+    if let Err(err) = spawned {
+        return Err(SourceError::unavailable(source.describe(), err.to_string()));
+    }
+    answered
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| Err(SourceError::timed_out(source.describe())))
+}
+
 /// The system store's source for `keychain`. `auto` differs from `keyring`
 /// only on macOS, where `/usr/bin/security` exists to fall back on.
-fn system_store(keychain: KeychainMethod, account: String) -> Box<dyn Source> {
+fn system_store(keychain: KeychainMethod, account: String) -> Arc<dyn Source> {
     match keychain {
-        KeychainMethod::SecurityCli => Box::new(SecurityCli::standard(account)),
+        KeychainMethod::SecurityCli => Arc::new(SecurityCli::standard(account)),
         #[cfg(target_os = "macos")]
-        KeychainMethod::Auto => Box::new(keychain_auto::KeychainAuto::new(account)),
-        _ => Box::new(KeyringSource::new(account)),
+        KeychainMethod::Auto => Arc::new(keychain_auto::KeychainAuto::new(account)),
+        _ => Arc::new(KeyringSource::new(account)),
     }
 }
 
@@ -173,4 +213,51 @@ fn login_user() -> String {
         .filter(|user| !user.is_empty())
         .or_else(|| whoami::username().ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that answers only after `delay`.
+    struct Slow {
+        delay: Duration,
+        token: &'static str,
+    }
+
+    impl Source for Slow {
+        fn describe(&self) -> String {
+            format!("slow source {:?}", self.token)
+        }
+
+        fn read(&self) -> Result<Option<Credentials>, SourceError> {
+            std::thread::sleep(self.delay);
+            stored::parse(
+                &format!(r#"{{"claudeAiOauth":{{"accessToken":"{}"}}}}"#, self.token),
+                CredentialSource::File,
+            )
+            .map_err(|reason| SourceError::unusable(self.describe(), reason))
+        }
+    }
+
+    #[test]
+    fn a_hung_source_fails_after_the_timeout_and_the_next_one_is_read() {
+        let hung: Arc<dyn Source> = Arc::new(Slow {
+            delay: Duration::from_secs(3600),
+            token: "first",
+        });
+        let limit = Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        let err = read_within(&hung, limit).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!err.unavailable);
+        assert!(err.to_string().contains("no answer within 5s"), "{err}");
+
+        let quick: Arc<dyn Source> = Arc::new(Slow {
+            delay: Duration::ZERO,
+            token: "second",
+        });
+        let found = read_within(&quick, limit).unwrap().unwrap();
+        assert_eq!(found.token.expose(), "second");
+    }
 }

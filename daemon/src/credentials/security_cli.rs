@@ -3,12 +3,13 @@
 //! Run without a shell; its output is parsed, never logged, and its errors
 //! are summarized so that nothing secret-looking reaches a message.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use claude_quota_proto::CredentialSource;
 
-use super::{Credentials, SERVICE, Source, SourceError, stored};
+use super::{Credentials, READ_TIMEOUT, SERVICE, Source, SourceError, stored};
 
 /// Where macOS keeps the tool.
 const SECURITY: &str = "/usr/bin/security";
@@ -50,7 +51,9 @@ impl SecurityCli {
         SecurityCli { program, account }
     }
 
-    /// The exact invocation: `-w` prints the secret alone on stdout.
+    /// The exact invocation: `-w` prints the secret alone on stdout. It
+    /// runs in a process group of its own, so a hung one is killed with
+    /// everything it started.
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command
@@ -59,8 +62,32 @@ impl SecurityCli {
             .arg("-w")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            .process_group(0);
         command
+    }
+
+    /// Runs the command; kills it (and its group) when it has not finished
+    /// within [`READ_TIMEOUT`], as when it waits on a prompt nobody sees.
+    fn run(&self) -> std::io::Result<Option<Output>> {
+        let child = self.command().spawn()?;
+        let group = child.id() as libc::pid_t;
+        let (output, finished) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("security-cli".into())
+            .spawn(move || {
+                let _ = output.send(child.wait_with_output());
+            })?;
+        match finished.recv_timeout(READ_TIMEOUT) {
+            Ok(output) => output.map(Some),
+            Err(_) => {
+                // SAFETY: kill has no memory preconditions; the group is
+                // ours (process_group(0)) and not yet reaped, as the
+                // waiting thread has not answered.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+                Ok(None)
+            }
+        }
     }
 
     fn answer(&self, output: &Output) -> Result<Option<Credentials>, SourceError> {
@@ -86,8 +113,9 @@ impl Source for SecurityCli {
     }
 
     fn read(&self) -> Result<Option<Credentials>, SourceError> {
-        match self.command().output() {
-            Ok(output) => self.answer(&output),
+        match self.run() {
+            Ok(Some(output)) => self.answer(&output),
+            Ok(None) => Err(SourceError::timed_out(self.describe())),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 Err(SourceError::unavailable(self.describe(), "no such program"))
             }
@@ -231,5 +259,42 @@ mod tests {
             .read()
             .unwrap_err();
         assert!(absent.to_string().contains("no such program"), "{absent}");
+
+        // One that waits on a prompt nobody sees is killed after 5 s, with
+        // what it started.
+        let hung = stand_in(dir.path(), "", "", 0);
+        let script = std::fs::read_to_string(&hung.program).unwrap();
+        let pid_file = dir.path().join("sleeper");
+        std::fs::write(
+            &hung.program,
+            script.replace(
+                "exit 0",
+                &format!("sleep 60 &\necho $! > '{}'\nwait\n", pid_file.display()),
+            ),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let timed_out = hung.read().unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            (READ_TIMEOUT..READ_TIMEOUT + std::time::Duration::from_secs(2)).contains(&took),
+            "{took:?}"
+        );
+        assert!(
+            timed_out.to_string().contains("no answer within 5s"),
+            "{timed_out}"
+        );
+        let sleeper = std::fs::read_to_string(&pid_file).unwrap();
+        let sleeper: u32 = sleeper.trim().parse().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let state = Command::new("ps")
+            .args(["-o", "stat=", "-p", &sleeper.to_string()])
+            .output()
+            .unwrap();
+        let state = String::from_utf8_lossy(&state.stdout);
+        assert!(
+            state.trim().is_empty() || state.starts_with('Z'),
+            "the stand-in's child was killed too: {state}"
+        );
     }
 }
