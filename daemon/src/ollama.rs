@@ -23,6 +23,14 @@ const TAGS_PATH: &str = "/api/tags";
 /// milliseconds; a server slower than this is as good as down for routing.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The most model names the status lists: every status reply carries them,
+/// and it must fit in one frame whatever the server at `ollama.url` says.
+const MAX_MODELS: usize = 256;
+
+/// A name longer than this is no Ollama tag (`namespace/model:tag`), and is
+/// left out for the same reason.
+const MAX_NAME_LEN: usize = 200;
+
 /// What is known before the first answer: nothing is pulled for sure, so
 /// nothing is claimed to be available.
 pub fn not_yet_asked(config: &Config) -> LocalInfo {
@@ -104,8 +112,9 @@ impl OllamaWatch {
         }
     }
 
-    /// The pulled model tags; an answer that is not a model list means
-    /// something other than Ollama listens there, which is as good as down.
+    /// The pulled model tags, at most [`MAX_MODELS`]; an answer that is not
+    /// a model list (or is over 1 MiB) means something other than Ollama
+    /// listens there, which is as good as down.
     async fn pulled_models(&self, url: &str) -> Result<Vec<String>, String> {
         let response = self
             .http
@@ -114,10 +123,23 @@ impl OllamaWatch {
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|err| err.to_string())?;
-        let body = response.bytes().await.map_err(|err| err.to_string())?;
+        let body = crate::http::body_within_limit(response)
+            .await
+            .map_err(|err| err.to_string())?;
         let tags: Tags =
             serde_json::from_slice(&body).map_err(|err| format!("not a model list: {err}"))?;
-        Ok(tags.models.into_iter().map(|tag| tag.name).collect())
+        let listed = tags.models.len();
+        let models: Vec<String> = tags
+            .models
+            .into_iter()
+            .map(|tag| tag.name)
+            .filter(|name| name.len() <= MAX_NAME_LEN)
+            .take(MAX_MODELS)
+            .collect();
+        if models.len() < listed {
+            tracing::debug!(listed, kept = models.len(), "Ollama's model list cut short");
+        }
+        Ok(models)
     }
 
     /// Publishes `info` only when it differs, and logs each change of

@@ -12,7 +12,7 @@ use claude_quota_proto::{LastErrorKind, Reply, Status, Tier};
 use futures_util::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, feed_reply};
 use crate::service::Service;
 
 /// What a subscriber is told about: a change in any of these sends a frame.
@@ -50,11 +50,8 @@ pub async fn stream(mut conn: Connection, service: &Service, shutdown: &Cancella
         let status = service.status_now();
         let visible = Visible::of(&status);
         if shown.as_ref() != Some(&visible) {
-            if conn
-                .send(Reply::Status(Box::new(status.clone())).into())
-                .await
-                .is_err()
-            {
+            let frame = Reply::Status(Box::new(status.clone())).into();
+            if feed_reply(&mut conn, frame).await.is_err() || conn.flush().await.is_err() {
                 return;
             }
             shown = Some(visible);

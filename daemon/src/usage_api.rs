@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER, USER_AGENT};
 use serde::Deserialize;
 
+use crate::http::BodyError;
 use crate::reading::Reading;
 use crate::secret::Secret;
 
@@ -110,10 +111,12 @@ impl UsageApi {
             }
             status => return Err(ApiError::BadResponse(format!("HTTP {status}"))),
         }
-        let body = response
-            .bytes()
+        let body = crate::http::body_within_limit(response)
             .await
-            .map_err(|err| ApiError::Network(describe(&err)))?;
+            .map_err(|err| match err {
+                BodyError::TooLarge => ApiError::BadResponse(err.to_string()),
+                BodyError::Http(err) => ApiError::Network(describe(&err)),
+            })?;
         parse_usage(&body, now)
     }
 }
