@@ -2,6 +2,8 @@
 //! and does the manager say it runs? Only a warning either way: a daemon
 //! started by hand answers just as well, it just will not come back alone.
 
+use std::time::Duration;
+
 use crate::service::{Host, Manager};
 
 use super::check::Check;
@@ -9,8 +11,11 @@ use super::check::Check;
 /// What to run to install or restart the agent.
 const INSTALL: &str = "`claude-quota service install`";
 
+/// How long the service manager may take to say whether the agent runs.
+const MANAGER_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The login agent of this OS's manager.
-pub fn check() -> Check {
+pub async fn check() -> Check {
     let manager = Manager::for_this_os();
     let host = match Host::from_env() {
         Ok(host) => host,
@@ -25,9 +30,18 @@ pub fn check() -> Check {
         );
     }
     let command = manager.status_command(&host);
-    let running = command.output().is_ok_and(|output| {
-        output.status.success() && manager.says_running(&String::from_utf8_lossy(&output.stdout))
-    });
+    let output = match command.output_within(MANAGER_TIMEOUT).await {
+        Ok(output) => output,
+        Err(err) => {
+            return Check::warn(
+                "service",
+                format!("{} is installed, but {err:#}", file.display()),
+                format!("{INSTALL} restarts it; logs: {}", manager.logs(&host)),
+            );
+        }
+    };
+    let running =
+        output.status.success() && manager.says_running(&String::from_utf8_lossy(&output.stdout));
     if running {
         Check::ok(
             "service",

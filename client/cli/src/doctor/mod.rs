@@ -44,7 +44,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             err.is_unreachable()
         }
     };
-    checks.push(agent::check());
+    checks.push(agent::check().await);
     checks.push(ollama::check(
         reached.as_ref().ok().map(|(_, s)| s.local.as_ref()),
     ));

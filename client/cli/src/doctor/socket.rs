@@ -13,8 +13,19 @@ const OTHERS: u32 = 0o077;
 /// reach. A missing socket fails: no daemon listens there.
 pub fn check(path: &Path) -> Check {
     let shown = path.display();
+    let dir = path.parent().unwrap_or(Path::new("/"));
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Check::fail(
+                "socket",
+                format!("{} is unreadable: {err}", dir.display()),
+                format!(
+                    "the socket's directory must be yours and 0700 (`ls -ld '{}'`); or point --socket / CLAUDE_QUOTA_SOCKET at your daemon's socket",
+                    dir.display()
+                ),
+            );
+        }
         Err(err) => {
             return Check::fail(
                 "socket",
@@ -50,7 +61,6 @@ pub fn check(path: &Path) -> Check {
             "restart the daemon; it creates its socket 0600",
         );
     }
-    let dir = path.parent().unwrap_or(Path::new("/"));
     let dir_mode = std::fs::metadata(dir).map_or(0, |m| m.mode() & 0o777);
     if dir_mode & OTHERS != 0 {
         return Check::warn(

@@ -5,7 +5,8 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -58,6 +59,21 @@ impl Cmd {
         Command::new(self.program)
             .args(&self.args)
             .output()
+            .with_context(|| format!("cannot run {}", self.program))
+    }
+
+    /// Runs it with its output captured, killing it when it has not
+    /// finished within `limit`: `doctor` must answer even when the service
+    /// manager hangs (a stuck D-Bus, a wedged launchd).
+    pub async fn output_within(&self, limit: Duration) -> anyhow::Result<Output> {
+        let running = tokio::process::Command::new(self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        tokio::time::timeout(limit, running)
+            .await
+            .map_err(|_| anyhow::anyhow!("`{self}` did not finish within {}s", limit.as_secs()))?
             .with_context(|| format!("cannot run {}", self.program))
     }
 }
