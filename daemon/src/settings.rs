@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, env = "CLAUDE_QUOTA_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
 
-    /// Seconds between polls of the usage API, at least 10 (overrides the config file)
+    /// Seconds between polls of the usage API, 10 to 3600 (overrides the config file)
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub poll_interval: Option<Seconds>,
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 
 #[tokio::test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "the panic trigger exists in debug builds of the daemon only"
+)]
 async fn a_task_that_panics_stops_the_daemon_with_a_non_zero_exit() {
-    assert!(
-        cfg!(debug_assertions),
-        "the panic trigger exists in debug builds only; run the tests without --release"
-    );
     let api = FakeApi::start();
     for task in [
         "poller",
