@@ -258,14 +258,17 @@ mod tests {
         }
     }
 
+    /// What `retry_after` makes of a header holding `value`.
+    fn retry_after_of(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        retry_after(&headers, now)
+    }
+
     #[test]
     fn retry_after_takes_seconds_or_a_date_and_ignores_zero() {
         let now = Utc::now();
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
-            retry_after(&headers, now)
-        };
+        let with = |value: &str| retry_after_of(value, now);
         assert_eq!(with("20"), Some(Duration::from_secs(20)));
         assert_eq!(with("0"), None);
         assert_eq!(with("soon"), None);
@@ -278,11 +281,7 @@ mod tests {
     #[test]
     fn retry_after_is_capped_at_an_hour_however_it_is_written() {
         let now = Utc::now();
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
-            retry_after(&headers, now)
-        };
+        let with = |value: &str| retry_after_of(value, now);
         let in_a_day = httpdate::fmt_http_date((now + chrono::TimeDelta::days(1)).into());
         for value in [
             "3601",

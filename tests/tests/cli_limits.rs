@@ -4,7 +4,7 @@
 //! directory for a missing daemon.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use claude_quota::Tier;
@@ -79,6 +79,29 @@ async fn statusline_prints_its_line_when_stdin_never_closes() {
     assert!(line.to_lowercase().contains("burst"), "{line}");
 }
 
+/// `doctor --json` with an Ollama URL where nothing listens, before
+/// `--socket PATH`.
+const DOCTOR: [&str; 5] = [
+    "doctor",
+    "--json",
+    "--ollama-url",
+    "http://127.0.0.1:9",
+    "--socket",
+];
+
+/// The check called `name` in the output of `doctor --json`.
+fn doctor_check(output: &Output, name: &str) -> Value {
+    let checks: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
+    checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {checks:#}"))
+        .clone()
+}
+
 /// A directory anyone may enter, holding a copy of the CLI that user
 /// nobody can run.
 fn public_cli(root: &std::path::Path) -> std::path::PathBuf {
@@ -111,27 +134,14 @@ fn doctor_reports_an_unreadable_socket_directory_as_unreadable() {
         Command::new(&cli)
     };
     let output = command
-        .args([
-            "doctor",
-            "--json",
-            "--ollama-url",
-            "http://127.0.0.1:9",
-            "--socket",
-        ])
+        .args(DOCTOR)
         .arg(&socket)
         .env("HOME", root.path())
         .env("XDG_CONFIG_HOME", root.path())
         .output()
         .unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let checks: Value =
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
-    let socket_check = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "socket")
-        .unwrap();
+    let socket_check = doctor_check(&output, "socket");
     assert_eq!(socket_check["verdict"], "fail", "{socket_check}");
     let message = socket_check["message"].as_str().unwrap();
     assert!(
@@ -167,13 +177,7 @@ fn doctor_gives_up_on_a_service_manager_that_never_answers() {
     );
     let started = Instant::now();
     let output = Command::new(bin("claude-quota"))
-        .args([
-            "doctor",
-            "--json",
-            "--ollama-url",
-            "http://127.0.0.1:9",
-            "--socket",
-        ])
+        .args(DOCTOR)
         .arg(root.path().join("none.sock"))
         .env("PATH", path)
         .env("HOME", &home)
@@ -182,14 +186,7 @@ fn doctor_gives_up_on_a_service_manager_that_never_answers() {
         .unwrap();
     let took = started.elapsed();
     assert!(took < Duration::from_secs(20), "doctor took {took:?}");
-    let checks: Value =
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
-    let service = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "service")
-        .unwrap();
+    let service = doctor_check(&output, "service");
     assert_eq!(service["verdict"], "warn", "{service}");
     assert!(
         service["message"]
