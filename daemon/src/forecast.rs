@@ -74,11 +74,14 @@ impl History {
         if rate < FLAT_PCT_PER_HOUR {
             return None;
         }
+        // Checked: a pace near flat puts the moment centuries away.
         let reach = |target: f64| {
-            (last.utilization < target).then(|| {
-                let hours = (target - last.utilization) / rate;
-                last.at + TimeDelta::milliseconds((hours * 3_600_000.0) as i64)
-            })
+            if last.utilization >= target {
+                return None;
+            }
+            let hours = (target - last.utilization) / rate;
+            TimeDelta::try_milliseconds((hours * 3_600_000.0) as i64)
+                .and_then(|ahead| last.at.checked_add_signed(ahead))
         };
         Some(Forecast {
             five_hour_pct_per_hour: rate,
@@ -207,5 +210,20 @@ mod tests {
             .unwrap();
         assert!(forecast.resting_at.is_none());
         assert!(forecast.exhausted_at.is_some());
+    }
+
+    #[test]
+    fn a_sample_stamped_before_the_last_starts_the_history_afresh() {
+        let start = Utc::now() - TimeDelta::minutes(30);
+        let mut stepped = history(start, &[(0, 20.0, 3), (10, 25.0, 3), (20, 30.0, 3)]);
+        // The wall clock stepped back two hours: the samples before no
+        // longer line up with the new ones.
+        stepped.record(Sample {
+            at: start - TimeDelta::hours(2),
+            utilization: 35.0,
+            resets_at: None,
+        });
+        assert_eq!(stepped.samples.len(), 1);
+        assert_eq!(stepped.samples[0].utilization, 35.0);
     }
 }
