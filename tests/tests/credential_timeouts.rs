@@ -51,3 +51,43 @@ async fn a_hung_credential_read_fails_after_5_s_and_sigterm_still_exits_in_time(
     assert_eq!(exit.code(), Some(0), "{}", daemon.log());
     assert!(took < Duration::from_secs(2), "exit took {took:?}");
 }
+
+/// A session bus that accepts connections and never says a word: the
+/// Secret Service read (zbus waiting for the bus's handshake) hangs there,
+/// as behind a wedged `dbus-daemon`. After 5 s the keyring counts as a
+/// failed source and the credentials file behind it is read.
+#[tokio::test]
+async fn a_silent_session_bus_fails_the_keyring_after_5_s_and_the_file_is_read() {
+    let api = FakeApi::start();
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = bus_dir.path().join("bus");
+    let listener = std::os::unix::net::UnixListener::bind(&bus).unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    let started = Instant::now();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(claude_quota_e2e::TOKEN, None)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            &format!("unix:path={}", bus.display()),
+        )
+        .start();
+    let status = daemon
+        .wait_for(Duration::from_secs(15), |s| {
+            s.credentials == CredentialSource::File && s.five_hour.is_some()
+        })
+        .await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(5),
+        "the keyring was given 5 s: {took:?}"
+    );
+    assert!(status.last_error.is_none(), "{status:#?}");
+    let warning = daemon
+        .wait_for_log("no answer within 5s", Duration::from_secs(1))
+        .await;
+    assert!(warning.contains("Secret Service"), "{warning}");
+}
