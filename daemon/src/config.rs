@@ -244,7 +244,7 @@ impl Source {
     /// `required` is false (the default path need not exist, an explicitly
     /// named one must).
     pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::small_file::read_to_string(path) {
             Ok(text) => Some(text),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
             Err(source) => {

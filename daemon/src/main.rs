@@ -23,6 +23,7 @@ mod server;
 mod service;
 mod settings;
 mod signals;
+mod small_file;
 mod socket;
 mod socket_dir;
 mod state;

@@ -70,7 +70,7 @@ pub fn default_path() -> PathBuf {
 /// stepped back, counts as now); nothing when there is no file or it
 /// cannot be used (which is logged).
 pub fn load(path: &Path) -> Saved {
-    let text = match fs::read(path) {
+    let text = match crate::small_file::read(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Saved::default(),
         Err(err) => {

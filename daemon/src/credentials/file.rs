@@ -34,7 +34,7 @@ impl Source for FileSource {
     }
 
     fn read(&self) -> Result<Option<Credentials>, SourceError> {
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match crate::small_file::read_to_string(&self.path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(err) => {
