@@ -1,5 +1,5 @@
-//! The daemon's long-lived tasks (poller, accept loop, persistence, Ollama
-//! watcher), watched: none of them may end before shutdown, so the first
+//! The daemon's long-lived tasks (poller, accept loop, persistence, notifier,
+//! Ollama watcher), watched: none of them may end before shutdown, so the first
 //! one that does, by returning or panicking, stops the daemon with a
 //! non-zero exit, and launchd or systemd start a whole one again. A daemon
 //! that lived on without its poller would serve an ageing reading forever.
