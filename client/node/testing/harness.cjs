@@ -259,6 +259,9 @@ async function startStack(options = {}) {
   const usageApi = await fakeUsageApi();
   const ollama = await fakeOllama();
   const daemon = await Daemon.start({ apiUrl: usageApi.url, ollamaUrl: ollama.url, ...options });
+  // The first poll runs at start whatever the interval; a test that pushes
+  // a reading before it lands would see the poll's reading replace its own.
+  await daemon.waitFor((s) => s.api_calls >= 1 && s.source === "api");
   if (options.pollInterval === undefined) await daemon.waitForTier(10, "burst");
   return {
     usageApi,
