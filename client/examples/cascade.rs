@@ -86,7 +86,7 @@ async fn main() -> ExitCode {
         "cascade: -> {} {} ({})",
         route.provider, route.model, route.reason
     );
-    match call(&args, &route).await {
+    match call(&args, &socket, &route).await {
         Ok(answer) => {
             println!("{answer}");
             ExitCode::SUCCESS
@@ -141,7 +141,9 @@ async fn ask_daemon(
 }
 
 /// Sends the prompt where the route says and returns the answer's text.
-async fn call(args: &Args, route: &Route) -> anyhow::Result<String> {
+/// Every Anthropic response's rate-limit headers go to the daemon, so the
+/// router's own calls keep its reading fresh for free.
+async fn call(args: &Args, socket: &Path, route: &Route) -> anyhow::Result<String> {
     // reqwest is built without a TLS provider of its own; ring is ours.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build()?;
@@ -154,7 +156,9 @@ async fn call(args: &Args, route: &Route) -> anyhow::Result<String> {
             )?;
             let body =
                 json!({"model": route.model, "max_tokens": args.max_tokens, "messages": message});
-            let reply = post_json(request, &body).await?;
+            let response = post_json(request, &body).await?;
+            report_usage(socket, response.headers()).await;
+            let reply = read_json(response).await?;
             let blocks = reply["content"]
                 .as_array()
                 .context("no content in the reply")?;
@@ -167,7 +171,7 @@ async fn call(args: &Args, route: &Route) -> anyhow::Result<String> {
         Provider::Ollama => {
             let request = http.post(format!("{}/api/chat", base(&args.ollama_url)));
             let body = json!({"model": route.model, "messages": message, "stream": false});
-            let reply = post_json(request, &body).await?;
+            let reply = read_json(post_json(request, &body).await?).await?;
             reply["message"]["content"]
                 .as_str()
                 .map(str::to_owned)
@@ -200,12 +204,33 @@ fn base(url: &str) -> String {
     }
 }
 
-async fn post_json(request: reqwest::RequestBuilder, body: &Value) -> anyhow::Result<Value> {
-    let response = request
+/// Passes the windows in a response's `anthropic-ratelimit-unified-*`
+/// headers to the daemon. Best effort: the answer matters more than the
+/// reading, so a failure is only reported.
+async fn report_usage(socket: &Path, headers: &reqwest::header::HeaderMap) {
+    let pushed = async {
+        let mut client = Client::connect_to(socket)
+            .await?
+            .with_timeout(DAEMON_TIMEOUT);
+        client.ingest_headers(headers).await
+    };
+    if let Err(err) = pushed.await {
+        eprintln!("cascade: could not pass the usage headers to claude-quotad: {err}");
+    }
+}
+
+async fn post_json(
+    request: reqwest::RequestBuilder,
+    body: &Value,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(request
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_string())
         .send()
-        .await?;
+        .await?)
+}
+
+async fn read_json(response: reqwest::Response) -> anyhow::Result<Value> {
     let status = response.status();
     let bytes = response.bytes().await?;
     if !status.is_success() {

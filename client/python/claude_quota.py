@@ -15,7 +15,9 @@ microseconds::
 
 ``route`` never raises for a missing or failing daemon: it answers local,
 because spending the subscription on a guess is the one unsafe answer. Use
-``Client`` for the full protocol (status, decisions, subscriptions).
+``Client`` for the full protocol (status, decisions, subscriptions), and
+``Client.ingest_headers(response.headers)`` after each of your own Claude
+calls to keep the daemon's reading fresh without a poll.
 
 The wire protocol (version 1): each frame is a 4-byte big-endian length, then
 that many bytes of UTF-8 JSON, at most 64 KiB; every message has a ``"type"``.
@@ -337,7 +339,7 @@ _MAX_RESET = 253402300799
 
 def reading_from_headers(headers: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     """The ``ingest`` windows in a response's rate-limit headers, or ``None``
-    when they hold none: utilization is a 0-1 fraction there (×100 here),
+    when they hold no 5-hour window: utilization is a 0-1 fraction there (×100 here),
     a reset is unix seconds, and ``rejected`` without a utilization counts
     as 100."""
     lowered = {str(name).lower(): str(value).strip() for name, value in headers.items()}
@@ -352,7 +354,8 @@ def reading_from_headers(headers: Mapping[str, Any]) -> Optional[Dict[str, Any]]
             "utilization": 100.0 if fraction is None else fraction * 100,
             "resets_at": None if reset is None else _rfc3339(reset),
         }
-    return reading or None
+    # An ingest needs the 5-hour window: 7-day headers alone are no reading.
+    return reading if "five_hour" in reading else None
 
 
 def _header_number(lowered: Dict[str, str], name: str, largest: float) -> Optional[float]:

@@ -67,6 +67,16 @@ impl Client {
         self.runtime.block_on(self.inner.select_model(complexity))
     }
 
+    /// See [`crate::Client::ingest_headers`].
+    pub fn ingest_headers<I, K, V>(&mut self, headers: I) -> Result<bool, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        self.runtime.block_on(self.inner.ingest_headers(headers))
+    }
+
     /// See [`crate::Client::refresh`].
     pub fn refresh(&mut self) -> Result<Status, Error> {
         self.runtime.block_on(self.inner.refresh())

@@ -19,6 +19,7 @@ use tokio::net::UnixStream;
 use tokio_util::codec::Framed;
 
 use crate::error::Error;
+use crate::headers::reading_from_headers;
 
 /// How long a request may wait for its answer by default. Answers come from
 /// memory in microseconds; only `refresh` waits on the network.
@@ -122,8 +123,46 @@ impl Client {
         seven_day: Option<Window>,
         as_of: DateTime<Utc>,
     ) -> Result<(), Error> {
+        self.push(ReadingSource::Statusline, five_hour, seven_day, as_of)
+            .await
+    }
+
+    /// Pushes the windows a Messages API response carried in its
+    /// `anthropic-ratelimit-unified-*` headers, so a router's own calls to
+    /// Claude keep the daemon fresh without a poll. Takes any iterator of
+    /// name/value pairs (`&http::HeaderMap` fits), names in any case.
+    /// Returns whether a reading was sent: headers without a 5-hour
+    /// window send nothing and are no error; a value that is not a usable
+    /// number is [`Error::BadRequest`] naming the header, and nothing is sent.
+    pub async fn ingest_headers<I, K, V>(&mut self, headers: I) -> Result<bool, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let reading = reading_from_headers(headers)?;
+        let Some(five_hour) = reading.five_hour else {
+            return Ok(false);
+        };
+        self.push(
+            ReadingSource::Headers,
+            five_hour,
+            reading.seven_day,
+            Utc::now(),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    async fn push(
+        &mut self,
+        source: ReadingSource,
+        five_hour: Window,
+        seven_day: Option<Window>,
+        as_of: DateTime<Utc>,
+    ) -> Result<(), Error> {
         let request = Request::Ingest {
-            source: ReadingSource::Statusline,
+            source,
             five_hour: Some(five_hour),
             seven_day,
             as_of: Some(as_of),

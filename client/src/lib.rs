@@ -23,16 +23,22 @@
 //! reached, the safe answer is local: [`Error::is_unreachable`] tells that
 //! case apart.
 //!
+//! A router that calls Claude itself can hand each response's headers to
+//! [`Client::ingest_headers`]: the daemon then has a fresh reading without
+//! a poll of the rate-limited usage endpoint.
+//!
 //! Non-async routers use [`blocking::Client`].
 
 pub mod blocking;
 mod client;
 mod error;
+mod headers;
 
 pub use claude_quota_proto::{
     CredentialSource, DaemonInfo, Decision, Forecast, LastError, LastErrorKind, LocalInfo,
-    ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource, Status, TaskComplexity,
-    TaskValue, Tier, UnknownName, Window, default_socket_path,
+    ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource, ReplyShape, ScopedCap, Status,
+    TaskComplexity, TaskValue, Tier, UnknownName, Window, default_socket_path,
 };
 pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
 pub use error::Error;
+pub use headers::{HeaderReading, reading_from_headers};

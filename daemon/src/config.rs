@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use claude_quota_credentials::KeychainMethod;
 use serde::{Deserialize, Deserializer};
 
 use crate::config_rules::{self, Broken, MIN_LOOPBACK_INTERVAL};
@@ -22,6 +23,9 @@ pub struct Config {
     pub stale_after: Seconds,
     /// Base URL of the usage API.
     pub api_url: String,
+    /// The `User-Agent` sent to the usage API, replacing Claude Code's
+    /// own (`claude-code/<version>`) that is sent by default.
+    pub user_agent: Option<String>,
     /// The longest delay between polls while backing off after faults.
     pub backoff_cap: Seconds,
     /// The shortest gap between two polls asked for by clients' `refresh`.
@@ -67,23 +71,6 @@ pub struct Notify {
     pub desktop: bool,
 }
 
-/// How to read Claude Code's Keychain item. Its access list trusts
-/// `/usr/bin/security`, not this daemon, so a direct read raises a
-/// permission prompt on macOS; the choice is the user's. Linux always reads
-/// the Secret Service, except under an explicit `security-cli`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeychainMethod {
-    /// Through the keyring crate only (prompts allowed).
-    Keyring,
-    /// Through `/usr/bin/security` only.
-    SecurityCli,
-    /// Through the keyring crate without prompts; `/usr/bin/security` when
-    /// that read is refused or would need the user.
-    #[default]
-    Auto,
-}
-
 /// Utilization thresholds, in percent, that separate the tiers.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -102,6 +89,9 @@ pub struct Thresholds {
 pub struct Models {
     /// The Anthropic model for high-complexity work in `burst`.
     pub cloud: String,
+    /// The model family whose weekly cap closes the cloud (`Sonnet`…);
+    /// by default read from `cloud` ([`Models::family`]).
+    pub cloud_family: Option<String>,
     /// The Ollama tag for most work.
     pub local_large: String,
     /// The Ollama tag while `resting`.
@@ -122,6 +112,7 @@ impl Default for Config {
             poll_interval: Seconds(Duration::from_secs(30)),
             stale_after: Seconds(Duration::from_secs(300)),
             api_url: "https://api.anthropic.com".into(),
+            user_agent: None,
             backoff_cap: Seconds(Duration::from_secs(600)),
             refresh_min_interval: Seconds(Duration::from_secs(10)),
             idle_after: Seconds(Duration::from_secs(600)),
@@ -151,9 +142,30 @@ impl Default for Models {
     fn default() -> Self {
         Self {
             cloud: "claude-sonnet-4-6".into(),
+            cloud_family: None,
             local_large: "qwen3:14b".into(),
             local_small: "qwen3:8b".into(),
         }
+    }
+}
+
+/// The families Claude model ids are named after, as the usage API spells
+/// them in its per-model caps.
+const FAMILIES: [&str; 3] = ["Sonnet", "Opus", "Haiku"];
+
+impl Models {
+    /// The family of the cloud model: `cloud_family` when set, else the
+    /// family its id names (`claude-sonnet-4-6` → `Sonnet`, any case);
+    /// `None` for an id of no known family, whose cap then cannot be told.
+    pub fn family(&self) -> Option<&str> {
+        if let Some(family) = &self.cloud_family {
+            return Some(family);
+        }
+        FAMILIES.into_iter().find(|family| {
+            self.cloud
+                .split(['-', '.', '_', ':', '/'])
+                .any(|word| word.eq_ignore_ascii_case(family))
+        })
     }
 }
 
@@ -244,7 +256,7 @@ impl Source {
     /// `required` is false (the default path need not exist, an explicitly
     /// named one must).
     pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        let text = match crate::small_file::read_to_string(path) {
+        let text = match claude_quota_credentials::small_file::read_to_string(path) {
             Ok(text) => Some(text),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
             Err(source) => {
@@ -355,6 +367,28 @@ url = "http://127.0.0.1:11434"
             .to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("resting_abov"), "{err}");
+    }
+
+    #[test]
+    fn the_cloud_family_comes_from_the_model_id_unless_named() {
+        let family = |cloud: &str, named: Option<&str>| {
+            Models {
+                cloud: cloud.into(),
+                cloud_family: named.map(Into::into),
+                ..Models::default()
+            }
+            .family()
+            .map(str::to_owned)
+        };
+        assert_eq!(Models::default().family(), Some("Sonnet"));
+        assert_eq!(family("claude-opus-4-5", None).as_deref(), Some("Opus"));
+        assert_eq!(family("Claude-HAIKU-4", None).as_deref(), Some("Haiku"));
+        assert_eq!(
+            family("claude-3-5-sonnet-latest", None).as_deref(),
+            Some("Sonnet")
+        );
+        assert_eq!(family("gpt-5", None), None);
+        assert_eq!(family("gpt-5", Some("Fable")).as_deref(), Some("Fable"));
     }
 
     #[test]

@@ -136,6 +136,24 @@ pub fn check(config: &Config) -> Result<(), Broken> {
             });
         }
     }
+    if let Some(agent) = &config.user_agent
+        && (agent.trim().is_empty() || !agent.bytes().all(|b| (b' '..=b'~').contains(&b)))
+    {
+        return Err(Broken {
+            key: "user_agent",
+            value: format!("{agent:?}"),
+            allowed: "printable ASCII, not empty (it is sent as the User-Agent header)".into(),
+        });
+    }
+    if let Some(family) = &config.models.cloud_family
+        && family.trim().is_empty()
+    {
+        return Err(Broken {
+            key: "models.cloud_family",
+            value: format!("{family:?}"),
+            allowed: "a model family name, such as \"Sonnet\"".into(),
+        });
+    }
     Ok(())
 }
 
@@ -302,6 +320,19 @@ mod tests {
             Some("ollama.url")
         );
         assert_eq!(broken_key("[ollama]\nurl = \"http://gpu-box:11434\""), None);
+    }
+
+    #[test]
+    fn a_user_agent_must_be_a_header_value_and_a_family_a_name() {
+        assert_eq!(broken_key("user_agent = \"claude-code/9.9.9\""), None);
+        for bad in ["", " ", "two\\nlines", "naïve"] {
+            let text = format!("user_agent = \"{bad}\"");
+            assert_eq!(broken_key(&text), Some("user_agent"), "{bad:?}");
+        }
+        assert_eq!(
+            broken_key("[models]\ncloud_family = \" \""),
+            Some("models.cloud_family")
+        );
     }
 
     #[test]

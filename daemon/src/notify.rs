@@ -21,7 +21,6 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::credentials;
 use crate::policy::Now;
 use crate::service;
 use crate::state::Snapshot;
@@ -237,7 +236,7 @@ fn applescript_string(text: &str) -> String {
 /// A token given to the daemon in its environment is not passed on.
 async fn run_command(kind: Kind, mut command: Command) -> Result<(), String> {
     command
-        .env_remove(credentials::env::VAR)
+        .env_remove(claude_quota_credentials::env::VAR)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

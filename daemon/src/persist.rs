@@ -70,7 +70,7 @@ pub fn default_path() -> PathBuf {
 /// stepped back, counts as now); nothing when there is no file or it
 /// cannot be used (which is logged).
 pub fn load(path: &Path) -> Saved {
-    let text = match crate::small_file::read(path) {
+    let text = match claude_quota_credentials::small_file::read(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Saved::default(),
         Err(err) => {
@@ -158,8 +158,12 @@ mod tests {
                 resets_at: Some(Utc::now()),
             },
             seven_day: None,
-            seven_day_opus: None,
-            seven_day_sonnet: None,
+            weekly_scoped: vec![claude_quota_proto::ScopedCap {
+                model: "Sonnet".into(),
+                utilization: 97.0,
+                resets_at: None,
+                severity: Some("critical".into()),
+            }],
             as_of: Utc::now(),
             source: ReadingSource::Api,
             received: Default::default(),
@@ -182,6 +186,7 @@ mod tests {
         assert_eq!(loaded.source, ReadingSource::Persisted);
         assert_eq!(loaded.as_of, reading.as_of);
         assert_eq!(loaded.five_hour, reading.five_hour);
+        assert_eq!(loaded.weekly_scoped, reading.weekly_scoped);
 
         // A file of an earlier version holds the bare reading.
         fs::write(&path, serde_json::to_vec(&reading).unwrap()).unwrap();
@@ -203,6 +208,22 @@ mod tests {
         let loaded = load(&path).reading.unwrap();
         assert!(loaded.as_of <= Utc::now());
         assert_eq!(loaded.received.age, std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn a_reading_saved_before_scoped_caps_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last-reading.json");
+        fs::write(
+            &path,
+            r#"{"five_hour":{"utilization":12.0,"resets_at":null},"seven_day":null,
+                "seven_day_opus":null,"seven_day_sonnet":null,
+                "as_of":"2026-01-28T07:59:59Z","source":"api"}"#,
+        )
+        .unwrap();
+        let loaded = load(&path).reading.unwrap();
+        assert_eq!(loaded.five_hour.utilization, 12.0);
+        assert!(loaded.weekly_scoped.is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::{Forecast, Provider, TaskComplexity, TaskValue, Tier};
+use claude_quota_proto::{Forecast, Provider, ScopedCap, TaskComplexity, TaskValue, Tier};
 
 use crate::config::{Models, Thresholds};
 use crate::reading::Reading;
@@ -21,6 +21,11 @@ pub struct Assessment {
     pub reason: String,
     /// Whether the reading is missing or older than `stale_after`.
     pub stale: bool,
+    /// The cloud model's own weekly cap, when it is above
+    /// `weekly_resting_above`: the cloud is then closed whatever the tier,
+    /// since the API would refuse that model. The poller's notification
+    /// and the status view read it from here.
+    pub cloud_capped_by: Option<ScopedCap>,
     /// Until when, on the monotonic clock, this assessment holds with
     /// nothing but the clock moving (`None`: until the reading or config
     /// changes), so answers built from it may be kept that long.
@@ -53,10 +58,12 @@ impl Now {
 const STALE_REASON_LIFETIME: Duration = Duration::from_secs(1);
 
 /// Names the tier for a reading at `now` (monotonic: a wall-clock step
-/// changes nothing). A missing or stale reading is `unknown`, so no answer
-/// ever rests on a guess.
+/// changes nothing), and whether the weekly cap of model family
+/// `cloud_family` closes the cloud. A missing or stale reading is
+/// `unknown`, so no answer ever rests on a guess.
 pub fn assess(
     thresholds: &Thresholds,
+    cloud_family: Option<&str>,
     reading: Option<&Reading>,
     stale_after: Duration,
     now: Instant,
@@ -66,6 +73,7 @@ pub fn assess(
             tier: Tier::Unknown,
             reason: "no usage reading yet".into(),
             stale: true,
+            cloud_capped_by: None,
             holds_until: None,
         };
     };
@@ -79,12 +87,13 @@ pub fn assess(
                 stale_after.as_secs()
             ),
             stale: true,
+            cloud_capped_by: None,
             holds_until: now.checked_add(STALE_REASON_LIFETIME),
         };
     }
     let five = reading.five_hour.utilization;
     let seven = reading.seven_day.map(|w| w.utilization);
-    let (tier, reason) = if five > thresholds.resting_above {
+    let (tier, mut reason) = if five > thresholds.resting_above {
         (
             Tier::Resting,
             format!(
@@ -117,10 +126,21 @@ pub fn assess(
             ),
         )
     };
+    let cloud_capped_by = cloud_family
+        .and_then(|family| reading.cap(family))
+        .filter(|cap| cap.utilization > thresholds.weekly_resting_above)
+        .cloned();
+    if let Some(cap) = &cloud_capped_by {
+        reason = format!(
+            "{reason}; the {} weekly cap at {:.1}% (above {}%) closes the cloud",
+            cap.model, cap.utilization, thresholds.weekly_resting_above
+        );
+    }
     Assessment {
         tier,
         reason,
         stale: false,
+        cloud_capped_by,
         holds_until: now.checked_add(stale_after - age),
     }
 }
@@ -159,6 +179,7 @@ pub fn pace(
             hours_minutes(resets_at - now.wall)
         ),
         stale: assessment.stale,
+        cloud_capped_by: assessment.cloud_capped_by,
         holds_until,
     }
 }
@@ -173,20 +194,34 @@ fn hours_minutes(span: TimeDelta) -> String {
     }
 }
 
-/// Whether a task of `value` may go to the cloud in `tier`. Only `burst`
-/// spends the subscription, and only on critical or high-value work;
-/// `routine` never does.
-pub fn should_use_cloud(tier: Tier, value: TaskValue) -> bool {
-    match value {
-        TaskValue::Routine | TaskValue::Medium | TaskValue::Low => false,
-        TaskValue::Critical | TaskValue::High => tier == Tier::Burst,
+impl Assessment {
+    /// Whether the cloud may be spent at all: only in `burst`, and only
+    /// while the cloud model's own weekly cap has room.
+    fn cloud_open(&self) -> bool {
+        self.tier == Tier::Burst && self.cloud_capped_by.is_none()
     }
 }
 
-/// The model for a task of `complexity` in `tier`, and where it runs.
-pub fn select_model(models: &Models, tier: Tier, complexity: TaskComplexity) -> (&str, Provider) {
-    match (tier, complexity) {
-        (Tier::Burst, TaskComplexity::High) => (&models.cloud, Provider::Anthropic),
+/// Whether a task of `value` may go to the cloud. Only an open cloud
+/// (`burst`, the cloud model's cap not spent) is used, and only for
+/// critical or high-value work; `routine` never is.
+pub fn should_use_cloud(assessment: &Assessment, value: TaskValue) -> bool {
+    match value {
+        TaskValue::Routine | TaskValue::Medium | TaskValue::Low => false,
+        TaskValue::Critical | TaskValue::High => assessment.cloud_open(),
+    }
+}
+
+/// The model for a task of `complexity`, and where it runs.
+pub fn select_model<'m>(
+    models: &'m Models,
+    assessment: &Assessment,
+    complexity: TaskComplexity,
+) -> (&'m str, Provider) {
+    match (assessment.tier, complexity) {
+        (Tier::Burst, TaskComplexity::High) if assessment.cloud_open() => {
+            (&models.cloud, Provider::Anthropic)
+        }
         (Tier::Resting, _) => (&models.local_small, Provider::Ollama),
         _ => (&models.local_large, Provider::Ollama),
     }
@@ -208,8 +243,7 @@ mod tests {
         Reading {
             five_hour: window(five),
             seven_day: seven.map(window),
-            seven_day_opus: None,
-            seven_day_sonnet: None,
+            weekly_scoped: Vec::new(),
             as_of: Utc::now(),
             source: ReadingSource::Api,
             received: Received { at: now, age },
@@ -221,6 +255,7 @@ mod tests {
         let r = reading(five, seven, now, Duration::ZERO);
         assess(
             &Thresholds::default(),
+            None,
             Some(&r),
             Duration::from_secs(300),
             now,
@@ -252,15 +287,15 @@ mod tests {
         let now = Instant::now();
         let thresholds = Thresholds::default();
         let stale_after = Duration::from_secs(300);
-        let missing = assess(&thresholds, None, stale_after, now);
+        let missing = assess(&thresholds, None, None, stale_after, now);
         assert_eq!((missing.tier, missing.stale), (Tier::Unknown, true));
         let edge = reading(10.0, None, now, Duration::from_secs(300));
         assert_eq!(
-            assess(&thresholds, Some(&edge), stale_after, now).tier,
+            assess(&thresholds, None, Some(&edge), stale_after, now).tier,
             Tier::Burst
         );
         let old = reading(10.0, None, now, Duration::from_secs(301));
-        let stale = assess(&thresholds, Some(&old), stale_after, now);
+        let stale = assess(&thresholds, None, Some(&old), stale_after, now);
         assert_eq!((stale.tier, stale.stale), (Tier::Unknown, true));
     }
 
@@ -270,24 +305,46 @@ mod tests {
         let thresholds = Thresholds::default();
         let stale_after = Duration::from_secs(300);
         assert_eq!(
-            assess(&thresholds, None, stale_after, now).holds_until,
+            assess(&thresholds, None, None, stale_after, now).holds_until,
             None
         );
         let fresh = reading(10.0, None, now, Duration::from_secs(100));
         let turns_stale = now + Duration::from_secs(200);
-        let holds = assess(&thresholds, Some(&fresh), stale_after, now).holds_until;
+        let holds = assess(&thresholds, None, Some(&fresh), stale_after, now).holds_until;
         assert_eq!(holds, Some(turns_stale));
         assert_eq!(
-            assess(&thresholds, Some(&fresh), stale_after, turns_stale).tier,
+            assess(&thresholds, None, Some(&fresh), stale_after, turns_stale).tier,
             Tier::Burst,
             "still fresh at the boundary itself"
         );
         let old = reading(10.0, None, now, Duration::from_secs(400));
-        let quoted_age = assess(&thresholds, Some(&old), stale_after, now).holds_until;
+        let quoted_age = assess(&thresholds, None, Some(&old), stale_after, now).holds_until;
         assert_eq!(quoted_age, Some(now + Duration::from_secs(1)));
     }
 
-    /// The whole table of PRODUCT.md §3: every tier × value × complexity.
+    /// An assessment in `tier` with the cloud model's cap open or spent.
+    fn in_tier(tier: Tier, capped: Option<ScopedCap>) -> Assessment {
+        Assessment {
+            tier,
+            reason: String::new(),
+            stale: tier == Tier::Unknown,
+            cloud_capped_by: capped,
+            holds_until: None,
+        }
+    }
+
+    fn cap(model: &str, utilization: f64) -> ScopedCap {
+        ScopedCap {
+            model: model.into(),
+            utilization,
+            resets_at: None,
+            severity: None,
+        }
+    }
+
+    /// The whole table of PRODUCT.md §3: every tier × value × complexity,
+    /// with the cloud model's weekly cap open and then spent (which keeps
+    /// everything local and changes nothing else).
     #[test]
     fn the_policy_table_holds_for_every_combination() {
         use Tier::*;
@@ -303,14 +360,23 @@ mod tests {
         ];
         let models = Models::default();
         for (tier, cloud, chosen) in table {
-            for (value, expected) in TaskValue::ALL.into_iter().zip(cloud) {
-                assert_eq!(should_use_cloud(tier, value), expected, "{tier} {value}");
-            }
-            for (complexity, expected) in TaskComplexity::ALL.into_iter().zip(chosen) {
-                let (model, provider) = select_model(&models, tier, complexity);
-                assert_eq!(model, expected, "{tier} {complexity}");
-                let cloud_model = model == models.cloud;
-                assert_eq!(provider == Provider::Anthropic, cloud_model);
+            for capped in [None, Some(cap("Sonnet", 97.0))] {
+                let assessment = in_tier(tier, capped.clone());
+                for (value, expected) in TaskValue::ALL.into_iter().zip(cloud) {
+                    let expected = expected && capped.is_none();
+                    let answer = should_use_cloud(&assessment, value);
+                    assert_eq!(answer, expected, "{tier} {value} {capped:?}");
+                }
+                for (complexity, expected) in TaskComplexity::ALL.into_iter().zip(chosen) {
+                    let expected = match capped {
+                        Some(_) if expected == models.cloud => models.local_large.as_str(),
+                        _ => expected,
+                    };
+                    let (model, provider) = select_model(&models, &assessment, complexity);
+                    assert_eq!(model, expected, "{tier} {complexity} {capped:?}");
+                    let cloud_model = model == models.cloud;
+                    assert_eq!(provider == Provider::Anthropic, cloud_model);
+                }
             }
         }
     }
@@ -364,6 +430,7 @@ mod tests {
             let r = reading(five, None, now.monotonic, Duration::ZERO);
             let plain = assess(
                 &Thresholds::default(),
+                None,
                 Some(&r),
                 Duration::from_secs(300),
                 now.monotonic,
@@ -381,9 +448,49 @@ mod tests {
     }
 
     #[test]
+    fn only_the_cloud_family_cap_above_the_weekly_threshold_closes_the_cloud() {
+        let now = Instant::now();
+        let thresholds = Thresholds::default();
+        let with_caps = |caps: Vec<ScopedCap>| Reading {
+            weekly_scoped: caps,
+            ..reading(10.0, Some(30.0), now, Duration::ZERO)
+        };
+        let assessed = |r: &Reading| {
+            assess(
+                &thresholds,
+                Some("sonnet"),
+                Some(r),
+                Duration::from_secs(300),
+                now,
+            )
+        };
+        let closed = assessed(&with_caps(vec![cap("Sonnet", 97.0)]));
+        assert_eq!(closed.tier, Tier::Burst, "the tier is still the windows'");
+        assert_eq!(closed.cloud_capped_by, Some(cap("Sonnet", 97.0)));
+        assert!(
+            closed.reason.contains("Sonnet weekly cap at 97.0%"),
+            "{}",
+            closed.reason
+        );
+        for open in [vec![cap("Opus", 99.0)], vec![cap("Sonnet", 80.0)], vec![]] {
+            let assessment = assessed(&with_caps(open.clone()));
+            assert_eq!(assessment.cloud_capped_by, None, "{open:?}");
+            assert!(should_use_cloud(&assessment, TaskValue::High));
+        }
+        let no_family = assess(
+            &thresholds,
+            None,
+            Some(&with_caps(vec![cap("Sonnet", 97.0)])),
+            Duration::from_secs(300),
+            now,
+        );
+        assert_eq!(no_family.cloud_capped_by, None);
+    }
+
+    #[test]
     fn routine_is_never_cloud() {
         for tier in Tier::ALL {
-            assert!(!should_use_cloud(tier, TaskValue::Routine));
+            assert!(!should_use_cloud(&in_tier(tier, None), TaskValue::Routine));
         }
     }
 }

@@ -11,18 +11,41 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::{LastErrorKind, Polling};
+use claude_quota_proto::{CredentialSource, LastErrorKind, Polling};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use claude_quota_credentials::Credentials;
+
 use crate::backoff::Backoff;
 use crate::config::Config;
-use crate::credentials::{CredentialCache, Credentials};
+use crate::credential_cache::CredentialCache;
 use crate::demand::Demand;
-use crate::reading::Reading;
 use crate::state::{Cooldown, CredentialInfo, Snapshot};
-use crate::usage_api::{ApiError, UsageApi};
+use crate::usage_api::{ApiError, UsageApi, default_user_agent};
+use crate::usage_reply::Parsed;
+
+/// The usage API client `config` describes, with its `User-Agent`.
+fn api_client(config: &Config) -> anyhow::Result<UsageApi> {
+    let agent = config.user_agent.clone().unwrap_or_else(default_user_agent);
+    UsageApi::new(&config.api_url, agent)
+}
+
+/// Which sources lacked the scope and what to do, for the
+/// `insufficient_scope` message.
+fn scope_fix(lacking: &[CredentialSource]) -> String {
+    let names: Vec<&str> = lacking.iter().map(|source| source.as_str()).collect();
+    let unset = if lacking.contains(&CredentialSource::Env) {
+        "unset CLAUDE_CODE_OAUTH_TOKEN for the daemon so it reads Claude Code's login, or "
+    } else {
+        "log in with `claude` (not `claude setup-token`), or "
+    };
+    format!(
+        "; sources lacking user:profile: {}. Fix: {unset}rely on pushed readings (`claude-quota statusline`, `ingest_headers`)",
+        names.join(", ")
+    )
+}
 
 /// A client's wish for a poll; `done` is answered once the poll is over,
 /// or at once when it is refused (too soon, or a cooldown is in force).
@@ -124,7 +147,7 @@ impl Poller {
             None => now,
         };
         let poller = Poller {
-            api: UsageApi::new(&current.api_url)?,
+            api: api_client(&current)?,
             credentials: CredentialCache::standard(current.keychain),
             state,
             backoff,
@@ -250,7 +273,7 @@ impl Poller {
         }
         self.backoff
             .reconfigure(config.poll_interval.0, config.backoff_cap.0);
-        match UsageApi::new(&config.api_url) {
+        match api_client(&config) {
             Ok(api) => self.api = api,
             Err(err) => {
                 tracing::error!(%err, "cannot build the usage API client; keeping the old one")
@@ -347,10 +370,11 @@ impl Poller {
         self.last_poll = Some(Instant::now());
         let scopes = credentials.scopes.join(" ");
         match self.fetch(credentials).await {
-            Ok(reading) => {
+            Ok(parsed) => {
                 let recovered = self.state.borrow().last_error.is_some();
                 self.state.send_modify(|s| {
-                    s.offer(reading);
+                    s.offer(parsed.reading);
+                    s.last_reply_shape = Some(parsed.shape);
                     s.last_error = None;
                 });
                 if recovered {
@@ -364,8 +388,11 @@ impl Poller {
                     _ => None,
                 };
                 let mut message = err.to_string();
-                if err == ApiError::InsufficientScope && !scopes.is_empty() {
-                    message.push_str(&format!(" (its scopes: {scopes})"));
+                if err == ApiError::InsufficientScope {
+                    if !scopes.is_empty() {
+                        message.push_str(&format!(" (its scopes: {scopes})"));
+                    }
+                    message.push_str(&scope_fix(self.credentials.lacking_scope()));
                 }
                 self.fault(err.kind(), message, Utc::now());
                 Outcome::Failed(retry_after)
@@ -385,9 +412,43 @@ impl Poller {
     }
 
     /// Asks the API; on 401 reads the sources again and, if they now hold
-    /// another token, asks once more with it.
-    async fn fetch(&mut self, credentials: Credentials) -> Result<Reading, ApiError> {
-        match self.call(&credentials).await {
+    /// another token, asks once more with it. On 403 (the token lacks
+    /// `user:profile`, as an inference-only one does) the sources are read
+    /// again and the first token not yet refused so is asked, until none is
+    /// left: so a login made while every token lacked the scope is found
+    /// at the next poll.
+    async fn fetch(&mut self, mut credentials: Credentials) -> Result<Parsed, ApiError> {
+        loop {
+            match self.call(&credentials).await {
+                Err(ApiError::InsufficientScope) => {
+                    self.credentials.lacks_scope(&credentials);
+                    let next = self.credentials.reload().await.ok();
+                    self.publish_credentials(next.as_ref());
+                    match next {
+                        Some(next) if !self.credentials.known_to_lack_scope(&next) => {
+                            tracing::warn!(
+                                lacking = %credentials.source.as_str(),
+                                next = %next.source.as_str(),
+                                "token lacks the user:profile scope; trying the next source"
+                            );
+                            credentials = next;
+                        }
+                        _ => return Err(ApiError::InsufficientScope),
+                    }
+                }
+                other => return self.after_unauthorized(credentials, other).await,
+            }
+        }
+    }
+
+    /// On 401 reads the sources again and, if they now hold another token,
+    /// asks once more with it; any other answer stands.
+    async fn after_unauthorized(
+        &mut self,
+        credentials: Credentials,
+        answer: Result<Parsed, ApiError>,
+    ) -> Result<Parsed, ApiError> {
+        match answer {
             Err(ApiError::Unauthorized) => {
                 let fresh = self.credentials.reload().await.ok();
                 self.publish_credentials(fresh.as_ref());
@@ -403,19 +464,24 @@ impl Poller {
         }
     }
 
-    async fn call(&mut self, credentials: &Credentials) -> Result<Reading, ApiError> {
+    async fn call(&mut self, credentials: &Credentials) -> Result<Parsed, ApiError> {
         self.state.send_modify(|s| s.api_calls += 1);
         self.api.fetch(&credentials.token, Utc::now()).await
     }
 
     fn publish_credentials(&self, credentials: Option<&Credentials>) {
+        let lacking_scope = self.credentials.lacking_scope().to_vec();
         let info = match credentials {
             Some(c) => CredentialInfo {
                 source: c.source,
                 subscription_type: c.subscription_type.clone(),
                 expires_at: c.expires_at,
+                lacking_scope,
             },
-            None => Snapshot::default().credentials,
+            None => CredentialInfo {
+                lacking_scope,
+                ..Snapshot::default().credentials
+            },
         };
         self.state.send_if_modified(|s| {
             let changed = s.credentials != info;

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{ReadingSource, Window};
+use claude_quota_proto::{ReadingSource, ScopedCap, Window};
 use serde::{Deserialize, Serialize};
 
 /// What the daemon knows of the subscription's usage at one moment. The
@@ -21,10 +21,10 @@ pub struct Reading {
     pub five_hour: Window,
     /// The rolling 7-day window, when reported.
     pub seven_day: Option<Window>,
-    /// The 7-day Opus window, when reported.
-    pub seven_day_opus: Option<Window>,
-    /// The 7-day Sonnet window, when reported.
-    pub seven_day_sonnet: Option<Window>,
+    /// The per-model weekly caps, when reported; a reading saved before
+    /// they were known has none.
+    #[serde(default)]
+    pub weekly_scoped: Vec<ScopedCap>,
     /// When it was taken, by the wall clock; never later than its arrival.
     pub as_of: DateTime<Utc>,
     /// Where it came from.
@@ -77,5 +77,13 @@ impl Reading {
     /// Whether it was taken after `other`, by the monotonic clock.
     pub fn is_newer_than(&self, other: &Reading, now: Instant) -> bool {
         self.age(now) < other.age(now)
+    }
+
+    /// The weekly cap of model `family`, matched case-insensitively, as the
+    /// API spells families differently in its two reply forms.
+    pub fn cap(&self, family: &str) -> Option<&ScopedCap> {
+        self.weekly_scoped
+            .iter()
+            .find(|cap| cap.model.eq_ignore_ascii_case(family))
     }
 }

@@ -160,8 +160,10 @@ impl Service {
             reason: assessment.reason,
             five_hour: window(|r| Some(r.five_hour)),
             seven_day: window(|r| r.seven_day),
-            seven_day_opus: window(|r| r.seven_day_opus),
-            seven_day_sonnet: window(|r| r.seven_day_sonnet),
+            seven_day_opus: scoped_window(reading, "opus"),
+            seven_day_sonnet: scoped_window(reading, "sonnet"),
+            weekly_scoped: reading.map(|r| r.weekly_scoped.clone()).unwrap_or_default(),
+            cloud_capped_by: assessment.cloud_capped_by,
             as_of: reading.map(|r| r.as_of),
             source: reading.map(|r| r.source),
             age_s: reading.map(|r| r.age(now.monotonic).as_secs()),
@@ -170,7 +172,9 @@ impl Service {
             credentials: state.credentials.source,
             subscription_type: state.credentials.subscription_type.clone(),
             token_expires_at: state.credentials.expires_at,
+            lacking_scope: state.credentials.lacking_scope.clone(),
             last_error: state.last_error.clone(),
+            last_reply_shape: state.last_reply_shape,
             next_poll_at: state.next_poll_at,
             api_calls: state.api_calls,
             polling: Some(state.polling),
@@ -208,13 +212,18 @@ impl Service {
         as_of: Option<DateTime<Utc>>,
     ) -> Reply {
         let now = Utc::now();
-        let reading = match pushed_reading(source, five_hour, seven_day, as_of, now) {
+        let mut reading = match pushed_reading(source, five_hour, seven_day, as_of, now) {
             Ok(reading) => reading,
             Err(message) => return Reply::error(ErrorCode::BadRequest, message),
         };
         let mut taken = false;
         self.state.send_if_modified(|s| {
             s.last_push_at = Some(now);
+            // A push carries no per-model caps; they change by the week,
+            // so the last ones known stay in force rather than vanish.
+            if let Some(held) = &s.reading {
+                reading.weekly_scoped.clone_from(&held.weekly_scoped);
+            }
             taken = s.offer(reading);
             taken
         });
@@ -231,7 +240,7 @@ fn decision(assessment: &Assessment, value: TaskValue) -> Reply {
         stale,
         ..
     } = assessment;
-    let use_cloud = policy::should_use_cloud(*tier, value);
+    let use_cloud = policy::should_use_cloud(assessment, value);
     let verdict = if use_cloud { "cloud" } else { "local" };
     Reply::Decision(Decision {
         use_cloud,
@@ -255,7 +264,7 @@ fn model_choice(
         stale,
         ..
     } = assessment;
-    let (model, provider) = policy::select_model(&config.models, *tier, complexity);
+    let (model, provider) = policy::select_model(&config.models, assessment, complexity);
     let choice = local_choice::prefer_pulled(&config.models, local, model, provider);
     let mut reason = format!("{complexity} complexity in {tier} tier: {reason}");
     if let Some(note) = choice.note {
@@ -271,12 +280,13 @@ fn model_choice(
     })
 }
 
-/// The assessment every answer rests on: the policy table, and pace when
-/// it is on.
+/// The assessment every answer rests on: the policy table with the cloud
+/// model's own weekly cap, and pace when it is on.
 pub fn assess(config: &Config, state: &Snapshot, now: Now) -> Assessment {
     let reading = state.reading.as_ref();
     let assessment = policy::assess(
         &config.thresholds,
+        config.models.family(),
         reading,
         config.stale_after.0,
         now.monotonic,
@@ -289,6 +299,16 @@ pub fn assess(config: &Config, state: &Snapshot, now: Now) -> Assessment {
         .forecast(config.thresholds.resting_above, now.wall);
     let resets_at = reading.and_then(|r| r.five_hour.resets_at);
     policy::pace(assessment, forecast.as_ref(), resets_at, now)
+}
+
+/// The cap of `family` as a window, for the status fields that predate
+/// `weekly_scoped` and name Opus and Sonnet on their own.
+fn scoped_window(reading: Option<&Reading>, family: &str) -> Option<Window> {
+    let cap = reading?.cap(family)?;
+    Some(Window {
+        utilization: cap.utilization,
+        resets_at: cap.resets_at,
+    })
 }
 
 /// Checks a pushed reading; the message says what was wrong with it. A
@@ -329,8 +349,7 @@ fn pushed_reading(
     Ok(Reading {
         five_hour,
         seven_day,
-        seven_day_opus: None,
-        seven_day_sonnet: None,
+        weekly_scoped: Vec::new(),
         as_of: as_of.unwrap_or(now),
         source,
         received: Default::default(),

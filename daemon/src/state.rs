@@ -3,7 +3,7 @@
 //! connection reads the latest without waiting on anyone.
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{CredentialSource, LastError, LastErrorKind, Polling};
+use claude_quota_proto::{CredentialSource, LastError, LastErrorKind, Polling, ReplyShape};
 use serde::{Deserialize, Serialize};
 
 use crate::forecast::{History, Sample};
@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub last_error: Option<LastError>,
     /// Which credentials are in use, never the token itself.
     pub credentials: CredentialInfo,
+    /// The form of the last good usage reply.
+    pub last_reply_shape: Option<ReplyShape>,
     /// When the poller will next ask the API.
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since start.
@@ -51,6 +53,9 @@ pub struct CredentialInfo {
     pub subscription_type: Option<String>,
     /// When the token expires, when stored.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The sources whose tokens the usage API refused for want of
+    /// `user:profile`, whether or not another source stood in.
+    pub lacking_scope: Vec<CredentialSource>,
 }
 
 impl Default for Snapshot {
@@ -62,7 +67,9 @@ impl Default for Snapshot {
                 source: CredentialSource::None,
                 subscription_type: None,
                 expires_at: None,
+                lacking_scope: Vec::new(),
             },
+            last_reply_shape: None,
             next_poll_at: None,
             api_calls: 0,
             last_push_at: None,

@@ -1,23 +1,35 @@
 //! The client of Anthropic's usage endpoint: one GET, its faults sorted into
 //! the kinds the poller reacts to differently.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{LastErrorKind, ReadingSource, Window};
+use claude_quota_credentials::Secret;
+use claude_quota_proto::LastErrorKind;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER, USER_AGENT};
-use serde::Deserialize;
 
 use crate::http::BodyError;
-use crate::reading::Reading;
-use crate::secret::Secret;
+use crate::usage_reply::{self, Parsed};
 
 /// The endpoint's path under `api_url`.
 const USAGE_PATH: &str = "/api/oauth/usage";
 
 /// The beta header the OAuth endpoints require.
 const BETA: (&str, &str) = ("anthropic-beta", "oauth-2025-04-20");
+
+/// The Claude Code release whose `User-Agent` the daemon sends by default:
+/// `npm view @anthropic-ai/claude-code version` on 2026-11-29. The
+/// endpoint puts other agents in a stricter rate-limit bucket or refuses
+/// them (docs/decisions.md); config `user_agent` replaces the whole string
+/// when a newer release is needed.
+pub const CLAUDE_CODE_VERSION: &str = "2.1.332";
+
+/// How many distinct ignored keys are remembered (and logged): a reply that
+/// invents new keys at every poll must not grow the daemon's memory.
+const MAX_IGNORED_LOGGED: usize = 256;
 
 /// How long one request may take, connect to last byte.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,7 +47,7 @@ pub enum ApiError {
     Unauthorized,
     /// 403: the token lacks the `user:profile` scope.
     #[error(
-        "the token lacks the user:profile scope (403); a token made for inference only (`claude setup-token`) cannot read usage, log in with `claude` instead"
+        "the token lacks the user:profile scope (403); a token made for inference only (`claude setup-token`) cannot read usage"
     )]
     InsufficientScope,
     /// 429, with the server's `Retry-After` when it gave a positive one.
@@ -65,35 +77,43 @@ impl ApiError {
     }
 }
 
+/// The `User-Agent` sent unless the config names another: Claude Code's.
+pub fn default_user_agent() -> String {
+    format!("claude-code/{CLAUDE_CODE_VERSION}")
+}
+
 /// A client for the usage endpoint at one base URL.
 pub struct UsageApi {
     http: reqwest::Client,
     url: String,
+    user_agent: String,
+    /// Reply keys already logged as ignored, so each is logged once.
+    ignored_logged: Mutex<BTreeSet<String>>,
 }
 
 impl UsageApi {
-    /// A client for `{api_url}/api/oauth/usage`.
-    pub fn new(api_url: &str) -> anyhow::Result<Self> {
+    /// A client for `{api_url}/api/oauth/usage` that introduces itself as
+    /// `user_agent`.
+    pub fn new(api_url: &str, user_agent: String) -> anyhow::Result<Self> {
         Ok(UsageApi {
             http: crate::http::client(TIMEOUT)?,
             url: format!("{}{USAGE_PATH}", api_url.trim_end_matches('/')),
+            user_agent,
+            ignored_logged: Mutex::default(),
         })
     }
 
     /// Asks for the current utilization. The token goes into one header and
     /// nowhere else, marked sensitive so that no `Debug` of the request in
     /// reqwest or hyper prints it; reqwest's own errors never see it.
-    pub async fn fetch(&self, token: &Secret, now: DateTime<Utc>) -> Result<Reading, ApiError> {
+    pub async fn fetch(&self, token: &Secret, now: DateTime<Utc>) -> Result<Parsed, ApiError> {
         let response = self
             .http
             .get(&self.url)
             .bearer_auth(token.expose())
             .header(BETA.0, BETA.1)
             .header(ACCEPT, "application/json")
-            .header(
-                USER_AGENT,
-                concat!("claude-quota/", env!("CARGO_PKG_VERSION")),
-            )
+            .header(USER_AGENT, &self.user_agent)
             .send()
             .await
             .map_err(|err| ApiError::Network(describe(&err)))?;
@@ -117,7 +137,26 @@ impl UsageApi {
                 BodyError::TooLarge => ApiError::BadResponse(err.to_string()),
                 BodyError::Http(err) => ApiError::Network(describe(&err)),
             })?;
-        parse_usage(&body, now)
+        let parsed = usage_reply::parse(&body, now).map_err(ApiError::BadResponse)?;
+        self.log_ignored_once(&parsed.ignored);
+        Ok(parsed)
+    }
+
+    /// Logs at debug each ignored key or kind the first time it is seen:
+    /// a new key is worth a look, the same key at every poll is noise.
+    fn log_ignored_once(&self, ignored: &BTreeSet<String>) {
+        let mut logged = self
+            .ignored_logged
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        for key in ignored {
+            if logged.len() >= MAX_IGNORED_LOGGED {
+                break;
+            }
+            if logged.insert(key.clone()) {
+                tracing::debug!(%key, "ignoring a part of the usage reply this daemon does not use");
+            }
+        }
     }
 }
 
@@ -163,100 +202,10 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     (!wait.is_zero()).then_some(wait)
 }
 
-/// One window as the endpoint sends it: either field may be null.
-#[derive(Deserialize)]
-struct ApiWindow {
-    utilization: Option<f64>,
-    resets_at: Option<DateTime<Utc>>,
-}
-
-/// The endpoint's reply; keys we do not know are ignored.
-#[derive(Deserialize)]
-struct UsageReply {
-    five_hour: Option<ApiWindow>,
-    seven_day: Option<ApiWindow>,
-    seven_day_opus: Option<ApiWindow>,
-    seven_day_sonnet: Option<ApiWindow>,
-}
-
-/// Parses the endpoint's reply into a reading taken at `now`.
-fn parse_usage(body: &[u8], now: DateTime<Utc>) -> Result<Reading, ApiError> {
-    let reply: UsageReply =
-        serde_json::from_slice(body).map_err(|err| ApiError::BadResponse(err.to_string()))?;
-    let window = |w: Option<ApiWindow>, name: &str| -> Result<Option<Window>, ApiError> {
-        let Some(ApiWindow {
-            utilization: Some(utilization),
-            resets_at,
-        }) = w
-        else {
-            return Ok(None);
-        };
-        if !utilization.is_finite() || utilization < 0.0 {
-            return Err(ApiError::BadResponse(format!(
-                "{name}.utilization is {utilization}"
-            )));
-        }
-        Ok(Some(Window {
-            utilization,
-            resets_at,
-        }))
-    };
-    let five_hour = window(reply.five_hour, "five_hour")?
-        .ok_or_else(|| ApiError::BadResponse("no five_hour utilization in the reply".into()))?;
-    Ok(Reading {
-        five_hour,
-        seven_day: window(reply.seven_day, "seven_day")?,
-        seven_day_opus: window(reply.seven_day_opus, "seven_day_opus")?,
-        seven_day_sonnet: window(reply.seven_day_sonnet, "seven_day_sonnet")?,
-        as_of: now,
-        source: ReadingSource::Api,
-        received: Default::default(),
-    }
-    .arrived(now))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-
-    #[test]
-    fn parses_the_contract_example() {
-        let body = br#"{"five_hour": {"utilization": 61.0, "resets_at": "2026-01-28T07:59:59.571404+00:00"},
- "seven_day": {"utilization": 22.0, "resets_at": "2026-02-03T09:59:59.571468+00:00"},
- "seven_day_opus": null, "seven_day_sonnet": {"utilization": 1.0, "resets_at": null},
- "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null, "utilization": null}}"#;
-        let reading = parse_usage(body, Utc::now()).unwrap();
-        assert_eq!(reading.five_hour.utilization, 61.0);
-        assert_eq!(
-            reading.five_hour.resets_at.unwrap().to_rfc3339(),
-            "2026-01-28T07:59:59.571404+00:00"
-        );
-        assert_eq!(reading.seven_day.unwrap().utilization, 22.0);
-        assert!(reading.seven_day_opus.is_none());
-        assert_eq!(reading.seven_day_sonnet.unwrap().resets_at, None);
-    }
-
-    #[test]
-    fn optional_windows_may_be_missing_but_five_hour_may_not() {
-        let reading = parse_usage(
-            br#"{"five_hour":{"utilization":3,"resets_at":null},"new_key":[1]}"#,
-            Utc::now(),
-        )
-        .unwrap();
-        assert!(reading.seven_day.is_none());
-        for body in [
-            &br#"{"seven_day":{"utilization":3,"resets_at":null}}"#[..],
-            br#"{"five_hour":null}"#,
-            br#"{"five_hour":{"utilization":-1,"resets_at":null}}"#,
-            br#"{"five_hour":{"utilization":"high"}}"#,
-            b"<html>",
-            br#"[]"#,
-        ] {
-            let err = parse_usage(body, Utc::now()).unwrap_err();
-            assert_eq!(err.kind(), LastErrorKind::BadResponse, "{err}");
-        }
-    }
 
     /// What `retry_after` makes of a header holding `value`.
     fn retry_after_of(value: &str, now: DateTime<Utc>) -> Option<Duration> {

@@ -23,7 +23,8 @@ pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request};
 pub use paths::{SOCKET_ENV, default_socket_path};
 pub use types::{
     CredentialSource, DaemonInfo, Forecast, LastError, LastErrorKind, LocalInfo, Polling, Provider,
-    ReadingSource, Status, TaskComplexity, TaskValue, Tier, UnknownName, Window,
+    ReadingSource, ReplyShape, ScopedCap, Status, TaskComplexity, TaskValue, Tier, UnknownName,
+    Window,
 };
 
 /// The protocol version this crate speaks. A client announces it in `hello`

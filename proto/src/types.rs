@@ -129,6 +129,37 @@ pub struct Window {
     pub resets_at: Option<DateTime<Utc>>,
 }
 
+/// A per-model weekly cap (Sonnet, Opus, …): the plan limits some model
+/// families on their own beside the 7-day window of all models, and a
+/// router must not send work to a family whose cap is spent.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopedCap {
+    /// The model family as the usage API names it (`Sonnet`, `Opus`…).
+    pub model: String,
+    /// Percent of the cap used, 0-100 (may exceed 100 when overspent).
+    pub utilization: f64,
+    /// When the cap rolls over, if known.
+    pub resets_at: Option<DateTime<Utc>>,
+    /// The API's own judgement (`normal`, `warning`, `critical`…), when
+    /// the reply carries one; the flat form does not.
+    pub severity: Option<String>,
+}
+
+/// Which form of the usage reply the daemon read last, so `doctor` can
+/// tell a user which API shape their account is served.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyShape {
+    /// Only the flat keys (`five_hour`, `seven_day`, `seven_day_<family>`).
+    Flat,
+    /// Only the `limits` array (the 2026 form).
+    Limits,
+    /// Both; `limits` wins where they overlap.
+    Mixed,
+}
+
 /// The kinds of fault shown in `last_error`; each has a distinct fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -214,6 +245,15 @@ pub struct Status {
     pub seven_day_opus: Option<Window>,
     /// The 7-day Sonnet window, when the plan has one.
     pub seven_day_sonnet: Option<Window>,
+    /// Every per-model weekly cap of the current reading, from either
+    /// form of the usage reply.
+    #[serde(default)]
+    pub weekly_scoped: Vec<ScopedCap>,
+    /// The cloud model's own weekly cap when it is above
+    /// `weekly_resting_above` and so keeps every task local whatever the
+    /// tier; `None` while the cloud is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_capped_by: Option<ScopedCap>,
     /// When the current reading was taken.
     pub as_of: Option<DateTime<Utc>>,
     /// Where the current reading came from.
@@ -234,8 +274,16 @@ pub struct Status {
     /// When the token in use expires, when stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// The sources whose tokens the usage API refused for want of the
+    /// `user:profile` scope (an inference-only `CLAUDE_CODE_OAUTH_TOKEN`),
+    /// also when another source stood in, so a user learns to unset it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lacking_scope: Vec<CredentialSource>,
     /// The most recent fault, cleared by the next good reading.
     pub last_error: Option<LastError>,
+    /// The form of the last good usage reply, until one arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply_shape: Option<ReplyShape>,
     /// When the daemon will next ask the usage API.
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since the daemon started.
@@ -301,6 +349,7 @@ names!(TaskComplexity, "task complexity", { High => "high", Medium => "medium", 
 names!(Provider, "provider", { Anthropic => "anthropic", Ollama => "ollama" });
 names!(ReadingSource, "reading source", { Api => "api", Statusline => "statusline", Headers => "headers", Persisted => "persisted" });
 names!(Polling, "polling mode", { Active => "active", Idle => "idle", Pushed => "pushed" });
+names!(ReplyShape, "reply shape", { Flat => "flat", Limits => "limits", Mixed => "mixed" });
 names!(CredentialSource, "credential source", {
     Env => "env", Keychain => "keychain", SecurityCli => "security_cli",
     SecretService => "secret_service", File => "file", None => "none",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use claude_quota::{Client, Status};
+use claude_quota::{Client, LastErrorKind, Status};
 use tempfile::TempDir;
 
 /// Where the daemon looks for its config by default, relative to the temp
@@ -104,6 +104,16 @@ impl DaemonBuilder {
         )
         .env("CQ_KEYRING_ATTRIBUTE", attribute)
         .secret_service()
+    }
+
+    /// Adds a second item to the private Secret Service: `secret` stored
+    /// as service `service` under the `username` attribute for `$USER`.
+    pub fn other_keyring_item(self, service: &str, secret: &str) -> Self {
+        let path = self.dir.path().join("other-keyring-item");
+        fs::write(&path, secret).expect("write keyring item");
+        self.env("CQ_KEYRING_OTHER_ITEM", &path.display().to_string())
+            .env("CQ_KEYRING_OTHER_SERVICE", service)
+            .secret_service()
     }
 
     /// Listens on `socket` instead of the private default.
@@ -342,6 +352,14 @@ impl Daemon {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits until `last_error` shows a fault of `kind`, as [`Self::wait_for`].
+    pub async fn wait_for_error(&self, timeout: Duration, kind: LastErrorKind) -> Status {
+        self.wait_for(timeout, |s| {
+            s.last_error.as_ref().map(|e| e.kind) == Some(kind)
+        })
+        .await
     }
 
     /// Kills the daemon with SIGKILL (no chance to clean up) and starts it

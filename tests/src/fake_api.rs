@@ -33,6 +33,9 @@ struct Script {
     fault: Option<Fault>,
     requests: Vec<Instant>,
     rejected_tokens: usize,
+    inference_only: Vec<String>,
+    scope_refusals: usize,
+    user_agents: Vec<String>,
 }
 
 /// A running fake API. It stops with the test process.
@@ -51,6 +54,9 @@ impl FakeApi {
             fault: None,
             requests: Vec::new(),
             rejected_tokens: 0,
+            inference_only: Vec::new(),
+            scope_refusals: 0,
+            user_agents: Vec::new(),
         }));
         let app = Router::new()
             .route("/api/oauth/usage", get(usage))
@@ -91,6 +97,26 @@ impl FakeApi {
         self.script.lock().unwrap().accepted_token = token.to_owned();
     }
 
+    /// Answers `token` as the endpoint answers an inference-only token
+    /// (`claude setup-token`): 403, naming the `user:profile` scope.
+    pub fn inference_only(&self, token: &str) {
+        self.script
+            .lock()
+            .unwrap()
+            .inference_only
+            .push(token.to_owned());
+    }
+
+    /// How many requests were refused as inference-only.
+    pub fn scope_refusals(&self) -> usize {
+        self.script.lock().unwrap().scope_refusals
+    }
+
+    /// The `User-Agent` of every request, in order.
+    pub fn user_agents(&self) -> Vec<String> {
+        self.script.lock().unwrap().user_agents.clone()
+    }
+
     /// How many requests arrived, whatever their fate.
     pub fn requests(&self) -> usize {
         self.script.lock().unwrap().requests.len()
@@ -118,10 +144,51 @@ pub fn usage_body(five_hour: f64, seven_day: Option<f64>) -> Value {
     })
 }
 
+/// A reply of the 2026 `limits` form only: `session` and `weekly_all`
+/// percentages, and a `weekly_scoped` cap for each `(display_name, percent)`.
+pub fn limits_body(session: f64, weekly_all: f64, scoped: &[(&str, f64)]) -> Value {
+    let mut limits = vec![
+        json!({"kind": "session", "group": "session", "percent": session, "severity": "normal",
+               "resets_at": "2026-01-28T07:59:59.571404+00:00", "scope": null, "is_active": true}),
+        json!({"kind": "weekly_all", "group": "weekly", "percent": weekly_all, "severity": "normal",
+               "resets_at": "2026-02-03T09:59:59.571468+00:00", "scope": null}),
+    ];
+    limits.extend(scoped.iter().map(|(model, percent)| {
+        json!({"kind": "weekly_scoped", "group": "weekly", "percent": percent, "severity": "normal",
+               "resets_at": null, "scope": {"model": {"id": null, "display_name": model}, "surface": null}})
+    }));
+    json!({"limits": limits, "extra_usage": {"is_enabled": false}})
+}
+
+/// A recorded reply shape from `tests/fixtures/usage/NAME.json`.
+pub fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/usage")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
 async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> Response {
     let (fault, body) = {
         let mut s = script.lock().unwrap();
         s.requests.push(Instant::now());
+        let agent = headers.get(header::USER_AGENT).map(HeaderValue::to_str);
+        s.user_agents
+            .push(agent.and_then(Result::ok).unwrap_or_default().to_owned());
+        if s.inference_only.iter().any(|token| {
+            headers
+                .get(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes)
+                == Some(format!("Bearer {token}").as_bytes())
+        }) {
+            s.scope_refusals += 1;
+            return (StatusCode::FORBIDDEN, axum::Json(json!({
+                "type": "error",
+                "error": {"type": "permission_error", "message": "OAuth token does not meet scope requirement user:profile"}
+            }))).into_response();
+        }
         let bearer = format!("Bearer {}", s.accepted_token);
         if headers.get(header::AUTHORIZATION) != Some(&HeaderValue::from_str(&bearer).unwrap()) {
             s.rejected_tokens += 1;

@@ -12,16 +12,23 @@ const TOOLS: [&str; 3] = ["dbus-run-session", "gnome-keyring-daemon", "secret-to
 
 /// Runs as `sh -c SCRIPT sh DAEMON ARGS…` inside `dbus-run-session`.
 /// `$CQ_KEYRING_ITEM`, when set, names a credentials file to move into
-/// the keyring under the account attribute `$CQ_KEYRING_ATTRIBUTE`; the
-/// `secret-tool store` line is the README's, word for word but for those
-/// two variables.
+/// the keyring under the account attribute `$CQ_KEYRING_ATTRIBUTE` and the
+/// service name `$CQ_KEYRING_SERVICE` (default Claude Code's plain one);
+/// the `secret-tool store` line is the README's, word for word but for
+/// those variables. `$CQ_KEYRING_OTHER_ITEM`, when set, names a file whose
+/// text is stored as a second item, service `$CQ_KEYRING_OTHER_SERVICE`.
 const SCRIPT: &str = r#"set -eu
 printf %s cq-test-keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 if [ -n "${CQ_KEYRING_ITEM:-}" ]; then
-  secret-tool store --label="Claude Code-credentials" service "Claude Code-credentials" "$CQ_KEYRING_ATTRIBUTE" "$USER" < "$CQ_KEYRING_ITEM"
+  service="${CQ_KEYRING_SERVICE:-Claude Code-credentials}"
+  secret-tool store --label="$service" service "$service" "$CQ_KEYRING_ATTRIBUTE" "$USER" < "$CQ_KEYRING_ITEM"
   rm "$CQ_KEYRING_ITEM"
 fi
-unset CQ_KEYRING_ITEM CQ_KEYRING_ATTRIBUTE
+if [ -n "${CQ_KEYRING_OTHER_ITEM:-}" ]; then
+  secret-tool store --label="$CQ_KEYRING_OTHER_SERVICE" service "$CQ_KEYRING_OTHER_SERVICE" username "$USER" < "$CQ_KEYRING_OTHER_ITEM"
+  rm "$CQ_KEYRING_OTHER_ITEM"
+fi
+unset CQ_KEYRING_ITEM CQ_KEYRING_ATTRIBUTE CQ_KEYRING_SERVICE CQ_KEYRING_OTHER_ITEM CQ_KEYRING_OTHER_SERVICE
 exec "$@"
 "#;
 

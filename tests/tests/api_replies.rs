@@ -43,9 +43,7 @@ async fn a_reply_without_five_hour_is_a_bad_response_and_the_reading_is_kept() {
         r#"{"seven_day": {"utilization": 1.0, "resets_at": null}}"#.into(),
     ));
     let status = daemon
-        .wait_for(WAIT, |s| {
-            s.last_error.as_ref().map(|e| e.kind) == Some(LastErrorKind::BadResponse)
-        })
+        .wait_for_error(WAIT, LastErrorKind::BadResponse)
         .await;
     assert_eq!(status.tier, Tier::Active, "last good reading still serves");
     assert_eq!(status.as_of, good.as_of);

@@ -35,15 +35,13 @@ fn has_reading(status: &Status) -> bool {
     status.as_of.is_some() && status.last_error.is_none()
 }
 
-async fn item_is_read_from_the_secret_service(attribute: &str) {
+async fn item_is_read_from_the_secret_service(store: Sources) {
     if !secret_service::available() {
         return;
     }
     let api = FakeApi::start();
     api.accept_token(KEYRING_TOKEN);
-    let daemon = traced(&api, 0.2)
-        .keyring_item(KEYRING_TOKEN, attribute, Some(FAR_FUTURE_MS))
-        .start();
+    let daemon = store(traced(&api, 0.2)).start();
     let status = daemon
         .wait_for(WAIT, |s| {
             s.credentials == CredentialSource::SecretService && has_reading(s)
@@ -60,12 +58,114 @@ async fn item_is_read_from_the_secret_service(attribute: &str) {
 
 #[tokio::test]
 async fn an_item_stored_the_readme_way_is_read_from_the_secret_service() {
-    item_is_read_from_the_secret_service("username").await;
+    item_is_read_from_the_secret_service(|b| {
+        b.keyring_item(KEYRING_TOKEN, "username", Some(FAR_FUTURE_MS))
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn an_item_under_libsecret_account_attribute_is_read_too() {
-    item_is_read_from_the_secret_service("account").await;
+    item_is_read_from_the_secret_service(|b| {
+        b.keyring_item(KEYRING_TOKEN, "account", Some(FAR_FUTURE_MS))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_claude_config_dir_set_the_hashed_item_is_read() {
+    // PRODUCT.md §2's test vector: sha256 of the raw value, first 8 hex.
+    item_is_read_from_the_secret_service(|b| {
+        b.env("CLAUDE_CONFIG_DIR", "/Users/test/.claude-work")
+            .env("CQ_KEYRING_SERVICE", "Claude Code-credentials-03abf0ee")
+            .keyring_item(KEYRING_TOKEN, "username", Some(FAR_FUTURE_MS))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hashed_item_without_a_claude_login_gives_way_to_the_plain_one() {
+    item_is_read_from_the_secret_service(|b| {
+        b.env("CLAUDE_CONFIG_DIR", "/Users/test/.claude-work")
+            .other_keyring_item(
+                "Claude Code-credentials-03abf0ee",
+                r#"{"mcpOAuth":{"server":{"accessToken":"mcp-only","expiresAt":1}}}"#,
+            )
+            .keyring_item(KEYRING_TOKEN, "username", Some(FAR_FUTURE_MS))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_inference_only_env_token_gives_way_to_the_credentials_file() {
+    let api = FakeApi::start();
+    api.inference_only(ENV_TOKEN);
+    let daemon = traced(&api, 0.2)
+        .env("CLAUDE_CODE_OAUTH_TOKEN", ENV_TOKEN)
+        .credentials_file(TOKEN, Some(FAR_FUTURE_MS))
+        .start();
+    let status = daemon
+        .wait_for(WAIT, |s| {
+            s.credentials == CredentialSource::File && has_reading(s)
+        })
+        .await;
+    assert_eq!(status.tier, claude_quota::Tier::Burst, "tier from the API");
+    assert_eq!(status.lacking_scope, [CredentialSource::Env]);
+    let doctor = daemon.cli(&["doctor", "--no-color"]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains("WARN  scope        the token from env lacks user:profile"),
+        "{report}"
+    );
+    assert!(report.contains("unset CLAUDE_CODE_OAUTH_TOKEN"), "{report}");
+    let asked = api.requests();
+    daemon
+        .wait_for(WAIT, |s| s.api_calls as usize >= asked + 2)
+        .await;
+    assert_eq!(
+        api.scope_refusals(),
+        1,
+        "the inference-only token is not retried at every poll"
+    );
+    assert!(
+        api.user_agents()
+            .iter()
+            .all(|a| a.starts_with("claude-code/"))
+    );
+    assert_never_leaked(&daemon, &ALL_TOKENS);
+}
+
+#[tokio::test]
+async fn when_every_source_lacks_the_scope_the_fault_names_them_and_the_fix() {
+    let api = FakeApi::start();
+    api.inference_only(ENV_TOKEN);
+    api.inference_only(TOKEN);
+    let daemon = traced(&api, 0.2)
+        .env("CLAUDE_CODE_OAUTH_TOKEN", ENV_TOKEN)
+        .credentials_file(TOKEN, Some(FAR_FUTURE_MS))
+        .start();
+    let status = daemon
+        .wait_for_error(WAIT, LastErrorKind::InsufficientScope)
+        .await;
+    let message = status.last_error.unwrap().message;
+    assert!(
+        message.contains("lacking user:profile: env, file"),
+        "{message}"
+    );
+    assert!(
+        message.contains("unset CLAUDE_CODE_OAUTH_TOKEN"),
+        "{message}"
+    );
+
+    // A login made meanwhile is found at the next poll.
+    write_credentials(&daemon.claude_dir(), NEW_TOKEN, Some(FAR_FUTURE_MS));
+    api.accept_token(NEW_TOKEN);
+    daemon
+        .wait_for(WAIT, |s| {
+            s.credentials == CredentialSource::File && has_reading(s)
+        })
+        .await;
+    assert_never_leaked(&daemon, &ALL_TOKENS);
 }
 
 #[tokio::test]
@@ -219,11 +319,7 @@ async fn a_refused_token_is_read_again_once_then_unauthorized() {
     // Refused again with nothing new to read: no retry with the same token.
     api.accept_token("sk-ant-oat01-someone-else");
     let status = daemon
-        .wait_for(WAIT, |s| {
-            s.last_error
-                .as_ref()
-                .is_some_and(|e| e.kind == LastErrorKind::Unauthorized)
-        })
+        .wait_for_error(WAIT, LastErrorKind::Unauthorized)
         .await;
     assert_eq!(
         api.rejected_tokens(),

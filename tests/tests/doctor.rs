@@ -14,25 +14,40 @@ use serde_json::Value;
 /// Runs `claude-quota doctor --json` against `daemon`, with the daemon's
 /// private HOME (so no service is found installed).
 fn doctor(daemon: &Daemon) -> (Output, Vec<Value>) {
-    let output = Command::new(bin("claude-quota"))
-        .args(["doctor", "--json", "--socket"])
-        .arg(daemon.socket())
-        .env("HOME", daemon.root().join("home"))
-        .env("XDG_CONFIG_HOME", daemon.root().join("config"))
-        .output()
-        .unwrap();
+    run_json(
+        Command::new(bin("claude-quota"))
+            .args(["doctor", "--json", "--socket"])
+            .arg(daemon.socket())
+            .env("HOME", daemon.root().join("home"))
+            .env("XDG_CONFIG_HOME", daemon.root().join("config")),
+    )
+}
+
+/// Runs a `doctor --json` command and parses its checks.
+fn run_json(command: &mut Command) -> (Output, Vec<Value>) {
+    let output = command.output().unwrap();
     let checks: Value =
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
     (output, checks.as_array().unwrap().clone())
 }
 
-/// The verdict of the check called `name`.
-fn verdict<'a>(checks: &'a [Value], name: &str) -> &'a str {
+/// Field `key` of the first check called `name`.
+fn field<'a>(checks: &'a [Value], name: &str, key: &str) -> &'a str {
     checks
         .iter()
         .find(|c| c["check"] == name)
-        .and_then(|c| c["verdict"].as_str())
+        .and_then(|c| c[key].as_str())
         .unwrap_or_else(|| panic!("no {name} check in {checks:#?}"))
+}
+
+/// The verdict of the check called `name`.
+fn verdict<'a>(checks: &'a [Value], name: &str) -> &'a str {
+    field(checks, name, "verdict")
+}
+
+/// The message of the check called `name`.
+fn message<'a>(checks: &'a [Value], name: &str) -> &'a str {
+    field(checks, name, "message")
 }
 
 /// The daemon's config pointing it at the Ollama at `url`.
@@ -83,9 +98,19 @@ async fn a_healthy_setup_passes_and_a_missing_ollama_or_service_only_warns() {
 
     let (output, checks) = doctor(&daemon);
     assert_eq!(output.status.code(), Some(0), "{checks:#?}");
-    for name in ["socket", "daemon", "credentials", "scope", "api", "ollama"] {
+    for name in [
+        "socket",
+        "daemon",
+        "credentials",
+        "scope",
+        "api",
+        "reply",
+        "ollama",
+    ] {
         assert_eq!(verdict(&checks, name), "ok", "{name}: {checks:#?}");
     }
+    let reply = message(&checks, "reply");
+    assert!(reply.contains("flat form"), "{reply}");
     assert_eq!(
         verdict(&checks, "service"),
         "warn",
@@ -141,4 +166,82 @@ fn with_no_daemon_doctor_exits_3_and_says_how_to_start_it() {
     assert!(stdout.contains("FAIL  daemon"), "{stdout}");
     assert!(stdout.contains("claude-quota service install"), "{stdout}");
     assert!(stdout.contains("WARN  ollama"), "{stdout}");
+}
+
+/// Runs `claude-quota doctor --json` where no daemon listens, with `home`
+/// as HOME and Claude Code's directory, no Secret Service and these extra
+/// variables.
+fn doctor_without_daemon(home: &std::path::Path, env: &[(&str, &str)]) -> (Output, Vec<Value>) {
+    run_json(
+        Command::new(bin("claude-quota"))
+            .args(["doctor", "--json", "--socket"])
+            .arg(home.join("none.sock"))
+            .env("HOME", home)
+            .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
+            .env("USER", "cq-tester")
+            .env_remove("CLAUDE_CODE_OAUTH_TOKEN")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .envs(env.iter().copied()),
+    )
+}
+
+#[test]
+fn with_no_daemon_and_no_credentials_doctor_fails_naming_every_source() {
+    let home = tempfile::tempdir().unwrap();
+    let (output, checks) = doctor_without_daemon(home.path(), &[]);
+    assert_ne!(output.status.code(), Some(0), "{checks:#?}");
+    assert_eq!(verdict(&checks, "credentials"), "fail", "{checks:#?}");
+    let tried = message(&checks, "credentials");
+    let hashed = "Claude Code-credentials-";
+    for place in [
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        hashed,
+        "item \"Claude Code-credentials\" of \"cq-tester\"",
+        ".claude/.credentials.json",
+    ] {
+        assert!(tried.contains(place), "{place}: {tried}");
+    }
+}
+
+#[test]
+fn with_no_daemon_doctor_describes_each_token_but_never_shows_it() {
+    let home = tempfile::tempdir().unwrap();
+    let in_an_hour = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    claude_quota_e2e::daemon::write_credentials(
+        &home.path().join(".claude"),
+        TOKEN,
+        Some(in_an_hour),
+    );
+    let env_token = "sk-ant-oat01-DOCTOR-ENV-do-not-leak-0b3e";
+    let (output, checks) =
+        doctor_without_daemon(home.path(), &[("CLAUDE_CODE_OAUTH_TOKEN", env_token)]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains(TOKEN) && !stdout.contains(env_token),
+        "{stdout}"
+    );
+    assert_eq!(verdict(&checks, "credentials"), "ok", "{checks:#?}");
+    assert!(
+        message(&checks, "credentials").contains("CLAUDE_CODE_OAUTH_TOKEN"),
+        "the first source wins: {checks:#?}"
+    );
+    let sources: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["check"] == "source")
+        .filter_map(|c| c["message"].as_str())
+        .collect();
+    assert!(
+        sources.iter().any(
+            |m| m.contains("credentials.json: a token, max plan, expires in")
+                && m.contains("scopes user:inference user:profile")
+        ),
+        "{sources:#?}"
+    );
+    assert!(
+        sources
+            .iter()
+            .any(|m| m.starts_with("CLAUDE_CODE_OAUTH_TOKEN: a token")
+                && m.contains("inference-only")),
+        "{sources:#?}"
+    );
 }

@@ -50,25 +50,32 @@ impl View {
 pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> String {
     let mut out = String::new();
     header(&mut out, status, view);
-    let windows = [
-        ("5-hour", status.five_hour),
-        ("7-day", status.seven_day),
-        ("opus", status.seven_day_opus),
-        ("sonnet", status.seven_day_sonnet),
-    ];
-    for (i, (name, window)) in windows.into_iter().enumerate() {
+    for (name, window) in [("5-hour", status.five_hour), ("7-day", status.seven_day)] {
         match window {
             Some(window) => bar_line(&mut out, name, window, view),
-            // The two main windows always show; the extra ones when present.
-            None if i < 2 => {
+            None => {
                 let _ = writeln!(
                     out,
                     "  {name:<7} {}",
                     view.palette.paint(dim(), "no reading")
                 );
             }
-            None => {}
         }
+    }
+    for (name, window) in model_caps(status) {
+        bar_line(&mut out, &name, window, view);
+    }
+    if let Some(cap) = &status.cloud_capped_by {
+        let title = view.palette.paint(red(), "cloud closed");
+        let reset = cap
+            .resets_at
+            .map(|at| format!(" until it resets {}", reset_text(at, view)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {title}  the {} weekly cap is spent ({:.0}%): every task stays local{reset}",
+            cap.model, cap.utilization
+        );
     }
     out.push('\n');
     freshness(&mut out, status, view);
@@ -88,6 +95,32 @@ pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> Stri
         decisions(&mut out, guidance, view);
     }
     out
+}
+
+/// The per-model weekly caps as bars, named by family in lower case; from
+/// `seven_day_opus`/`seven_day_sonnet` when a daemon sends no
+/// `weekly_scoped`.
+fn model_caps(status: &Status) -> Vec<(String, Window)> {
+    if status.weekly_scoped.is_empty() {
+        return [
+            ("opus", status.seven_day_opus),
+            ("sonnet", status.seven_day_sonnet),
+        ]
+        .into_iter()
+        .filter_map(|(name, window)| Some((name.to_owned(), window?)))
+        .collect();
+    }
+    status
+        .weekly_scoped
+        .iter()
+        .map(|cap| {
+            let window = Window {
+                utilization: cap.utilization,
+                resets_at: cap.resets_at,
+            };
+            (cap.model.to_lowercase(), window)
+        })
+        .collect()
 }
 
 fn header(out: &mut String, status: &Status, view: &View) {
@@ -250,7 +283,7 @@ fn fix(kind: LastErrorKind) -> &'static str {
             "the login expired or was revoked: open Claude Code (`claude`) to refresh it"
         }
         LastErrorKind::InsufficientScope => {
-            "the token lacks user:profile: log in with `claude`, not a `claude setup-token` token"
+            "an inference-only token (`claude setup-token`) cannot read usage: unset CLAUDE_CODE_OAUTH_TOKEN for the daemon so it reads Claude Code's login, or rely on `claude-quota statusline` pushes"
         }
         LastErrorKind::RateLimited => {
             "the daemon backs off by itself; `claude-quota statusline` as Claude Code's status line avoids polling"
@@ -280,7 +313,7 @@ mod tests {
     use chrono::TimeDelta;
     use claude_quota::{
         CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, Polling, ReadingSource,
-        TaskComplexity, TaskValue, Tier,
+        ScopedCap, TaskComplexity, TaskValue, Tier,
     };
 
     fn now() -> DateTime<Utc> {
@@ -307,6 +340,13 @@ mod tests {
                 utilization: 1.0,
                 resets_at: None,
             }),
+            weekly_scoped: vec![ScopedCap {
+                model: "Sonnet".into(),
+                utilization: 1.0,
+                resets_at: None,
+                severity: None,
+            }],
+            cloud_capped_by: None,
             as_of: Some(now() - TimeDelta::seconds(12)),
             source: Some(ReadingSource::Api),
             age_s: Some(12),
@@ -315,7 +355,9 @@ mod tests {
             credentials: CredentialSource::File,
             subscription_type: Some("max".into()),
             token_expires_at: None,
+            lacking_scope: Vec::new(),
             last_error: None,
+            last_reply_shape: None,
             next_poll_at: Some(now() + TimeDelta::seconds(18)),
             api_calls: 7,
             polling: Some(Polling::Active),
@@ -408,6 +450,7 @@ mod tests {
         status.five_hour = None;
         status.seven_day = None;
         status.seven_day_sonnet = None;
+        status.weekly_scoped.clear();
         status.as_of = None;
         status.source = None;
         status.age_s = None;
@@ -433,6 +476,36 @@ mod tests {
             at: now(),
         });
         both("stale_error", &status);
+    }
+
+    #[test]
+    fn burst_with_the_cloud_models_cap_spent() {
+        let mut status = status(Tier::Burst, 23.0, 41.0);
+        let sonnet = ScopedCap {
+            model: "Sonnet".into(),
+            utilization: 97.0,
+            resets_at: Some(now() + TimeDelta::minutes(1440 + 90)),
+            severity: Some("critical".into()),
+        };
+        status.weekly_scoped = vec![
+            sonnet.clone(),
+            ScopedCap {
+                model: "Opus".into(),
+                utilization: 12.0,
+                resets_at: None,
+                severity: None,
+            },
+        ];
+        status.cloud_capped_by = Some(sonnet);
+        status.reason = "5-hour window at 23.0% (below 50%); the Sonnet weekly cap at 97.0% (above 80%) closes the cloud".into();
+        let mut guidance = guidance(Tier::Active);
+        for (_, choice) in &mut guidance.models {
+            choice.tier = Tier::Burst;
+        }
+        insta::assert_snapshot!(
+            "cloud_capped",
+            super::status(&status, Some(&guidance), &view(Palette::plain()))
+        );
     }
 
     #[test]

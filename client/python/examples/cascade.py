@@ -27,7 +27,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Mapping, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -82,7 +82,8 @@ def ask_anthropic(args: argparse.Namespace, model: str) -> str:
         "max_tokens": args.max_tokens,
         "messages": [{"role": "user", "content": args.prompt}],
     }
-    reply = post_json(f"{base(args.anthropic_url)}/v1/messages", body, headers)
+    url = f"{base(args.anthropic_url)}/v1/messages"
+    reply = post_json(url, body, headers, lambda got: report_usage(args.socket, got))
     return "".join(block["text"] for block in reply["content"] if block.get("type") == "text")
 
 
@@ -99,7 +100,24 @@ def base(url: str) -> str:
     return (url if "://" in url else f"http://{url}").rstrip("/")
 
 
-def post_json(url: str, body: Dict[str, Any], headers: Dict[str, str]) -> Dict[str, Any]:
+def report_usage(socket: Optional[str], headers: Mapping[str, Any]) -> None:
+    """Passes the rate-limit windows of an Anthropic response to the daemon.
+    Best effort: the answer matters more than the reading."""
+    try:
+        with claude_quota.Client(socket, timeout=2.0) as client:
+            client.ingest_headers(headers)
+    except claude_quota.ClaudeQuotaError as err:
+        print(f"cascade: could not pass the usage headers to claude-quotad: {err}", file=sys.stderr)
+
+
+def post_json(
+    url: str,
+    body: Dict[str, Any],
+    headers: Dict[str, str],
+    on_headers: Callable[[Mapping[str, Any]], None] = lambda _: None,
+) -> Dict[str, Any]:
+    """POSTs JSON and returns the JSON reply; ``on_headers`` sees every
+    response's headers, errors included."""
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
@@ -108,8 +126,10 @@ def post_json(url: str, body: Dict[str, Any], headers: Dict[str, str]) -> Dict[s
     )
     try:
         with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
+            on_headers(response.headers)
             return json.load(response)
     except urllib.error.HTTPError as err:
+        on_headers(err.headers)
         raise ValueError(f"HTTP {err.code} from {url}: {err.read()[:300]!r}") from err
 
 

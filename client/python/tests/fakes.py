@@ -89,6 +89,7 @@ class FakeUsageApi(FakeServer):
     def __init__(self, token: str) -> None:
         self.token = token
         self.body = usage_body(10.0, 20.0)
+        self.failing = False
         super().__init__()
 
     def set_usage(self, five_hour: float, seven_day: Optional[float] = 20.0) -> None:
@@ -96,9 +97,16 @@ class FakeUsageApi(FakeServer):
         with self._lock:
             self.body = usage_body(five_hour, seven_day)
 
+    def fail(self) -> None:
+        """Answers 503 from now on, so only pushed readings change the daemon's."""
+        with self._lock:
+            self.failing = True
+
     def handle(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Reply:
         if (method, path) != ("GET", "/api/oauth/usage"):
             return 404, {"error": "not found"}
+        if self.failing:
+            return 503, {"error": "overloaded"}
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"error": "invalid token"}
         if headers.get("anthropic-beta") != "oauth-2025-04-20":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from typing import Dict
 
 import pytest
@@ -75,7 +76,17 @@ def test_routine_never_reaches_anthropic(daemon, usage_api, ollama, anthropic, c
     assert len(sent_to_ollama(ollama)) == 3
 
 
-def test_high_value_high_complexity_reaches_anthropic_in_burst(daemon, ollama, anthropic, cascade):
+def test_high_value_high_complexity_reaches_anthropic_in_burst(daemon, usage_api, ollama, anthropic, cascade):
+    usage_api.fail()  # from here on only the pushed reading can change the daemon's
+    now = int(time.time())
+    anthropic.reply_headers = {
+        "Anthropic-Ratelimit-Unified-5h-Utilization": "0.37",
+        "Anthropic-Ratelimit-Unified-5h-Reset": str(now + 3600),
+        "Anthropic-Ratelimit-Unified-5h-Status": "allowed",
+        "Anthropic-Ratelimit-Unified-7d-Utilization": "0.41",
+        "Anthropic-Ratelimit-Unified-7d-Reset": str(now + 4 * 86400),
+        "Anthropic-Ratelimit-Unified-Status": "allowed",
+    }
     code, out, err = cascade("high", "high", daemon.socket)
     assert code == 0, err
     assert out.strip() == anthropic.REPLY
@@ -89,6 +100,11 @@ def test_high_value_high_complexity_reaches_anthropic_in_burst(daemon, ollama, a
         "messages": [{"role": "user", "content": PROMPT}],
     }
     assert ollama.posts("/api/chat") == []
+    # The response's rate-limit headers reached the daemon as a reading.
+    assert "could not pass" not in err, err
+    status = daemon.wait_for(lambda s: s["source"] == "headers")
+    assert status["five_hour"]["utilization"] == pytest.approx(37.0)
+    assert status["seven_day"]["utilization"] == pytest.approx(41.0)
 
 
 def test_an_oauth_token_goes_in_the_authorization_header(daemon, anthropic, cascade):

@@ -33,6 +33,8 @@ def test_headers_without_a_reading_send_nothing(tmp_path):
     # No daemon listens at this socket: sending anything would raise.
     with claude_quota.Client(str(tmp_path / "nobody.sock")) as client:
         assert client.ingest_headers({"content-type": "application/json", "anthropic-ratelimit-unified-5h-reset": "1"}) is False
+        # The daemon takes no reading without a 5-hour window.
+        assert client.ingest_headers({"anthropic-ratelimit-unified-7d-utilization": "0.5"}) is False
 
 
 @pytest.mark.parametrize("value", ["lots", "nan", "-0.5", "inf"])

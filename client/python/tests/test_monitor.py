@@ -30,7 +30,11 @@ def monitor_cascade(prompt: str, task_value: str, task_complexity: str, anthropi
         model = monitor.select_model(task_complexity)
     else:
         model = monitor.select_model("medium" if status is None or status.tier is not MetabolicTier.RESTING else "low")
-    calls = types.SimpleNamespace(prompt=prompt, max_tokens=64, anthropic_url=anthropic_url, ollama_url=ollama_url)
+    # socket=None: the example hands Anthropic's rate-limit headers to the
+    # daemon at the default socket ($CLAUDE_QUOTA_SOCKET), as the monitor asks.
+    calls = types.SimpleNamespace(
+        prompt=prompt, max_tokens=64, anthropic_url=anthropic_url, ollama_url=ollama_url, socket=None
+    )
     if model.startswith("claude-"):
         return http_calls.ask_anthropic(calls, model)
     return http_calls.ask_ollama(calls, model)

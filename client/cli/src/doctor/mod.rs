@@ -1,13 +1,15 @@
 //! `claude-quota doctor`: checks everything between a router's question and
 //! a correct answer, one line each, with the fix.
 //!
-//! The CLI never reads the token: what it knows about credentials comes
-//! from the daemon's status.
+//! It reads the credential sources itself, with the daemon's own code, and
+//! shows what each holds, never the token; which one is in use comes from
+//! the daemon's status, or, with no daemon answering, from the same rule.
 
 mod agent;
 mod check;
 mod ollama;
 mod socket;
+mod sources;
 mod status;
 
 use std::io::Write;
@@ -30,17 +32,28 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let socket_path = cli.socket_path();
     let mut checks = vec![socket::check(&socket_path)];
     let reached = ask_daemon(&socket_path).await;
+    let found = sources::inspect().await;
+    let now = chrono::Utc::now();
     let unreachable = match &reached {
         Ok((hello, status)) => {
             checks.push(status::daemon(hello, status));
-            checks.push(status::credentials(status, chrono::Utc::now()));
+            checks.push(status::credentials(status, now));
+            checks.extend(found.iter().flat_map(|found| sources::each(found, now)));
             checks.extend(status::scope(status));
             checks.push(status::api(status));
-            checks.push(status::pushes(status, chrono::Utc::now()));
+            checks.push(status::reply_shape(status));
+            checks.push(status::pushes(status, now));
             false
         }
         Err(err) => {
             checks.push(status::unreachable(err));
+            match &found {
+                Ok(found) => {
+                    checks.extend(sources::each(found, now));
+                    checks.push(sources::verdict(found, now));
+                }
+                Err(failed) => checks.push(failed.clone()),
+            }
             err.is_unreachable()
         }
     };

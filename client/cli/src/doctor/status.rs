@@ -2,7 +2,7 @@
 //! credentials it holds, and what the usage API said last.
 
 use chrono::{DateTime, Utc};
-use claude_quota::{CredentialSource, LastErrorKind, ReadingSource, Status};
+use claude_quota::{CredentialSource, LastErrorKind, ReadingSource, ReplyShape, Status};
 
 use super::check::{Check, Verdict};
 use crate::style::span;
@@ -12,12 +12,16 @@ const START_IT: &str =
     "start it: `claude-quota service install` (a login agent), or run `claude-quotad`";
 
 /// What to do when Claude Code's login is missing or spoiled.
-const LOG_IN: &str = "log in with Claude Code (run `claude`, then /login), or set CLAUDE_CODE_OAUTH_TOKEN for the daemon";
+pub const LOG_IN: &str = "log in with Claude Code (run `claude`, then /login), or set CLAUDE_CODE_OAUTH_TOKEN for the daemon";
 
 /// What to do when the token has expired or was refused: Claude Code owns
 /// it and refreshes it; the daemon never does.
-const REFRESH_LOGIN: &str =
+pub const REFRESH_LOGIN: &str =
     "run Claude Code once (`claude`) so it refreshes its login; the daemon re-reads it";
+
+/// What to do when every token lacks `user:profile`: an inference-only
+/// token (`claude setup-token`) cannot read usage.
+pub const SCOPE_FIX: &str = "unset CLAUDE_CODE_OAUTH_TOKEN for the daemon (a `claude setup-token` token is inference-only) so it reads Claude Code's login, log in again with `claude`, or rely on pushed readings (`claude-quota statusline`, `ingest_headers`)";
 
 /// The daemon answered: its name, version and age.
 pub fn daemon(hello: &str, status: &Status) -> Check {
@@ -108,8 +112,19 @@ pub fn scope(status: &Status) -> Option<Check> {
     Some(if refused {
         Check::fail(
             "scope",
-            "the token lacks the user:profile scope, so usage cannot be read",
-            "log in again with Claude Code (`claude`, then /login); tokens from `claude setup-token` carry only user:inference",
+            "no credential source holds a token with the user:profile scope, so usage cannot be read (the last error names the sources)",
+            SCOPE_FIX,
+        )
+    } else if !status.lacking_scope.is_empty() {
+        let lacking: Vec<&str> = status.lacking_scope.iter().map(|s| s.as_str()).collect();
+        Check::warn(
+            "scope",
+            format!(
+                "the token from {} lacks user:profile (inference-only); the daemon reads usage with the one from {}",
+                lacking.join(", "),
+                status.credentials
+            ),
+            SCOPE_FIX,
         )
     } else if status.source == Some(ReadingSource::Api) {
         Check::ok("scope", "user:profile (the usage API accepted the token)")
@@ -168,6 +183,20 @@ pub fn api(status: &Status) -> Check {
             "wait for the first poll and run `claude-quota doctor` again",
         ),
     }
+}
+
+/// Which form the last usage reply had, so a user reporting a problem can
+/// say which API shape their account is served.
+pub fn reply_shape(status: &Status) -> Check {
+    let message = match status.last_reply_shape {
+        Some(ReplyShape::Flat) => "the last usage reply had the flat form (five_hour, seven_day)",
+        Some(ReplyShape::Limits) => "the last usage reply had the limits form (2026)",
+        Some(ReplyShape::Mixed) => {
+            "the last usage reply had both forms (flat keys and limits; limits win)"
+        }
+        None => "no usage reply read yet",
+    };
+    Check::ok("reply", message)
 }
 
 /// Whether Claude Code's status line pushes readings, which spares the

@@ -3,30 +3,31 @@
 
 use keyring_core::Error as KeyringError;
 
-use super::{Credentials, SERVICE, Source, SourceError, stored};
+use super::{Credentials, Source, SourceError, stored};
 
 /// What the keyring yields: the stored secret, nothing, or keyring-core's
 /// own error, whose kind tells a refusal from a fault.
 pub type RawRead = Result<Option<Vec<u8>>, KeyringError>;
 
-/// Reads Claude Code's item for one account, opening the store afresh at
-/// every read: a Secret Service that starts after the daemon (or restarts)
-/// is then found at the next read rather than never.
+/// Reads Claude Code's item of one service name and account, opening the
+/// store afresh at every read: a Secret Service that starts after the
+/// daemon (or restarts) is then found at the next read rather than never.
 pub struct KeyringSource {
+    service: String,
     account: String,
 }
 
 impl KeyringSource {
-    /// The item Claude Code files under `account`.
-    pub fn new(account: String) -> Self {
-        KeyringSource { account }
+    /// The item Claude Code files as `service` under `account`.
+    pub fn new(service: String, account: String) -> Self {
+        KeyringSource { service, account }
     }
 
     /// The stored secret, unparsed, with keyring-core's error intact: split
     /// from [`Source::read`] so that macOS's `auto` can see a refusal and
     /// fall back before the answer is interpreted. Blocking.
     pub fn read_raw(&self) -> RawRead {
-        match platform::read(&self.account) {
+        match platform::read(&self.service, &self.account) {
             Err(KeyringError::NoEntry) => Ok(None),
             other => other,
         }
@@ -50,7 +51,12 @@ impl KeyringSource {
 
 impl Source for KeyringSource {
     fn describe(&self) -> String {
-        format!("{} item {SERVICE:?} of {:?}", platform::STORE, self.account)
+        format!(
+            "{} item {:?} of {:?}",
+            platform::STORE,
+            self.service,
+            self.account
+        )
     }
 
     fn read(&self) -> Result<Option<Credentials>, SourceError> {
@@ -68,7 +74,7 @@ mod platform {
     use keyring_core::api::CredentialStoreApi;
     use zbus_secret_service_keyring_store::Store;
 
-    use super::{RawRead, SERVICE};
+    use super::RawRead;
 
     /// The store, in words.
     pub const STORE: &str = "Secret Service";
@@ -81,11 +87,12 @@ mod platform {
     /// libsecret's and Node keytar's convention.
     const ACCOUNT_ATTRIBUTES: [&str; 2] = ["username", "account"];
 
-    /// Claude Code's item of `account` under either attribute convention.
-    pub fn read(account: &str) -> RawRead {
+    /// Claude Code's item `service` of `account` under either attribute
+    /// convention.
+    pub fn read(service: &str, account: &str) -> RawRead {
         let store = Store::new()?;
         for attribute in ACCOUNT_ATTRIBUTES {
-            let spec = HashMap::from([("service", SERVICE), (attribute, account)]);
+            let spec = HashMap::from([("service", service), (attribute, account)]);
             let mut found = store.search(&spec)?;
             match found.len() {
                 0 => continue,
@@ -104,7 +111,7 @@ mod platform {
     use claude_quota_proto::CredentialSource;
     use keyring_core::api::CredentialStoreApi;
 
-    use super::{RawRead, SERVICE};
+    use super::RawRead;
 
     /// The store, in words.
     pub const STORE: &str = "Keychain";
@@ -112,10 +119,10 @@ mod platform {
     /// What the status calls it.
     pub const SOURCE: CredentialSource = CredentialSource::Keychain;
 
-    /// The generic password of service [`SERVICE`] and `account`.
-    pub fn read(account: &str) -> RawRead {
+    /// The generic password of `service` and `account`.
+    pub fn read(service: &str, account: &str) -> RawRead {
         Store::new()?
-            .build(SERVICE, account, None)?
+            .build(service, account, None)?
             .get_secret()
             .map(Some)
     }
@@ -136,7 +143,7 @@ mod platform {
     pub const SOURCE: CredentialSource = CredentialSource::SecretService;
 
     /// Always unavailable: there is nothing to read.
-    pub fn read(_account: &str) -> RawRead {
+    pub fn read(_service: &str, _account: &str) -> RawRead {
         Err(KeyringError::NotSupportedByStore(
             "no system keyring on this platform".into(),
         ))

@@ -13,11 +13,11 @@ pub struct KeychainAuto {
 }
 
 impl KeychainAuto {
-    /// Both readers, for Claude Code's item of `account`.
-    pub fn new(account: String) -> Self {
+    /// Both readers, for Claude Code's item `service` of `account`.
+    pub fn new(service: String, account: String) -> Self {
         KeychainAuto {
-            keyring: KeyringSource::new(account.clone()),
-            cli: SecurityCli::standard(account),
+            keyring: KeyringSource::new(service.clone(), account.clone()),
+            cli: SecurityCli::standard(service, account),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use claude_quota_proto::CredentialSource;
 
-use super::{Credentials, READ_TIMEOUT, SERVICE, Source, SourceError, stored};
+use super::{Credentials, READ_TIMEOUT, Source, SourceError, stored};
 
 /// Where macOS keeps the tool.
 const SECURITY: &str = "/usr/bin/security";
@@ -37,18 +37,24 @@ const QUOTED_WORDS: usize = 24;
 /// Reads the Keychain item through the `security` tool.
 pub struct SecurityCli {
     program: PathBuf,
+    service: String,
     account: String,
 }
 
 impl SecurityCli {
-    /// The system's `/usr/bin/security`, for Claude Code's item of `account`.
-    pub fn standard(account: String) -> Self {
-        SecurityCli::new(PathBuf::from(SECURITY), account)
+    /// The system's `/usr/bin/security`, for Claude Code's item `service`
+    /// of `account`.
+    pub fn standard(service: String, account: String) -> Self {
+        SecurityCli::new(PathBuf::from(SECURITY), service, account)
     }
 
     /// Another executable in place of `security`: the tests run a stand-in.
-    pub fn new(program: PathBuf, account: String) -> Self {
-        SecurityCli { program, account }
+    pub fn new(program: PathBuf, service: String, account: String) -> Self {
+        SecurityCli {
+            program,
+            service,
+            account,
+        }
     }
 
     /// The exact invocation: `-w` prints the secret alone on stdout. It
@@ -57,7 +63,9 @@ impl SecurityCli {
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command
-            .args(["find-generic-password", "-s", SERVICE, "-a"])
+            .args(["find-generic-password", "-s"])
+            .arg(&self.service)
+            .arg("-a")
             .arg(&self.account)
             .arg("-w")
             .stdin(Stdio::null())
@@ -106,8 +114,9 @@ impl SecurityCli {
 impl Source for SecurityCli {
     fn describe(&self) -> String {
         format!(
-            "{} find-generic-password -s {SERVICE:?} -a {:?}",
+            "{} find-generic-password -s {:?} -a {:?}",
             self.program.display(),
+            self.service,
             self.account
         )
     }
@@ -165,6 +174,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::service_name::SERVICE;
 
     const TOKEN: &str = "sk-ant-oat01-STAND-IN-token-must-not-appear-anywhere";
 
@@ -178,7 +188,7 @@ mod tests {
         );
         std::fs::write(&program, script).unwrap();
         std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
-        SecurityCli::new(program, "ada".into())
+        SecurityCli::new(program, SERVICE.into(), "ada".into())
     }
 
     fn stored_json() -> String {
@@ -255,9 +265,13 @@ mod tests {
         assert!(!garbled.unavailable);
         assert!(!garbled.to_string().contains("STAND-IN"), "{garbled}");
 
-        let absent = SecurityCli::new(dir.path().join("no-such-tool"), "ada".into())
-            .read()
-            .unwrap_err();
+        let absent = SecurityCli::new(
+            dir.path().join("no-such-tool"),
+            SERVICE.into(),
+            "ada".into(),
+        )
+        .read()
+        .unwrap_err();
         assert!(absent.to_string().contains("no such program"), "{absent}");
 
         // One that waits on a prompt nobody sees is killed after 5 s, with

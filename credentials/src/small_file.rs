@@ -1,7 +1,8 @@
 //! Reading the local files the daemon is handed (its config, Claude Code's
 //! credentials, the saved reading) with a size limit: each is a few KiB, so
 //! a bigger one is a mistake (a log file named by accident, a device) and
-//! is refused rather than read into memory.
+//! is refused rather than read into memory. It lives here, beside the
+//! credentials file it guards, and the daemon uses it for the rest.
 
 use std::fs::File;
 use std::io::{self, Read};

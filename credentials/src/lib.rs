@@ -1,14 +1,17 @@
-//! Where the OAuth token comes from: a chain of sources tried in the order of
-//! PRODUCT.md §2, and a cache that re-reads them only when the token has
-//! expired or been refused (on macOS every Keychain read may prompt).
+//! Where Claude Code's OAuth token is found: a chain of sources tried in
+//! the order of PRODUCT.md §2. Shared by the daemon, which reads the token
+//! to poll, and `claude-quota doctor`, which reports what each source
+//! holds, daemon or not; neither prints the token.
 
-mod cache;
 pub mod env;
 mod file;
 #[cfg(target_os = "macos")]
 mod keychain_auto;
 mod keyring;
+mod secret;
 mod security_cli;
+mod service_name;
+pub mod small_file;
 mod stored;
 
 use std::sync::Arc;
@@ -16,19 +19,32 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::CredentialSource;
+use serde::Deserialize;
 
-use crate::config::KeychainMethod;
-use crate::secret::Secret;
-
-pub use cache::CredentialCache;
 pub use env::EnvSource;
 pub use file::FileSource;
 pub use keyring::KeyringSource;
 pub use security_cli::SecurityCli;
 
-/// The service name Claude Code stores its login under, in the Keychain and
-/// the Secret Service alike.
-pub const SERVICE: &str = "Claude Code-credentials";
+pub use secret::Secret;
+pub use service_name::service_names;
+
+/// How to read Claude Code's Keychain item. Its access list trusts
+/// `/usr/bin/security`, not this program, so a direct read raises a
+/// permission prompt on macOS; the choice is the user's. Linux always reads
+/// the Secret Service, except under an explicit `security-cli`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeychainMethod {
+    /// Through the keyring crate only (prompts allowed).
+    Keyring,
+    /// Through `/usr/bin/security` only.
+    SecurityCli,
+    /// Through the keyring crate without prompts; `/usr/bin/security` when
+    /// that read is refused or would need the user.
+    #[default]
+    Auto,
+}
 
 /// How long one source may take to answer (PRODUCT.md §2): a locked
 /// keyring, a D-Bus peer that never replies, a `security` waiting on a
@@ -122,11 +138,14 @@ impl Chain {
     /// The chain of PRODUCT.md §2 for this platform and environment, with
     /// the Keychain read the way `keychain` says.
     pub fn standard(keychain: KeychainMethod) -> Self {
-        Chain::new(vec![
-            Arc::new(EnvSource),
-            system_store(keychain, login_user()),
-            Arc::new(FileSource::standard()),
-        ])
+        let config_dir = std::env::var_os(service_name::CONFIG_DIR_VAR);
+        let mut sources: Vec<Arc<dyn Source>> = vec![Arc::new(EnvSource)];
+        let account = login_user();
+        for service in service_names(config_dir.as_deref()) {
+            sources.push(system_store(keychain, service, account.clone()));
+        }
+        sources.push(Arc::new(FileSource::standard()));
+        Chain::new(sources)
     }
 
     /// A chain of the given sources, tried in order.
@@ -134,15 +153,37 @@ impl Chain {
         Chain { sources }
     }
 
+    /// What every source holds, in order, each read once: for a report of
+    /// every place (`doctor`), where [`Chain::read`] stops at the first.
+    pub fn inspect(&self) -> Vec<(String, Result<Option<Credentials>, SourceError>)> {
+        self.sources
+            .iter()
+            .map(|source| (source.describe(), read_within(source, READ_TIMEOUT)))
+            .collect()
+    }
+
     /// The first unexpired token; else the first expired one (Claude Code
-    /// may refresh it any moment, and the API has the last word); else an
-    /// error listing every place tried and what each held. An expired
-    /// keyring copy thus never hides the fresh file Claude Code rewrote.
-    pub fn read(&self, now: DateTime<Utc>) -> Result<Credentials, String> {
+    /// may refresh it any moment, and the API has the last word); else
+    /// the first of the tokens in `lacking_scope`, which the API refused
+    /// for want of `user:profile` (an inference-only token), so that the
+    /// fault stays `insufficient_scope`; else an error listing every place
+    /// tried and what each held. An expired keyring copy thus never hides
+    /// the fresh file Claude Code rewrote, nor an inference-only
+    /// `CLAUDE_CODE_OAUTH_TOKEN` the login in the keyring or the file.
+    pub fn read(
+        &self,
+        now: DateTime<Utc>,
+        lacking_scope: &[Secret],
+    ) -> Result<Credentials, String> {
         let mut tried = Vec::with_capacity(self.sources.len());
         let mut expired = None;
+        let mut refused = None;
         for source in &self.sources {
             match read_within(source, READ_TIMEOUT) {
+                Ok(Some(credentials)) if lacking_scope.contains(&credentials.token) => {
+                    tried.push(format!("{} (lacks user:profile)", source.describe()));
+                    refused.get_or_insert(credentials);
+                }
                 Ok(Some(credentials)) if !credentials.expired(now) => return Ok(credentials),
                 Ok(Some(credentials)) => {
                     tried.push(format!("{} (expired)", source.describe()));
@@ -159,8 +200,8 @@ impl Chain {
                 }
             }
         }
-        if let Some(credentials) = expired {
-            tracing::debug!(tried = %tried.join("; "), "only expired tokens found; using the first");
+        if let Some(credentials) = expired.or(refused) {
+            tracing::debug!(tried = %tried.join("; "), "no usable token found; using the first held");
             return Ok(credentials);
         }
         Err(format!(
@@ -193,14 +234,15 @@ fn read_within(
         .unwrap_or_else(|_| Err(SourceError::timed_out(source.describe())))
 }
 
-/// The system store's source for `keychain`. `auto` differs from `keyring`
-/// only on macOS, where `/usr/bin/security` exists to fall back on.
-fn system_store(keychain: KeychainMethod, account: String) -> Arc<dyn Source> {
+/// The system store's source for item `service`, read the way `keychain`
+/// says. `auto` differs from `keyring` only on macOS, where
+/// `/usr/bin/security` exists to fall back on.
+fn system_store(keychain: KeychainMethod, service: String, account: String) -> Arc<dyn Source> {
     match keychain {
-        KeychainMethod::SecurityCli => Arc::new(SecurityCli::standard(account)),
+        KeychainMethod::SecurityCli => Arc::new(SecurityCli::standard(service, account)),
         #[cfg(target_os = "macos")]
-        KeychainMethod::Auto => Arc::new(keychain_auto::KeychainAuto::new(account)),
-        _ => Arc::new(KeyringSource::new(account)),
+        KeychainMethod::Auto => Arc::new(keychain_auto::KeychainAuto::new(service, account)),
+        _ => Arc::new(KeyringSource::new(service, account)),
     }
 }
 
@@ -240,6 +282,25 @@ mod tests {
         }
     }
 
+    /// A source holding one token, or none.
+    struct Holding(Option<&'static str>, CredentialSource);
+
+    impl Source for Holding {
+        fn describe(&self) -> String {
+            self.1.to_string()
+        }
+
+        fn read(&self) -> Result<Option<Credentials>, SourceError> {
+            Ok(self.0.map(|token| Credentials {
+                token: Secret::new(token.into()),
+                expires_at: None,
+                scopes: Vec::new(),
+                subscription_type: None,
+                source: self.1,
+            }))
+        }
+    }
+
     #[test]
     fn a_hung_source_fails_after_the_timeout_and_the_next_one_is_read() {
         let hung: Arc<dyn Source> = Arc::new(Slow {
@@ -259,5 +320,24 @@ mod tests {
         });
         let found = read_within(&quick, limit).unwrap().unwrap();
         assert_eq!(found.token.expose(), "second");
+    }
+
+    #[test]
+    fn a_token_lacking_the_scope_gives_way_to_the_next_source() {
+        let chain = Chain::new(vec![
+            Arc::new(Holding(Some("inference-only"), CredentialSource::Env)),
+            Arc::new(Holding(None, CredentialSource::SecretService)),
+            Arc::new(Holding(Some("login"), CredentialSource::File)),
+        ]);
+        let now = Utc::now();
+        assert_eq!(chain.read(now, &[]).unwrap().source, CredentialSource::Env);
+        let refused = [Secret::new("inference-only".into())];
+        assert_eq!(
+            chain.read(now, &refused).unwrap().source,
+            CredentialSource::File
+        );
+        let all_refused = [Secret::new("login".into()), refused[0].clone()];
+        let last_resort = chain.read(now, &all_refused).unwrap();
+        assert_eq!(last_resort.source, CredentialSource::Env, "still reported");
     }
 }

@@ -5,14 +5,20 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Chain, Credentials};
-use crate::config::KeychainMethod;
+use claude_quota_proto::CredentialSource;
+
+use claude_quota_credentials::{Chain, Credentials, KeychainMethod, Secret};
 
 /// The credentials in use and the chain to read them again from.
 pub struct CredentialCache {
     chain: Arc<Chain>,
     keychain: KeychainMethod,
     held: Option<Credentials>,
+    /// Tokens the API refused for want of `user:profile`, skipped while
+    /// another source holds one.
+    lacking_scope: Vec<Secret>,
+    /// Where each of those came from, for the message.
+    lacking_sources: Vec<CredentialSource>,
 }
 
 impl CredentialCache {
@@ -25,7 +31,30 @@ impl CredentialCache {
             chain: Arc::new(Chain::standard(keychain)),
             keychain,
             held: None,
+            lacking_scope: Vec::new(),
+            lacking_sources: Vec::new(),
         }
+    }
+
+    /// Marks the token of `credentials` as lacking the `user:profile`
+    /// scope, so the sources are searched for another.
+    pub fn lacks_scope(&mut self, credentials: &Credentials) {
+        if !self.known_to_lack_scope(credentials) {
+            self.lacking_scope.push(credentials.token.clone());
+        }
+        if !self.lacking_sources.contains(&credentials.source) {
+            self.lacking_sources.push(credentials.source);
+        }
+    }
+
+    /// Whether the API already refused this token for want of the scope.
+    pub fn known_to_lack_scope(&self, credentials: &Credentials) -> bool {
+        self.lacking_scope.contains(&credentials.token)
+    }
+
+    /// The sources whose tokens the API refused for want of `user:profile`.
+    pub fn lacking_scope(&self) -> &[CredentialSource] {
+        &self.lacking_sources
     }
 
     /// How the chain reads the Keychain, so a reloaded config that changes
@@ -46,7 +75,8 @@ impl CredentialCache {
     /// on D-Bus or a user prompt).
     pub async fn reload(&mut self) -> Result<Credentials, String> {
         let chain = Arc::clone(&self.chain);
-        let read = tokio::task::spawn_blocking(move || chain.read(Utc::now()))
+        let lacking_scope = self.lacking_scope.clone();
+        let read = tokio::task::spawn_blocking(move || chain.read(Utc::now(), &lacking_scope))
             .await
             .unwrap_or_else(|err| Err(format!("credential read failed: {err}")));
         self.held = read.as_ref().ok().cloned();

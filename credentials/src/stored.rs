@@ -87,5 +87,7 @@ mod tests {
     #[test]
     fn no_oauth_login_is_not_an_error() {
         assert!(parse("{}", CredentialSource::File).unwrap().is_none());
+        let mcp_only = r#"{"mcpOAuth":{"some-server":{"accessToken":"x","expiresAt":1}}}"#;
+        assert!(parse(mcp_only, CredentialSource::File).unwrap().is_none());
     }
 }
