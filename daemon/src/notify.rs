@@ -31,14 +31,14 @@ const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest the watcher sleeps when nothing changes.
 const LONGEST_SLEEP: Duration = Duration::from_secs(86_400);
 
-/// What a notification is about: a change of any field notifies.
-///
-/// The cloud model's own weekly cap closing the cloud (PRODUCT.md §3)
-/// belongs here as a second field once the assessment carries it: a change
-/// of it then notifies with no other change.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What a notification is about: a change of any field notifies, so the
+/// cloud model's own weekly cap closing (or opening) the cloud is news even
+/// when the tier stays where it was.
+#[derive(Debug, Clone, PartialEq)]
 struct Notable {
     tier: Tier,
+    /// The model family whose weekly cap closes the cloud, if one does.
+    cloud_capped_by: Option<String>,
 }
 
 /// One change, as hooks are told about it.
@@ -56,12 +56,14 @@ pub struct Change {
     pub seven_day: Option<f64>,
     /// When the 5-hour window resets, when known.
     pub resets_at: Option<DateTime<Utc>>,
+    /// The model family whose weekly cap closes the cloud now, if one does.
+    pub cloud_capped_by: Option<String>,
 }
 
 impl Change {
     /// The hook's environment: `CLAUDE_QUOTA_TIER` and the rest; a value
     /// not known is empty.
-    pub fn env(&self) -> [(&'static str, String); 6] {
+    pub fn env(&self) -> [(&'static str, String); 7] {
         let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
         [
             ("CLAUDE_QUOTA_TIER", self.tier.to_string()),
@@ -72,6 +74,10 @@ impl Change {
             (
                 "CLAUDE_QUOTA_RESETS_AT",
                 self.resets_at.map(|at| at.to_rfc3339()).unwrap_or_default(),
+            ),
+            (
+                "CLAUDE_QUOTA_CLOUD_CAPPED_BY",
+                self.cloud_capped_by.clone().unwrap_or_default(),
             ),
         ]
     }
@@ -120,15 +126,24 @@ async fn watch_changes(
             service::assess(&config.borrow_and_update(), &state.borrow_and_update(), now);
         let notable = Notable {
             tier: assessment.tier,
+            cloud_capped_by: assessment
+                .cloud_capped_by
+                .as_ref()
+                .map(|cap| cap.model.clone()),
         };
-        match shown {
+        match &shown {
             None => shown = Some(notable),
             // A reading turning stale is no news: between idle polls it
             // happens every time, and would notify all night.
-            Some(previous) if previous != notable && !assessment.stale => {
+            Some(previous) if *previous != notable && !assessment.stale => {
                 let snapshot = state.borrow();
                 let reading = snapshot.reading.as_ref();
-                tracing::info!(tier = %notable.tier, previous = %previous.tier, "tier changed");
+                tracing::info!(
+                    tier = %notable.tier,
+                    previous = %previous.tier,
+                    cloud_capped_by = notable.cloud_capped_by.as_deref(),
+                    "tier or cloud cap changed"
+                );
                 changes.send_replace(Some(Change {
                     tier: notable.tier,
                     previous: previous.tier,
@@ -136,6 +151,7 @@ async fn watch_changes(
                     five_hour: reading.map(|r| r.five_hour.utilization),
                     seven_day: reading.and_then(|r| r.seven_day.map(|w| w.utilization)),
                     resets_at: reading.and_then(|r| r.five_hour.resets_at),
+                    cloud_capped_by: notable.cloud_capped_by.clone(),
                 }));
                 shown = Some(notable);
             }
@@ -295,6 +311,7 @@ mod tests {
             five_hour: Some(90.0),
             seven_day: None,
             resets_at: None,
+            cloud_capped_by: None,
         }
     }
 
@@ -305,6 +322,7 @@ mod tests {
         assert_eq!(env[1], ("CLAUDE_QUOTA_PREVIOUS_TIER", "burst".into()));
         assert_eq!(env[3], ("CLAUDE_QUOTA_FIVE_HOUR", "90".into()));
         assert_eq!(env[4], ("CLAUDE_QUOTA_SEVEN_DAY", String::new()));
+        assert_eq!(env[6], ("CLAUDE_QUOTA_CLOUD_CAPPED_BY", String::new()));
     }
 
     #[test]

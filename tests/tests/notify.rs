@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use claude_quota::{TaskValue, Tier};
+use claude_quota_e2e::fake_api::limits_body;
 use claude_quota_e2e::{Daemon, FakeApi, Fault, TOKEN};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -104,6 +105,38 @@ async fn a_hook_hears_each_tier_change_with_its_numbers() {
             .contains("hook says 5-hour window at 90.0% (above 80%)"),
         "the hook's output is in the log:\n{}",
         daemon.log()
+    );
+}
+
+#[tokio::test]
+async fn a_hook_hears_the_cloud_models_cap_close_the_cloud_while_the_tier_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+    script(
+        &hook,
+        &format!(
+            "echo \"$CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER cap=$CLAUDE_QUOTA_CLOUD_CAPPED_BY\" >> {}",
+            record.display()
+        ),
+    );
+    let api = FakeApi::start();
+    api.set_body(limits_body(20.0, 10.0, &[("Opus", 99.0)]));
+    let command = format!("command = {:?}", hook.display().to_string());
+    let daemon = daemon(&api, &command, None);
+    until_recorded(&record, "burst unknown cap=", &daemon).await;
+
+    // The cloud model (Sonnet) reaches its cap: the tier stays burst, the
+    // cloud closes, and that is news.
+    api.set_body(limits_body(20.0, 10.0, &[("Opus", 99.0), ("Sonnet", 97.0)]));
+    until_recorded(&record, "burst burst cap=Sonnet", &daemon).await;
+    // And again when the cap rolls over and the cloud opens.
+    api.set_body(limits_body(20.0, 10.0, &[("Sonnet", 5.0)]));
+    until_recorded(&record, "burst burst cap=", &daemon).await;
+    assert_eq!(
+        recorded(&record).len(),
+        3,
+        "another family's cap is no news: {:?}",
+        recorded(&record)
     );
 }
 
