@@ -60,10 +60,10 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
                 subscription::stream(conn, service, shutdown).await;
                 return;
             }
-            Request::Refresh => {
+            refresh @ Request::Refresh => {
                 service.attend().await;
                 service.refresh().await;
-                service.status().into()
+                service.answer(refresh)
             }
             // Looking at the daemon is not asking it: `status` shows an
             // idle poller without waking it.

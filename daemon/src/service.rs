@@ -80,10 +80,11 @@ impl Service {
         self.state.subscribe()
     }
 
-    /// Answers every request that needs no waiting. `subscribe` and
-    /// `refresh` are driven by the connection, which calls back here for
-    /// the `status` they send. The questions routers ask before every
-    /// model call come from the [`AnswerCache`], encoded once per change.
+    /// The reply to `request` as of now. `subscribe` and `refresh` are
+    /// driven by the connection (the stream, the poll to wait for); their
+    /// reply here is the `status` they send. The questions routers ask
+    /// before every model call come from the [`AnswerCache`], encoded once
+    /// per change.
     pub fn answer(&self, request: Request) -> Outgoing {
         let build = |now| self.build_answers(now);
         match request {
@@ -129,7 +130,7 @@ impl Service {
     }
 
     /// The full status reply.
-    pub fn status(&self) -> Reply {
+    fn status(&self) -> Reply {
         Reply::Status(Box::new(self.status_now()))
     }
 
