@@ -8,7 +8,7 @@ use std::time::Duration;
 use claude_quota_proto::{Decision, ModelChoice, Status, TaskComplexity, TaskValue};
 use tokio::runtime::{Builder, Runtime};
 
-use crate::Error;
+use crate::{Error, Route};
 
 /// A blocking connection to `claude-quotad`. Do not use it from inside an
 /// async runtime (tokio would panic); use [`crate::Client`] there.
@@ -80,5 +80,21 @@ impl Client {
     /// See [`crate::Client::refresh`].
     pub fn refresh(&mut self) -> Result<Status, Error> {
         self.runtime.block_on(self.inner.refresh())
+    }
+
+    /// See [`crate::Client::route`]: never fails, local when in doubt.
+    pub fn route(&mut self, value: TaskValue, complexity: TaskComplexity) -> Route {
+        self.runtime.block_on(self.inner.route(value, complexity))
+    }
+}
+
+/// See [`crate::route`]: the default socket, once, within
+/// [`crate::ROUTE_TIMEOUT`]; never fails, local when in doubt.
+pub fn route(value: TaskValue, complexity: TaskComplexity) -> Route {
+    match Client::connect() {
+        Ok(client) => client
+            .with_timeout(crate::ROUTE_TIMEOUT)
+            .route(value, complexity),
+        Err(err) => Route::fallback(err),
     }
 }

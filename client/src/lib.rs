@@ -33,6 +33,7 @@ pub mod blocking;
 mod client;
 mod error;
 mod headers;
+mod route;
 
 pub use claude_quota_proto::{
     CredentialSource, DaemonInfo, Decision, Forecast, LastError, LastErrorKind, LocalInfo,
@@ -42,3 +43,4 @@ pub use claude_quota_proto::{
 pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
 pub use error::Error;
 pub use headers::{HeaderReading, reading_from_headers};
+pub use route::{FALLBACK_LOCAL_MODEL, ROUTE_TIMEOUT, Route, route};

@@ -1,0 +1,41 @@
+//! The free `route()` functions find the daemon through
+//! `CLAUDE_QUOTA_SOCKET` (else the platform default) and answer local when
+//! nothing answers there. One test alone in its binary: it sets the
+//! process environment, which no other thread may be reading.
+
+use std::time::Duration;
+
+use claude_quota::{FALLBACK_LOCAL_MODEL, Provider, TaskComplexity, TaskValue, Tier, blocking};
+use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+
+#[tokio::test(flavor = "current_thread")]
+async fn route_asks_the_default_socket_and_stays_local_without_a_daemon() {
+    let api = FakeApi::start();
+    api.set_usage(20.0, Some(10.0));
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .env("CLAUDE_CODE_OAUTH_TOKEN", TOKEN)
+        .start();
+    daemon
+        .wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst)
+        .await;
+
+    // SAFETY: the only test in this binary, on a current-thread runtime:
+    // no other thread reads the environment while it changes.
+    unsafe { std::env::set_var("CLAUDE_QUOTA_SOCKET", daemon.socket()) };
+    let cloud = claude_quota::route(TaskValue::High, TaskComplexity::High).await;
+    assert_eq!(cloud.provider, Provider::Anthropic, "{cloud:?}");
+
+    let absent = daemon.root().join("absent.sock");
+    // SAFETY: as above.
+    unsafe { std::env::set_var("CLAUDE_QUOTA_SOCKET", &absent) };
+    let local = claude_quota::route(TaskValue::Critical, TaskComplexity::High).await;
+    assert_eq!(local.provider, Provider::Ollama, "{local:?}");
+    assert_eq!(local.model, FALLBACK_LOCAL_MODEL);
+    let blocking_local =
+        tokio::task::spawn_blocking(|| blocking::route(TaskValue::Critical, TaskComplexity::High))
+            .await
+            .unwrap();
+    assert_eq!(blocking_local.provider, Provider::Ollama);
+    assert!(blocking_local.reason.contains("staying local"));
+}
