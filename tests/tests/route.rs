@@ -7,21 +7,9 @@ use std::time::Duration;
 use claude_quota::{
     Client, FALLBACK_LOCAL_MODEL, Provider, TaskComplexity, TaskValue, Tier, blocking,
 };
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use claude_quota_e2e::burst_daemon;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A daemon in `burst` (5-hour window at 20 %).
-async fn burst_daemon() -> (FakeApi, Daemon) {
-    let api = FakeApi::start();
-    api.set_usage(20.0, Some(10.0));
-    let daemon = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .env("CLAUDE_CODE_OAUTH_TOKEN", TOKEN)
-        .start();
-    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
-    (api, daemon)
-}
 
 #[tokio::test]
 async fn the_cloud_needs_both_answers_and_everything_else_stays_local() {

@@ -3,22 +3,12 @@
 //! nothing answers there. One test alone in its binary: it sets the
 //! process environment, which no other thread may be reading.
 
-use std::time::Duration;
-
-use claude_quota::{FALLBACK_LOCAL_MODEL, Provider, TaskComplexity, TaskValue, Tier, blocking};
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use claude_quota::{FALLBACK_LOCAL_MODEL, Provider, TaskComplexity, TaskValue, blocking};
+use claude_quota_e2e::burst_daemon;
 
 #[tokio::test(flavor = "current_thread")]
 async fn route_asks_the_default_socket_and_stays_local_without_a_daemon() {
-    let api = FakeApi::start();
-    api.set_usage(20.0, Some(10.0));
-    let daemon = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .env("CLAUDE_CODE_OAUTH_TOKEN", TOKEN)
-        .start();
-    daemon
-        .wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst)
-        .await;
+    let (_api, daemon) = burst_daemon().await;
 
     // SAFETY: the only test in this binary, on a current-thread runtime:
     // no other thread reads the environment while it changes.
