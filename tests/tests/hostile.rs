@@ -203,15 +203,7 @@ async fn sighup_reloads_the_config_under_load_without_losing_a_request() {
     )
     .unwrap();
     daemon.signal("HUP");
-    let deadline = Instant::now() + WAIT;
-    while !daemon.log().contains("config not reloaded") {
-        assert!(
-            Instant::now() < deadline,
-            "bad config not reported:\n{}",
-            daemon.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    daemon.wait_for_log("config not reloaded", WAIT).await;
     let log = daemon.log();
     let report = log
         .lines()

@@ -23,15 +23,7 @@ fn daemon(api: &FakeApi, poll: f64, idle_after: f64, idle_poll: f64) -> Daemon {
 
 /// Waits until the daemon logs that it idles.
 async fn until_idle(daemon: &Daemon) {
-    let deadline = Instant::now() + WAIT;
-    while !daemon.log().contains("polling idle") {
-        assert!(
-            Instant::now() < deadline,
-            "never went idle:\n{}",
-            daemon.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    daemon.wait_for_log("polling idle", WAIT).await;
 }
 
 #[tokio::test]
