@@ -198,7 +198,7 @@ impl DaemonBuilder {
             .open(&log)
             .expect("open daemon log");
         let mut command = if self.secret_service {
-            let wrapper = crate::secret_service::wrapper(&bin("claude-quotad"));
+            let wrapper = crate::secret_service::wrapper(&bin("claude-quotad"), &root.join("bus"));
             let mut command = Command::new(&wrapper[0]);
             command.args(&wrapper[1..]).process_group(0);
             command

@@ -58,10 +58,36 @@ pub fn available() -> bool {
     false
 }
 
-/// The command line that runs `daemon` inside a private Secret Service.
-pub fn wrapper(daemon: &Path) -> Vec<String> {
+/// The session bus's configuration: Debian's default session bus, but
+/// listening in `{dir}` rather than in `/tmp`. The test kills the bus with
+/// the daemon's process group, and a bus killed so cannot remove its
+/// socket: in `/tmp` every run of the suite left one behind for good.
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:dir={dir}</listen>
+  <auth>EXTERNAL</auth>
+  <standard_session_servicedirs/>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+/// The command line that runs `daemon` inside a private Secret Service
+/// whose session bus lives in `bus_dir` (made here, with its config).
+pub fn wrapper(daemon: &Path, bus_dir: &Path) -> Vec<String> {
+    std::fs::create_dir_all(bus_dir).expect("create the session bus's dir");
+    let config = bus_dir.join("bus.conf");
+    let dir = bus_dir.to_str().expect("a UTF-8 temp dir");
+    std::fs::write(&config, BUS_CONFIG.replace("{dir}", dir)).expect("write the bus config");
     vec![
         "dbus-run-session".into(),
+        format!("--config-file={}", config.display()),
         "--".into(),
         "sh".into(),
         "-c".into(),

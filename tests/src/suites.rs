@@ -56,12 +56,19 @@ pub fn routers_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target/routers"))
 }
 
-/// Runs `command` in the workspace root and returns its stdout; panics with
-/// both outputs when it fails.
+/// Runs `command` in the workspace root with a private `TMPDIR` and returns
+/// its stdout; panics with both outputs when it fails, and when the suite
+/// left anything in that `TMPDIR` (temp dirs, sockets of a session bus):
+/// hundreds of runs a day must not fill a laptop's or CI's disk.
 pub fn run(mut command: Command, suite: &str) -> String {
+    let tmp = tempfile::Builder::new()
+        .prefix("cq-suite-")
+        .tempdir()
+        .expect("temp dir for the suite");
     let output = command
         .current_dir(repo_root())
         .env_remove("CLAUDE_QUOTA_SOCKET")
+        .env("TMPDIR", tmp.path())
         .output()
         .unwrap_or_else(|err| panic!("cannot run {suite}: {err}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -70,6 +77,20 @@ pub fn run(mut command: Command, suite: &str) -> String {
         output.status.success(),
         "{suite} failed ({}):\n{stdout}\n{stderr}",
         output.status
+    );
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("read the suite's TMPDIR")
+        .map(|entry| {
+            entry
+                .expect("TMPDIR entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "{suite} left files in its TMPDIR: {left:?}"
     );
     stdout
 }

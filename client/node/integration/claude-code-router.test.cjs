@@ -11,7 +11,6 @@ const assert = require("node:assert/strict");
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
-const os = require("node:os");
 const path = require("node:path");
 const { after, before, test } = require("node:test");
 
@@ -51,7 +50,7 @@ before(async () => {
   stack = await h.startStack();
   anthropic = await h.fakeAnthropic();
   port = await freePort();
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "cq-ccr-"));
+  const home = h.tempDir("cq-ccr-");
   const config = JSON.parse(
     readmeConfig()
       .replace("https://api.anthropic.com", anthropic.url)

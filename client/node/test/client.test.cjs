@@ -5,13 +5,12 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const net = require("node:net");
-const os = require("node:os");
 const path = require("node:path");
 const { after, before, describe, test } = require("node:test");
 
 const quota = require("../index.cjs");
 const { Client, route, BadRequest, DaemonUnreachable, ProtocolError } = quota;
-const { Daemon, startStack } = require("../testing/harness.cjs");
+const { Daemon, startStack, tempDir } = require("../testing/harness.cjs");
 
 describe("against the real daemon", () => {
   let stack;
@@ -158,7 +157,7 @@ describe("readings from response headers", () => {
 
 describe("when the daemon cannot be asked", () => {
   test("route answers local when nobody listens, and never throws", async () => {
-    const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cq-node-")), "nobody.sock");
+    const socket = path.join(tempDir(), "nobody.sock");
     const chosen = await route("critical", "high", { socket });
     assert.deepEqual([chosen.provider, chosen.model, chosen.tier], ["ollama", quota.FALLBACK_LOCAL_MODEL, null]);
     assert.match(chosen.reason, /cannot reach claude-quotad/);
@@ -205,7 +204,7 @@ describe("when the daemon cannot be asked", () => {
 describe("against a scripted daemon", () => {
   /** A socket server that answers each connection with `script(socket, n)`. */
   async function scripted(script) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cq-node-"));
+    const dir = tempDir();
     const socketPath = path.join(dir, "s.sock");
     let connections = 0;
     const server = net.createServer((socket) => script(socket, ++connections));

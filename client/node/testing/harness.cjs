@@ -29,6 +29,20 @@ const TOKEN = "tok";
 /** Milliseconds a condition on the daemon's status may take to hold. */
 const WAIT_MS = 15000;
 
+/** Every temp dir this test process made; removed when it exits, whether
+ * its tests passed, failed or threw, so no run leaves files behind. */
+const tempDirs = [];
+process.on("exit", () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh private dir under the system temp dir, removed at exit. */
+function tempDir(prefix = "cq-node-") {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
 /** A JSON-over-HTTP fake on 127.0.0.1 that keeps every request it was sent. */
 class FakeServer {
   constructor(handle) {
@@ -165,7 +179,7 @@ class Daemon {
 
   /** Starts the daemon polling `apiUrl` every `pollInterval` seconds and
    * waits until it accepts connections. */
-  static async start({ apiUrl, ollamaUrl, pollInterval = 0.2, root = fs.mkdtempSync(path.join(os.tmpdir(), "cq-node-")) }) {
+  static async start({ apiUrl, ollamaUrl, pollInterval = 0.2, root = tempDir() }) {
     const claude = path.join(root, "claude");
     const config = path.join(root, "config", "claude-quota");
     for (const dir of [claude, config, path.join(root, "home"), path.join(root, "run"), path.join(root, "state")]) {
@@ -287,4 +301,5 @@ module.exports = {
   Daemon,
   startStack,
   sleep,
+  tempDir,
 };
