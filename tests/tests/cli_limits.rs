@@ -185,7 +185,7 @@ fn doctor_gives_up_on_a_service_manager_that_never_answers() {
         service["message"]
             .as_str()
             .unwrap()
-            .contains("did not finish within 5s"),
+            .contains("did not finish within 10s"),
         "{service}"
     );
 }

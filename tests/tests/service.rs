@@ -23,11 +23,15 @@ struct Sandbox {
 }
 
 /// A stand-in for a service manager: records its argv, fails with 5 when
-/// the argv contains `$FAIL_ON`, and claims the agent runs when asked.
+/// the argv contains `$FAIL_ON`, hangs when it contains `$HANG_ON`, and
+/// claims the agent runs when asked.
 const RECORDER: &str = r#"#!/bin/sh
 echo "$(basename "$0") $*" >> "$RECORD"
 if [ -n "$FAIL_ON" ]; then
   case "$*" in *"$FAIL_ON"*) echo "refused: $*" >&2; exit 5;; esac
+fi
+if [ -n "$HANG_ON" ]; then
+  case "$*" in *"$HANG_ON"*) exec sleep 600;; esac
 fi
 case "$1" in print) echo "state = running";; esac
 exit 0
@@ -334,4 +338,29 @@ fn stopping_an_agent_that_is_not_loaded_is_fine_but_a_failed_load_is_an_error() 
         stderr.contains("launchctl bootstrap") && stderr.contains("refused"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_service_manager_that_hangs_is_given_up_on_with_the_command_named() {
+    for (manager, hang_on, action, command) in [
+        ("systemd", "enable", "install", "systemctl --user enable"),
+        ("launchd", "print", "status", "launchctl print"),
+    ] {
+        let mut sandbox = Sandbox::new();
+        if action == "status" {
+            sandbox.ok(&["install", "--manager", manager]);
+        }
+        sandbox.set("HANG_ON", hang_on);
+        let started = std::time::Instant::now();
+        let output = sandbox.service(&[action, "--manager", manager]);
+        let took = started.elapsed();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(command) && stderr.contains("did not finish within 10s"),
+            "{stderr}"
+        );
+        // Given up on at the timeout, not when the stand-in's sleep ends.
+        assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    }
 }

@@ -2,17 +2,12 @@
 //! and does the manager say it runs? Only a warning either way: a daemon
 //! started by hand answers just as well, it just will not come back alone.
 
-use std::time::Duration;
-
 use crate::service::{Host, Manager};
 
 use super::check::Check;
 
 /// What to run to install or restart the agent.
 const INSTALL: &str = "`claude-quota service install`";
-
-/// How long the service manager may take to say whether the agent runs.
-const MANAGER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The login agent of this OS's manager.
 pub async fn check() -> Check {
@@ -30,7 +25,7 @@ pub async fn check() -> Check {
         );
     }
     let command = manager.status_command(&host);
-    let output = match command.output_within(MANAGER_TIMEOUT).await {
+    let output = match command.output().await {
         Ok(output) => output,
         Err(err) => {
             return Check::warn(

@@ -140,7 +140,7 @@ impl Manager {
 
 /// Runs `claude-quota service`. `socket` is the global `--socket`, which the
 /// agent passes on to the daemon so both sides keep agreeing.
-pub fn run(args: &ServiceArgs, socket: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &ServiceArgs, socket: Option<&Path>) -> anyhow::Result<ExitCode> {
     let host = Host::from_env()?;
     let manager = args.manager.unwrap_or_else(Manager::for_this_os);
     let mut out = std::io::stdout().lock();
@@ -151,7 +151,7 @@ pub fn run(args: &ServiceArgs, socket: Option<&Path>) -> anyhow::Result<ExitCode
             let file = manager.file(&host);
             let previous = read_if_present(&file)?;
             let steps = manager.install_steps(&host, previous.as_deref(), &content);
-            carry_out(&steps, args.dry_run, &mut out)?;
+            carry_out(&steps, args.dry_run, &mut out).await?;
             if !args.dry_run {
                 let verb = if previous.is_some() {
                     "updated"
@@ -169,26 +169,26 @@ pub fn run(args: &ServiceArgs, socket: Option<&Path>) -> anyhow::Result<ExitCode
         }
         Action::Uninstall => {
             let steps = manager.uninstall_steps(&host);
-            carry_out(&steps, args.dry_run, &mut out)?;
+            carry_out(&steps, args.dry_run, &mut out).await?;
             if !args.dry_run {
                 writeln!(out, "claude-quotad is no longer a {}.", manager.noun())?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        Action::Status => status(manager, &host, args.dry_run, &mut out),
+        Action::Status => status(manager, &host, args.dry_run, &mut out).await,
     }
 }
 
-fn carry_out(steps: &[Step], dry_run: bool, out: &mut impl Write) -> anyhow::Result<()> {
+async fn carry_out(steps: &[Step], dry_run: bool, out: &mut impl Write) -> anyhow::Result<()> {
     if dry_run {
         writeln!(out, "dry run: nothing is written or run")?;
         plan::print(steps, out)
     } else {
-        plan::execute(steps, out)
+        plan::execute(steps, out).await
     }
 }
 
-fn status(
+async fn status(
     manager: Manager,
     host: &Host,
     dry_run: bool,
@@ -212,7 +212,7 @@ fn status(
     writeln!(out, "logs: {}", manager.logs(host))?;
     writeln!(out, "$ {command}")?;
     out.flush()?;
-    let output = command.output()?;
+    let output = command.output().await?;
     out.write_all(&output.stdout)?;
     out.write_all(&output.stderr)?;
     let running =

@@ -5,10 +5,13 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+/// How long one command of the service manager may take.
+pub const MANAGER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One thing to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,26 +57,24 @@ impl Cmd {
         self
     }
 
-    /// Runs it with its output captured.
-    pub fn output(&self) -> anyhow::Result<Output> {
-        Command::new(self.program)
-            .args(&self.args)
-            .output()
-            .with_context(|| format!("cannot run {}", self.program))
-    }
-
     /// Runs it with its output captured, killing it when it has not
-    /// finished within `limit`: `doctor` must answer even when the service
-    /// manager hangs (a stuck D-Bus, a wedged launchd).
-    pub async fn output_within(&self, limit: Duration) -> anyhow::Result<Output> {
+    /// finished within [`MANAGER_TIMEOUT`]: `install`, `status` and
+    /// `doctor` must answer even when the service manager hangs (a stuck
+    /// D-Bus, a wedged launchd).
+    pub async fn output(&self) -> anyhow::Result<Output> {
         let running = tokio::process::Command::new(self.program)
             .args(&self.args)
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output();
-        tokio::time::timeout(limit, running)
+        tokio::time::timeout(MANAGER_TIMEOUT, running)
             .await
-            .map_err(|_| anyhow::anyhow!("`{self}` did not finish within {}s", limit.as_secs()))?
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "`{self}` did not finish within {}s",
+                    MANAGER_TIMEOUT.as_secs()
+                )
+            })?
             .with_context(|| format!("cannot run {}", self.program))
     }
 }
@@ -111,7 +112,7 @@ pub fn print(steps: &[Step], out: &mut impl Write) -> anyhow::Result<()> {
 
 /// Does every step in order, saying what it did; stops at the first
 /// failure that is not tolerated.
-pub fn execute(steps: &[Step], out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn execute(steps: &[Step], out: &mut impl Write) -> anyhow::Result<()> {
     for step in steps {
         match step {
             Step::CreateDir(path) => {
@@ -133,14 +134,14 @@ pub fn execute(steps: &[Step], out: &mut impl Write) -> anyhow::Result<()> {
                     return Err(err).with_context(|| format!("cannot remove {}", path.display()));
                 }
             },
-            Step::Run(cmd) => run(cmd, out)?,
+            Step::Run(cmd) => run(cmd, out).await?,
         }
     }
     Ok(())
 }
 
-fn run(cmd: &Cmd, out: &mut impl Write) -> anyhow::Result<()> {
-    let output = cmd.output()?;
+async fn run(cmd: &Cmd, out: &mut impl Write) -> anyhow::Result<()> {
+    let output = cmd.output().await?;
     if output.status.success() {
         writeln!(out, "ran: {cmd}")?;
         return Ok(());
@@ -169,7 +170,10 @@ mod tests {
             printed.ends_with(" plain"),
             "plain words stay plain: {printed}"
         );
-        let output = Command::new("sh").args(["-c", &printed]).output().unwrap();
+        let output = std::process::Command::new("sh")
+            .args(["-c", &printed])
+            .output()
+            .unwrap();
         assert_eq!(
             String::from_utf8(output.stdout).unwrap(),
             args.map(|arg| format!("{arg}\n")).concat(),
