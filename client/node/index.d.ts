@@ -22,7 +22,7 @@ export interface Window {
   resets_at: string | null;
 }
 
-/** The daemon's status (PRODUCT contract §4); unknown fields are kept. */
+/** The daemon's status (docs/protocol.md, "status"); unknown fields are kept. */
 export interface Status {
   type: "status";
   tier: Tier;

@@ -1,5 +1,5 @@
 //! Readings from a Messages API response's `anthropic-ratelimit-unified-*`
-//! headers (PRODUCT.md §2): a router that calls Claude anyway learns the
+//! headers (docs/protocol.md, "ingest"): a router that calls Claude anyway learns the
 //! windows for free and can keep the daemon fresh without a poll.
 //!
 //! Takes any iterator of name/value pairs, so `http::HeaderMap` (reqwest,

@@ -1,5 +1,5 @@
 //! Where Claude Code's OAuth token is found: a chain of sources tried in
-//! the order of PRODUCT.md §2. Shared by the daemon, which reads the token
+//! the order the README gives ("Credentials"). Shared by the daemon, which reads the token
 //! to poll, and `claude-quota doctor`, which reports what each source
 //! holds, daemon or not; neither prints the token.
 
@@ -46,7 +46,7 @@ pub enum KeychainMethod {
     Auto,
 }
 
-/// How long one source may take to answer (PRODUCT.md §2): a locked
+/// How long one source may take to answer (docs/decisions.md, "Credentials"): a locked
 /// keyring, a D-Bus peer that never replies, a `security` waiting on a
 /// prompt or a file on a hung mount must not stop the chain.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -135,7 +135,7 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// The chain of PRODUCT.md §2 for this platform and environment, with
+    /// The chain the README gives for this platform and environment, with
     /// the Keychain read the way `keychain` says.
     pub fn standard(keychain: KeychainMethod) -> Self {
         let config_dir = std::env::var_os(service_name::CONFIG_DIR_VAR);

@@ -1,7 +1,7 @@
 //! The names Claude Code files its login under in the Keychain and the
 //! Secret Service: plain, or, when `CLAUDE_CONFIG_DIR` is set, suffixed
 //! with a hash of that directory so that several logins can coexist
-//! (PRODUCT.md §2).
+//! (README, "Credentials").
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

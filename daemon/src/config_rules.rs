@@ -1,5 +1,5 @@
 //! The one gate every configuration passes before the daemon uses it: the
-//! allowed range of each numeric key (PRODUCT.md §5) and the URL rules, and
+//! allowed range of each numeric key (docs/configuration.md, "Keys") and the URL rules, and
 //! where in the file a refused value was written.
 //!
 //! Values come from a hand-edited file: a typo like `poll_interval = 1e20`

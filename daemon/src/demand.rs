@@ -1,5 +1,5 @@
 //! Whether anyone listens, so the API is polled often only while someone
-//! does (PRODUCT.md §2, "Demand-driven polling").
+//! does (README, "Polling only while someone listens").
 //!
 //! Connections mark each request here with two relaxed atomic operations
 //! and no lock, clock read or allocation; the poller reads and clears the

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-/// The most a body from the usage API or Ollama may hold (PRODUCT.md §2):
+/// The most a body from the usage API or Ollama may hold (README, "Failure modes"):
 /// both answer in a few KiB; a server sending more is broken or hostile
 /// and must not make the daemon buffer it.
 pub const MAX_BODY: usize = 1024 * 1024;

@@ -1,4 +1,4 @@
-//! The policy table of PRODUCT.md §3, as pure functions of a reading and the
+//! The policy table (docs/policy.md), as pure functions of a reading and the
 //! configuration: which tier, whether to use the cloud, which model.
 //!
 //! Nothing here does I/O or reads the clock, so every rule is tested
@@ -342,7 +342,7 @@ mod tests {
         }
     }
 
-    /// The whole table of PRODUCT.md §3: every tier × value × complexity,
+    /// The whole table of docs/policy.md: every tier × value × complexity,
     /// with the cloud model's weekly cap open and then spent (which keeps
     /// everything local and changes nothing else).
     #[test]

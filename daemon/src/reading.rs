@@ -1,7 +1,7 @@
 //! A usage reading: the windows as measured at one moment, from one source,
 //! and when the daemon received it on its monotonic clock.
 //!
-//! Readings are ordered and aged by that clock (PRODUCT.md §2 "Time"): at
+//! Readings are ordered and aged by that clock (docs/decisions.md, "Defences"): at
 //! arrival `as_of` becomes an age, and from then on only the monotonic
 //! clock counts, so a wall-clock step (NTP, resume, VM restore) neither
 //! freezes the tier on an old reading nor revives one. `as_of` is for
@@ -56,7 +56,7 @@ impl Default for Received {
 
 impl Reading {
     /// Marks the reading as received now, when the wall clock reads
-    /// `wall_now`: an `as_of` in the future counts as now (PRODUCT.md §2),
+    /// `wall_now`: an `as_of` in the future counts as now (docs/decisions.md, "Defences"),
     /// one in the past becomes the age on arrival.
     pub fn arrived(mut self, wall_now: DateTime<Utc>) -> Self {
         self.as_of = self.as_of.min(wall_now);

@@ -34,7 +34,7 @@ const MAX_IGNORED_LOGGED: usize = 256;
 /// How long one request may take, connect to last byte.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The longest `Retry-After` honored (PRODUCT.md §2): a longer one, or one
+/// The longest `Retry-After` honored (docs/decisions.md, "Defences"): a longer one, or one
 /// too large to add to a clock, is a server bug that must not silence the
 /// daemon for days.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);

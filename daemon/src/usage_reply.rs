@@ -1,7 +1,7 @@
 //! The usage endpoint's reply as it is found in the field: the flat form
 //! (`five_hour`, `seven_day`, `seven_day_<family>`), the 2026 `limits`
 //! form, or both at once, read into one [`Reading`]. Where both carry the
-//! same quantity `limits` wins, as PRODUCT.md §2 says.
+//! same quantity `limits` wins, as docs/decisions.md ("The usage API in the field") says.
 
 use std::collections::BTreeSet;
 

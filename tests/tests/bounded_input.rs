@@ -1,4 +1,4 @@
-//! Input from outside is bounded (PRODUCT.md §2): usage API and Ollama
+//! Input from outside is bounded (README, "Failure modes"): usage API and Ollama
 //! bodies of at most 1 MiB, at most 256 Ollama model names in the status,
 //! so hostile servers cost bounded memory and every reply fits a frame.
 

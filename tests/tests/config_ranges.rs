@@ -1,4 +1,4 @@
-//! Every numeric key of the config has a range (PRODUCT.md §5): a value out
+//! Every numeric key of the config has a range (docs/configuration.md, "Keys"): a value out
 //! of it is refused with the file, line, key and range; at start the daemon
 //! exits 1, on SIGHUP it logs the refusal and keeps polling with the old
 //! config. These values used to panic at start, kill the daemon on SIGHUP,

@@ -1,5 +1,5 @@
 //! A credential read that hangs counts as a failed source after 5 s
-//! (PRODUCT.md §2), and never holds up SIGTERM (exit within 2 s). The hang
+//! (docs/decisions.md, "Credentials"), and never holds up SIGTERM (exit within 2 s). The hang
 //! is real: Claude Code's credentials file is a FIFO nobody writes, so
 //! opening it blocks, as a file on a hung network mount would.
 

@@ -1,4 +1,4 @@
-//! Where the token comes from (PRODUCT.md §2) and that it never leaks.
+//! Where the token comes from (README, "Credentials") and that it never leaks.
 //! Every daemon here logs at `RUST_LOG=trace`, all crates included, and
 //! ends with the hygiene check.
 
@@ -54,6 +54,18 @@ async fn item_is_read_from_the_secret_service(store: Sources) {
     );
     assert!(!daemon.claude_dir().join(".credentials.json").exists());
     assert_never_leaked(&daemon, &ALL_TOKENS);
+    // The private bus listens in the test's dir, which goes with the test.
+    let bus_sockets = std::fs::read_dir(daemon.root().join("bus"))
+        .expect("the bus's dir")
+        .filter(|entry| {
+            let name = entry.as_ref().expect("entry").file_name();
+            name.to_string_lossy().starts_with("dbus-")
+        })
+        .count();
+    assert_eq!(
+        bus_sockets, 1,
+        "the session bus's socket is not in the test's dir"
+    );
 }
 
 #[tokio::test]
@@ -74,7 +86,7 @@ async fn an_item_under_libsecret_account_attribute_is_read_too() {
 
 #[tokio::test]
 async fn with_claude_config_dir_set_the_hashed_item_is_read() {
-    // PRODUCT.md §2's test vector: sha256 of the raw value, first 8 hex.
+    // The documented test vector: sha256 of the raw value, first 8 hex.
     item_is_read_from_the_secret_service(|b| {
         b.env("CLAUDE_CONFIG_DIR", "/Users/test/.claude-work")
             .env("CQ_KEYRING_SERVICE", "Claude Code-credentials-03abf0ee")

@@ -1,4 +1,4 @@
-//! Faults of the usage API: the daemon backs off as PRODUCT.md §2 says,
+//! Faults of the usage API: the daemon backs off as docs/decisions.md ("Polling") says,
 //! keeps serving its last good reading with its true age, turns `unknown`
 //! once that reading is stale, logs each fault once, and recovers.
 

@@ -1,7 +1,8 @@
-//! The usage API as the field serves it (PRODUCT.md §2 and §3): recorded
-//! reply shapes from `tests/fixtures/usage/`, the `limits` form alone and
-//! mixed with the flat one, per-model weekly caps, and Claude Code's
-//! `User-Agent`, each through the real daemon and the fake API.
+//! The usage API as the field serves it (docs/decisions.md, "The usage API
+//! in the field"; docs/policy.md): recorded reply shapes from
+//! `tests/fixtures/usage/`, the `limits` form alone and mixed with the flat
+//! one, per-model weekly caps, and Claude Code's `User-Agent`, each through
+//! the real daemon and the fake API.
 
 use std::time::Duration;
 

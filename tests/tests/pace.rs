@@ -1,4 +1,4 @@
-//! The opt-in pace policy (PRODUCT.md §3): in burst, a 5-hour window that
+//! The opt-in pace policy (docs/policy.md, "Pace"): in burst, a 5-hour window that
 //! at the current pace passes the resting threshold before it resets keeps
 //! high-value work local.
 

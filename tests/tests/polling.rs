@@ -1,4 +1,4 @@
-//! Demand-driven polling (PRODUCT.md §2): the API is polled every
+//! Demand-driven polling (README, "Polling only while someone listens"): the API is polled every
 //! `poll_interval` while someone asks, every `idle_poll_interval` while
 //! nobody does, and the first question after an idle spell polls at once.
 

@@ -1,4 +1,4 @@
-//! Every long-lived task is supervised (PRODUCT.md §5): when one ends or
+//! Every long-lived task is supervised (README, "Failure modes"): when one ends or
 //! panics, the daemon logs which and exits non-zero, so that launchd or
 //! systemd start it again, instead of living on without its poller.
 //!

@@ -8,7 +8,7 @@ use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// (5h, 7d, tier) on both sides of every threshold of PRODUCT.md §3.
+/// (5h, 7d, tier) on both sides of every threshold of docs/policy.md.
 const BOUNDARIES: [(f64, Option<f64>, Tier); 9] = [
     (0.0, None, Tier::Burst),
     (49.99, Some(10.0), Tier::Burst),

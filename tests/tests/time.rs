@@ -1,4 +1,4 @@
-//! Time from outside (PRODUCT.md §2 "Time"): a `Retry-After` too long for a
+//! Time from outside (docs/decisions.md, "Defences"): a `Retry-After` too long for a
 //! clock is capped at an hour instead of panicking the poller.
 
 use std::time::Duration;

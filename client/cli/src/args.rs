@@ -1,4 +1,4 @@
-//! The command line, as PRODUCT.md §6 names it.
+//! The command line, as docs/configuration.md ("claude-quota") documents it.
 
 use std::path::PathBuf;
 

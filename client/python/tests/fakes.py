@@ -84,7 +84,7 @@ class FakeServer:
 
 
 class FakeUsageApi(FakeServer):
-    """Anthropic's ``GET /api/oauth/usage`` as PRODUCT.md §2 describes it."""
+    """Anthropic's ``GET /api/oauth/usage`` as the field serves it (tests/fixtures/usage/)."""
 
     def __init__(self, token: str) -> None:
         self.token = token
