@@ -57,13 +57,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether no daemon of this user could be reached (none answers, or
-    /// one of another user does), which a router should treat as "stay
-    /// local", not as a bug.
+    /// Whether no daemon of this user could be asked (none listens, one of
+    /// another user does, or one is there but does not answer in time),
+    /// which a router should treat as "stay local", not as a bug.
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
-            Error::DaemonUnreachable { .. } | Error::WrongOwner { .. }
+            Error::DaemonUnreachable { .. } | Error::WrongOwner { .. } | Error::Timeout(_)
         )
     }
 }

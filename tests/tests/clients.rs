@@ -28,6 +28,10 @@ async fn a_timed_out_question_never_answers_the_next_one() {
         .with_timeout(CLIENT_TIMEOUT);
     let first = client.should_use_cloud(TaskValue::Critical).await;
     assert!(matches!(first, Err(Error::Timeout(_))), "{first:?}");
+    assert!(
+        first.unwrap_err().is_unreachable(),
+        "a silent daemon means local"
+    );
     // Give the late answer time to arrive on the old connection.
     tokio::time::sleep(LATE).await;
     let routine = client.should_use_cloud(TaskValue::Routine).await;
