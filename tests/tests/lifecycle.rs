@@ -23,6 +23,19 @@ fn sigterm_removes_the_socket_and_exits_zero_quickly() {
     assert!(!socket.exists(), "socket removed");
 }
 
+/// launchd writes stderr to a file and journald stores it as is: a log
+/// that is not a terminal gets plain lines, no colour escapes.
+#[test]
+fn a_log_that_is_not_a_terminal_has_no_colour_codes() {
+    let api = FakeApi::start();
+    let mut daemon = Daemon::builder().api(&api.url(), 1.0).start();
+    daemon.signal("TERM");
+    daemon.wait_exit(Duration::from_secs(2)).expect("exited");
+    let log = daemon.log();
+    assert!(log.contains("listening"), "{log}");
+    assert!(!log.contains('\x1b'), "escape codes in the log:\n{log:?}");
+}
+
 #[test]
 fn a_second_daemon_on_a_live_socket_exits_1_and_a_stale_socket_is_replaced() {
     let api = FakeApi::start();
