@@ -323,6 +323,56 @@ fn status_says_whether_the_agent_is_installed_and_running() {
     );
 }
 
+/// `--json` puts one object on stdout, for scripts; the steps taken go
+/// to stderr; a dry run is for people and refuses `--json`.
+#[test]
+fn with_json_each_action_prints_one_object_and_the_steps_go_to_stderr() {
+    let sandbox = Sandbox::new();
+    let json = |args: &[&str]| -> (Option<i32>, serde_json::Value, String) {
+        let output = sandbox.service(args);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let report =
+            serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout:?}"));
+        (
+            output.status.code(),
+            report,
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let unit = sandbox
+        .dir
+        .path()
+        .join("home/.config/systemd/user")
+        .join(UNIT);
+
+    let (code, report, _) = json(&["status", "--manager", "systemd", "--json"]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["installed"], false, "{report}");
+    assert_eq!(report["running"], false, "{report}");
+    assert_eq!(report["manager"], "systemd", "{report}");
+    assert_eq!(report["file"], unit.display().to_string(), "{report}");
+
+    let (code, report, stderr) = json(&["install", "--manager", "systemd", "--json"]);
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["result"], "installed", "{report}");
+    assert!(stderr.contains("systemctl --user enable"), "{stderr}");
+
+    let (code, report, _) = json(&["status", "--manager", "systemd", "--json"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(
+        (report["installed"].as_bool(), report["running"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    let (code, report, _) = json(&["uninstall", "--manager", "systemd", "--json"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["result"], "uninstalled", "{report}");
+    assert!(!unit.exists());
+
+    let dry = sandbox.service(&["install", "--dry-run", "--json"]);
+    assert_eq!(dry.status.code(), Some(2), "{dry:?}");
+}
+
 #[test]
 fn stopping_an_agent_that_is_not_loaded_is_fine_but_a_failed_load_is_an_error() {
     let mut sandbox = Sandbox::new();

@@ -94,7 +94,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Service(args) => service::run(&args, cli.socket.as_deref()).await,
+        Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
     }
 }

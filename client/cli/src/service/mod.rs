@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
 
 pub use self::host::Host;
 use self::plan::{Cmd, Step};
@@ -31,7 +32,7 @@ pub struct ServiceArgs {
     pub action: Action,
 
     /// Print the file and the exact commands; write and run nothing
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "json")]
     pub dry_run: bool,
 
     /// The service manager [default: launchd on macOS, systemd elsewhere]
@@ -56,7 +57,8 @@ pub enum Action {
 
 /// The service managers a login agent can be written for. Both can be
 /// generated on any OS, so each is tested everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Manager {
     /// A macOS LaunchAgent in `~/Library/LaunchAgents/`.
     Launchd,
@@ -138,45 +140,85 @@ impl Manager {
     }
 }
 
+/// What `service … --json` prints: one object a script can branch on.
+/// `result` is set by install and uninstall, `installed` and `running` by
+/// status; what the manager printed stays out of it.
+#[derive(Debug, Serialize)]
+struct Report {
+    manager: Manager,
+    file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    installed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running: Option<bool>,
+    logs: String,
+}
+
 /// Runs `claude-quota service`. `socket` is the global `--socket`, which the
-/// agent passes on to the daemon so both sides keep agreeing.
-pub async fn run(args: &ServiceArgs, socket: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// agent passes on to the daemon so both sides keep agreeing. With `json`,
+/// stdout carries only a [`Report`] and the steps taken go to stderr.
+pub async fn run(
+    args: &ServiceArgs,
+    socket: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let host = Host::from_env()?;
     let manager = args.manager.unwrap_or_else(Manager::for_this_os);
-    let mut out = std::io::stdout().lock();
-    match args.action {
+    let mut report = Report {
+        manager,
+        file: manager.file(&host),
+        result: None,
+        installed: None,
+        running: None,
+        logs: manager.logs(&host),
+    };
+    let mut progress: Box<dyn Write> = if json {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let code = match args.action {
         Action::Install => {
             let spec = Spec::resolve(args.daemon.as_deref(), socket)?;
             let content = manager.render(&spec, &host)?;
-            let file = manager.file(&host);
-            let previous = read_if_present(&file)?;
+            let previous = read_if_present(&report.file)?;
             let steps = manager.install_steps(&host, previous.as_deref(), &content);
-            carry_out(&steps, args.dry_run, &mut out).await?;
-            if !args.dry_run {
-                let verb = if previous.is_some() {
-                    "updated"
-                } else {
-                    "installed"
-                };
+            carry_out(&steps, args.dry_run, &mut progress).await?;
+            let verb = if previous.is_some() {
+                "updated"
+            } else {
+                "installed"
+            };
+            report.result = Some(verb);
+            if !args.dry_run && !json {
                 writeln!(
-                    out,
+                    progress,
                     "claude-quotad {verb} as a {}; it starts at login and restarts after a crash.",
                     manager.noun()
                 )?;
-                writeln!(out, "logs: {}", manager.logs(&host))?;
+                writeln!(progress, "logs: {}", report.logs)?;
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Action::Uninstall => {
             let steps = manager.uninstall_steps(&host);
-            carry_out(&steps, args.dry_run, &mut out).await?;
-            if !args.dry_run {
-                writeln!(out, "claude-quotad is no longer a {}.", manager.noun())?;
+            carry_out(&steps, args.dry_run, &mut progress).await?;
+            report.result = Some("uninstalled");
+            if !args.dry_run && !json {
+                writeln!(progress, "claude-quotad is no longer a {}.", manager.noun())?;
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
-        Action::Status => status(manager, &host, args.dry_run, &mut out).await,
+        Action::Status => status(&host, args.dry_run, json, &mut report, &mut progress).await?,
+    };
+    if json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
     }
+    Ok(code)
 }
 
 async fn carry_out(steps: &[Step], dry_run: bool, out: &mut impl Write) -> anyhow::Result<()> {
@@ -188,36 +230,50 @@ async fn carry_out(steps: &[Step], dry_run: bool, out: &mut impl Write) -> anyho
     }
 }
 
+/// Whether the agent is installed and runs; fills `report` and, unless
+/// `json`, says so on `out` with what the manager printed.
 async fn status(
-    manager: Manager,
     host: &Host,
     dry_run: bool,
+    json: bool,
+    report: &mut Report,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let command = manager.status_command(host);
+    let command = report.manager.status_command(host);
     if dry_run {
         writeln!(out, "would run: {command}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let file = manager.file(host);
-    if !file.exists() {
-        writeln!(
-            out,
-            "not installed: no {} (install it with `claude-quota service install`)",
-            file.display()
-        )?;
+    let installed = report.file.exists();
+    report.installed = Some(installed);
+    report.running = Some(false);
+    if !installed {
+        if !json {
+            writeln!(
+                out,
+                "not installed: no {} (install it with `claude-quota service install`)",
+                report.file.display()
+            )?;
+        }
         return Ok(ExitCode::from(crate::EXIT_NO));
     }
-    writeln!(out, "installed: {}", file.display())?;
-    writeln!(out, "logs: {}", manager.logs(host))?;
-    writeln!(out, "$ {command}")?;
-    out.flush()?;
+    if !json {
+        writeln!(out, "installed: {}", report.file.display())?;
+        writeln!(out, "logs: {}", report.logs)?;
+        writeln!(out, "$ {command}")?;
+        out.flush()?;
+    }
     let output = command.output().await?;
-    out.write_all(&output.stdout)?;
-    out.write_all(&output.stderr)?;
-    let running =
-        output.status.success() && manager.says_running(&String::from_utf8_lossy(&output.stdout));
-    writeln!(out, "{}", if running { "running" } else { "not running" })?;
+    let running = output.status.success()
+        && report
+            .manager
+            .says_running(&String::from_utf8_lossy(&output.stdout));
+    report.running = Some(running);
+    if !json {
+        out.write_all(&output.stdout)?;
+        out.write_all(&output.stderr)?;
+        writeln!(out, "{}", if running { "running" } else { "not running" })?;
+    }
     Ok(if running {
         ExitCode::SUCCESS
     } else {
