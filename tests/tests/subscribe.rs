@@ -140,3 +140,41 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_daemon() {
     assert!(daemon.client().await.status().await.is_ok());
     assert!(asked.elapsed() < Duration::from_millis(500));
 }
+
+/// `status --watch --json` is the subscription for shell scripts: one
+/// Status a line, at once and at every change; a reader that stops
+/// (`| head -1`) ends it quietly at the next change.
+#[tokio::test]
+async fn watch_json_prints_a_status_line_at_every_change_and_ends_with_its_reader() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let api = FakeApi::start();
+    api.set_usage(20.0, Some(10.0));
+    let daemon = start(&api, 1.0);
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
+    let mut watch = tokio::process::Command::new(claude_quota_e2e::daemon::bin("claude-quota"))
+        .args(["status", "--watch", "--json", "--socket"])
+        .arg(daemon.socket())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let mut next_status = async || -> claude_quota::Status {
+        let line = tokio::time::timeout(WAIT, lines.next_line()).await;
+        let line = line.expect("a line in time").unwrap().expect("not the end");
+        serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"))
+    };
+    assert_eq!(next_status().await.tier, Tier::Burst);
+    api.set_usage(90.0, Some(10.0));
+    let mut seen = next_status().await;
+    while seen.tier != Tier::Resting {
+        seen = next_status().await;
+    }
+
+    drop(lines);
+    api.set_usage(30.0, Some(10.0));
+    let ended = tokio::time::timeout(WAIT, watch.wait()).await;
+    let status = ended.expect("the watch ends once nobody reads").unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -73,6 +73,7 @@ pub enum Command {
 #[derive(Debug, Clone, Default, Args)]
 pub struct StatusArgs {
     /// Keep the view open: redraw at every change, and at least every SECS
+    /// (with --json: one Status a line at every change)
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "60",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub watch: Option<u64>,

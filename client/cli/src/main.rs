@@ -121,6 +121,10 @@ async fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         now: Utc::now(),
     };
     if let Some(every) = args.watch {
+        if cli.json {
+            watch::run_json(&cli.socket_path()).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         watch::run(&cli.socket_path(), Duration::from_secs(every), view).await;
         return Ok(ExitCode::SUCCESS);
     }

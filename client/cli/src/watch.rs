@@ -1,6 +1,7 @@
 //! `status --watch`: redraws in place at every pushed change (subscribe)
 //! and at least every SECS, reconnects when the daemon restarts, and
-//! leaves the terminal as it found it on Ctrl-C.
+//! leaves the terminal as it found it on Ctrl-C. With `--json` it prints
+//! one Status a line instead, for scripts.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -72,6 +73,48 @@ pub async fn run(socket: &Path, every: Duration, view: View) {
             () = session => {}
         }
     }
+}
+
+/// `status --watch --json`: one Status object a line, at once and at every
+/// change the daemon pushes (`… | jq -r .tier`). A lost daemon is said on
+/// stderr and connected to again; a closed stdout (`| head -1`) or Ctrl-C
+/// ends the watch quietly.
+pub async fn run_json(socket: &Path) -> std::io::Result<()> {
+    let mut interrupted = pin!(tokio::signal::ctrl_c());
+    loop {
+        let session = async {
+            let subscribed = async { Client::connect_to(socket).await?.subscribe().await }.await;
+            match subscribed {
+                Ok(mut subscription) => {
+                    while let Ok(Some(status)) = subscription.next().await {
+                        print_line(&status)?;
+                    }
+                    eprintln!("claude-quota: claude-quotad went away; reconnecting…");
+                }
+                Err(err) => eprintln!("claude-quota: {err}; reconnecting…"),
+            }
+            tokio::time::sleep(RECONNECT_EVERY).await;
+            Ok::<(), std::io::Error>(())
+        };
+        let ended = tokio::select! {
+            _ = &mut interrupted => return Ok(()),
+            ended = session => ended,
+        };
+        match ended {
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(err) => return Err(err),
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Writes `status` as one JSON line and flushes it, so a reader of a pipe
+/// sees each change as it happens.
+fn print_line(status: &Status) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, status)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 async fn subscribe(socket: &Path) -> Result<(Subscription, Client), Error> {
