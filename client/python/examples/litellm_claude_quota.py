@@ -20,11 +20,13 @@ Where it hooks in (LiteLLM 1.110):
 
 - ``async_filter_deployments``, which ``litellm.Router`` (and so the proxy,
   which routes through one) runs on every async request to narrow a model
-  group's deployments (the synchronous ``Router.completion`` runs no
-  filter, so use the ``a…`` calls): in a group that holds both a cloud Claude deployment
+  group's deployments: in a group that holds both a cloud Claude deployment
   and a local one, it keeps the cloud ones when the daemon says cloud, and
   otherwise only the local ones, preferring the model ``select_model``
   names. Groups without both kinds are left alone.
+- The synchronous ``Router.completion`` runs no deployment filter, so the
+  hook cannot steer it from inside: call ``hook.completion(router, ...)``
+  instead, which makes the same choice and pins the deployment by its id.
 - ``async_pre_call_hook``, which the proxy runs before routing: it asks the
   daemon once per request, so the decision is made (and logged) at the
   proxy's door, and the filter above reuses it.
@@ -103,6 +105,10 @@ class ClaudeQuotaHook(CustomLogger):
         self.timeout = timeout
 
     async def route_for(self, metadata: Dict[str, Any]) -> claude_quota.Route:
+        """:meth:`decide`, off the event loop."""
+        return await asyncio.to_thread(self.decide, metadata)
+
+    def decide(self, metadata: Dict[str, Any]) -> claude_quota.Route:
         """The decision for a request with ``metadata``, asked once and kept
         there; an unknown task value is logged and treated as local."""
         known = metadata.get(ROUTE_KEY)
@@ -111,9 +117,7 @@ class ClaudeQuotaHook(CustomLogger):
         value = metadata.get("task_value", self.default_value)
         complexity = metadata.get("task_complexity") or COMPLEXITY_OF_VALUE.get(value, "medium")
         try:
-            choice = await asyncio.to_thread(
-                claude_quota.route, value, complexity, socket=self.socket, timeout=self.timeout
-            )
+            choice = claude_quota.route(value, complexity, socket=self.socket, timeout=self.timeout)
         except claude_quota.BadRequest as err:
             choice = claude_quota.Route("ollama", claude_quota.FALLBACK_LOCAL_MODEL, f"bad task: {err}")
         log.info("claude-quota: %s task -> %s %s (%s)", value, choice.provider, choice.model, choice.reason)
@@ -140,16 +144,24 @@ class ClaudeQuotaHook(CustomLogger):
     ) -> List[dict]:
         """The router's hook: in a group with cloud Claude and local
         deployments, keeps the side the daemon chose."""
-        cloud = [d for d in healthy_deployments if _provider(d) == "anthropic"]
-        local = [d for d in healthy_deployments if _provider(d) in _LOCAL_PROVIDERS]
-        if not cloud or not local:
+        if not _is_mixed(healthy_deployments):
             return healthy_deployments
         metadata = (request_kwargs or {}).get("metadata")
         choice = await self.route_for(metadata if isinstance(metadata, dict) else {})
-        if choice.provider == "anthropic":
-            return cloud
-        named = [d for d in local if _model_name(d) == choice.model]
-        return named or local
+        return _keep(healthy_deployments, choice)
+
+    def completion(self, router: Any, *, model: str, messages: list, **kwargs: Any) -> Any:
+        """``router.completion(model=..., messages=..., **kwargs)``, steered
+        as the async calls are: LiteLLM's synchronous call runs no
+        deployment filter, so the choice is made here and the first kept
+        deployment is pinned by its id. Other groups go through unchanged."""
+        deployments = router.get_model_list(model_name=model) or []
+        if _is_mixed(deployments):
+            metadata = kwargs.get("metadata")
+            if not isinstance(metadata, dict):
+                metadata = kwargs["metadata"] = {}
+            model = _keep(deployments, self.decide(metadata))[0]["model_info"]["id"]
+        return router.completion(model=model, messages=messages, **kwargs)
 
     async def async_post_call_success_deployment_hook(self, request_data: dict, response: Any, call_type: Any) -> None:
         """Feeds the daemon the rate-limit headers of a response; LiteLLM
@@ -187,6 +199,22 @@ def rate_limit_headers(response_obj: Any) -> Dict[str, str]:
         if bare.startswith(_HEADER_PREFIX):
             found[bare] = str(value)
     return found
+
+
+def _is_mixed(deployments: List[dict]) -> bool:
+    """Whether a group holds both a cloud Claude and a local deployment,
+    the only groups the hook steers."""
+    providers = {_provider(d) for d in deployments}
+    return "anthropic" in providers and any(p in providers for p in _LOCAL_PROVIDERS)
+
+
+def _keep(deployments: List[dict], choice: claude_quota.Route) -> List[dict]:
+    """The deployments of a mixed group on the side ``choice`` names,
+    preferring the local model it names."""
+    if choice.provider == "anthropic":
+        return [d for d in deployments if _provider(d) == "anthropic"]
+    local = [d for d in deployments if _provider(d) in _LOCAL_PROVIDERS]
+    return [d for d in local if _model_name(d) == choice.model] or local
 
 
 def _provider(deployment: Mapping[str, Any]) -> str:

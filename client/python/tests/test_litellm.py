@@ -62,6 +62,14 @@ answer = asyncio.run(more_requests())
 """
 
 
+#: The same through LiteLLM's synchronous call, steered by the hook.
+SYNC_REQUESTS = """
+hook = litellm.callbacks[0]
+for value in {values!r}:
+    answer = hook.completion(router, model="claude", messages=[{{"role": "user", "content": "hi"}}], metadata={{"task_value": value}})
+"""
+
+
 def readme_snippet() -> str:
     """The python block of the README's "Use it with LiteLLM" section: the
     test runs exactly what users copy."""
@@ -143,3 +151,20 @@ def test_the_proxy_hook_decides_before_routing(daemon, usage_api, anthropic, oll
     assert f"decided: {expected[0]}" in printed
     # The snippet's own request and the proxy's both landed there.
     assert landed(anthropic, ollama) == [expected, expected]
+
+
+def test_synchronous_calls_are_steered_through_the_hook(daemon, anthropic, ollama, run_readme):
+    # LiteLLM's synchronous Router.completion runs no deployment filter; in
+    # burst a routine task would land anywhere in the group without this.
+    run_readme(daemon.socket, SYNC_REQUESTS.format(values=("routine", "high", "routine")))
+    assert landed(anthropic, ollama) == [
+        ("anthropic", "claude-sonnet-4-6"),  # the README's own async high task
+        ("anthropic", "claude-sonnet-4-6"),
+        ("ollama", "qwen3:14b"),
+        ("ollama", "qwen3:14b"),
+    ]
+
+
+def test_synchronous_calls_stay_local_when_the_daemon_is_down(tmp_path, anthropic, ollama, run_readme):
+    run_readme(str(tmp_path / "nobody.sock"), SYNC_REQUESTS.format(values=("critical",)))
+    assert landed(anthropic, ollama) == [("ollama", "qwen3:14b"), ("ollama", "qwen3:14b")]
