@@ -13,10 +13,14 @@ pub const MAX_LEN: u64 = 1024 * 1024;
 
 /// The file's bytes, or `InvalidData` when it holds more than [`MAX_LEN`].
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    read_open(File::open(path)?)
+}
+
+/// [`read`] for a file already open, e.g. one whose owner was checked
+/// first, so that the file checked is the file read.
+pub fn read_open(file: File) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    File::open(path)?
-        .take(MAX_LEN + 1)
-        .read_to_end(&mut bytes)?;
+    file.take(MAX_LEN + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_LEN {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -28,7 +32,12 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 
 /// The file's text, as [`read`]; `InvalidData` also when it is not UTF-8.
 pub fn read_to_string(path: &Path) -> io::Result<String> {
-    String::from_utf8(read(path)?)
+    open_to_string(File::open(path)?)
+}
+
+/// [`read_to_string`] for a file already open.
+pub fn open_to_string(file: File) -> io::Result<String> {
+    String::from_utf8(read_open(file)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 

@@ -12,6 +12,7 @@ pub use claude_quota_credentials::KeychainMethod;
 use serde::{Deserialize, Deserializer};
 
 use crate::config_rules::{self, Broken, MIN_LOOPBACK_INTERVAL};
+use crate::ownership;
 
 /// Everything the daemon can be told.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -231,6 +232,20 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         source: toml::de::Error,
     },
+    /// The config, or a program it names, could be changed by another
+    /// user, who could then send the token elsewhere or run commands as
+    /// this user.
+    #[error(
+        "refusing {what} {path}: it {reason}; whoever can change it can send your Claude login elsewhere or run commands as you"
+    )]
+    Untrusted {
+        /// What the file is to the daemon (`the config`, `[notify] command`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Whose it is or who may write it.
+        reason: String,
+    },
     /// A value that parses but is out of its range.
     #[error("invalid config {place}: {} = {} is not allowed: must be {}", broken.key, broken.value, broken.allowed)]
     Invalid {
@@ -255,17 +270,32 @@ impl Source {
     /// Reads the file at `path`; a missing file is no text only when
     /// `required` is false (the default path need not exist, an explicitly
     /// named one must).
+    /// A file another user could change is refused ([`ConfigError::Untrusted`]).
     pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        let text = match claude_quota_credentials::small_file::read_to_string(path) {
-            Ok(text) => Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
-            Err(source) => {
-                return Err(ConfigError::Read {
+        let failed = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Source {
                     path: path.to_owned(),
-                    source,
+                    text: None,
                 });
             }
+            Err(err) => return Err(failed(err)),
         };
+        if let Some(reason) = ownership::untrusted_open(&file).map_err(failed)? {
+            return Err(ConfigError::Untrusted {
+                what: "the config",
+                path: path.to_owned(),
+                reason,
+            });
+        }
+        let text = claude_quota_credentials::small_file::open_to_string(file)
+            .map(Some)
+            .map_err(failed)?;
         Ok(Source {
             path: path.to_owned(),
             text,

@@ -14,6 +14,7 @@ mod local_choice;
 mod logging;
 mod notify;
 mod ollama;
+mod ownership;
 mod persist;
 mod policy;
 mod poller;

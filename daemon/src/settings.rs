@@ -8,6 +8,7 @@ use clap::Parser;
 
 use crate::config::{Config, ConfigError, Seconds, Source};
 use crate::logging::LogFormat;
+use crate::ownership;
 
 /// claude-quotad: keeps the Claude subscription's usage tier in memory and
 /// answers routers over a Unix socket whether a task may use the cloud.
@@ -72,6 +73,16 @@ impl Args {
         let (path, required) = self.config_path();
         let source = Source::read(&path, required)?;
         let mut config = source.parse()?;
+        // A hook that does not exist yet fails when it runs, logged then.
+        if let Some(hook) = &config.notify.command
+            && let Some(reason) = ownership::untrusted_path(hook)
+        {
+            return Err(ConfigError::Untrusted {
+                what: "[notify] command",
+                path: hook.clone(),
+                reason,
+            });
+        }
         if let Some(url) = &self.api_url {
             config.api_url.clone_from(url);
         }

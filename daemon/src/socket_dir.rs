@@ -10,6 +10,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use crate::ownership::{other_writers, own_uid};
+
 /// Creates `dir` 0700 when it is missing, then refuses it unless it is a
 /// real directory (not a symlink), owned by this user and writable by
 /// nobody else.
@@ -26,8 +28,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
         other => other,
     }
     .with_context(|| format!("cannot inspect socket directory {}", dir.display()))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    check(dir, &meta, unsafe { libc::geteuid() })
+    check(dir, &meta, own_uid())
 }
 
 /// The refusal, if any, of a directory with metadata `meta` (from lstat)
@@ -49,11 +50,8 @@ fn check(dir: &Path, meta: &Metadata, own_uid: u32) -> anyhow::Result<()> {
             meta.uid()
         );
     }
-    let open_to = match (meta.mode() & 0o020 != 0, meta.mode() & 0o002 != 0) {
-        (false, false) => return Ok(()),
-        (true, false) => "its group",
-        (false, true) => "others",
-        (true, true) => "its group and others",
+    let Some(open_to) = other_writers(meta.mode()) else {
+        return Ok(());
     };
     bail!(
         "socket directory {dir} is writable by {open_to} (mode {:o}), who could put their own socket in place of the daemon's; make it private with `chmod 700 {dir}`, {elsewhere}",
@@ -72,9 +70,8 @@ mod tests {
         check(dir, &meta, own_uid).unwrap_err().to_string()
     }
 
-    // SAFETY: geteuid has no preconditions and cannot fail.
     fn me() -> u32 {
-        unsafe { libc::geteuid() }
+        own_uid()
     }
 
     #[test]

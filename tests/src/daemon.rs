@@ -3,6 +3,7 @@
 //! user's, and run in parallel without meeting.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -56,6 +57,8 @@ pub struct DaemonBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     config: Option<String>,
+    config_mode: u32,
+    config_owner: Option<u32>,
     saved_state: Option<String>,
     secret_service: bool,
 }
@@ -151,6 +154,19 @@ impl DaemonBuilder {
         self
     }
 
+    /// Gives the config file this mode instead of 0600 (the daemon
+    /// refuses one that others can write).
+    pub fn config_mode(mut self, mode: u32) -> Self {
+        self.config_mode = mode;
+        self
+    }
+
+    /// Hands the config file to this uid (which needs root).
+    pub fn config_owner(mut self, uid: u32) -> Self {
+        self.config_owner = Some(uid);
+        self
+    }
+
     /// Uses this JSON as the state file a previous run left behind.
     pub fn saved_state(mut self, json: &str) -> Self {
         self.saved_state = Some(json.into());
@@ -185,6 +201,12 @@ impl DaemonBuilder {
         fs::create_dir_all(config_path.parent().expect("config dir")).expect("create config dir");
         if let Some(toml) = &self.config {
             fs::write(&config_path, toml).expect("write config");
+            // Whatever the umask: the daemon refuses a config others can write.
+            fs::set_permissions(&config_path, fs::Permissions::from_mode(self.config_mode))
+                .expect("set the config's mode");
+            if let Some(uid) = self.config_owner {
+                std::os::unix::fs::chown(&config_path, Some(uid), None).expect("chown the config");
+            }
         }
         if let Some(json) = &self.saved_state {
             let dir = root.join("state/claude-quota");
@@ -266,6 +288,8 @@ impl Daemon {
             args: Vec::new(),
             env: Vec::new(),
             config: None,
+            config_mode: 0o600,
+            config_owner: None,
             saved_state: None,
             secret_service: false,
         }
@@ -333,6 +357,20 @@ impl Daemon {
     /// Runs `claude-quota ARGS --socket <ours>` with `stdin` as its input.
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
         cli_at(&self.socket, args, stdin)
+    }
+
+    /// Waits until `api` has answered `polls` more requests (the daemon
+    /// still polls it, e.g. after a refused reload) and returns the status
+    /// then.
+    pub async fn wait_for_polls(
+        &self,
+        api: &crate::FakeApi,
+        polls: usize,
+        timeout: Duration,
+    ) -> Status {
+        let before = api.requests();
+        self.wait_for(timeout, |_| api.requests() >= before + polls)
+            .await
     }
 
     /// Polls the status until `done` holds, or panics after `timeout` with

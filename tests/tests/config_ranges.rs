@@ -94,10 +94,7 @@ async fn an_out_of_range_value_by_sighup_is_logged_and_the_old_config_kept() {
         let logged = wait_for_nth_refusal(&daemon, n + 1).await;
         assert!(logged.contains(refusal), "{value}: {logged}");
         assert!(logged.contains("config.toml, line "), "{logged}");
-        let before = api.requests();
-        let status = daemon
-            .wait_for(WAIT, |_| api.requests() >= before + 3)
-            .await;
+        let status = daemon.wait_for_polls(&api, 3, WAIT).await;
         assert_eq!(status.tier, Tier::Burst, "{value}");
     }
     let log = daemon.log();

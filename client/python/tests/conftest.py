@@ -70,6 +70,7 @@ class Daemon:
             )
         )
         (config / "config.toml").write_text(f'[ollama]\nurl = "{ollama_url}"\n')
+        (config / "config.toml").chmod(0o600)  # whatever the umask: others must not write it
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(root / "home"),
