@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::ownership;
 use crate::reading::Reading;
 use crate::state::{Cooldown, Snapshot};
 
@@ -70,11 +71,11 @@ pub fn default_path() -> PathBuf {
 /// stepped back, counts as now); nothing when there is no file or it
 /// cannot be used (which is logged).
 pub fn load(path: &Path) -> Saved {
-    let text = match claude_quota_credentials::small_file::read(path) {
+    let text = match read_own(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Saved::default(),
         Err(err) => {
-            tracing::warn!(%err, path = %path.display(), "cannot read the saved reading");
+            tracing::warn!(%err, path = %path.display(), "ignoring the saved reading");
             return Saved::default();
         }
     };
@@ -99,6 +100,20 @@ pub fn load(path: &Path) -> Saved {
         }),
         ..saved
     }
+}
+
+/// The saved file's bytes, refused when another user could have written
+/// it: a planted reading would be served as fresh (cloud answers) and a
+/// planted cooldown would stop polling for an hour.
+fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    if let Some(reason) = ownership::untrusted_open(&file)? {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("it {reason}"),
+        ));
+    }
+    claude_quota_credentials::small_file::read_open(file)
 }
 
 /// Saves every new reading, cooldown or fault until `shutdown`; runs as its

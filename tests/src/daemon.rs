@@ -211,7 +211,10 @@ impl DaemonBuilder {
         if let Some(json) = &self.saved_state {
             let dir = root.join("state/claude-quota");
             fs::create_dir_all(&dir).expect("create state dir");
-            fs::write(dir.join("last-reading.json"), json).expect("write state file");
+            let file = dir.join("last-reading.json");
+            fs::write(&file, json).expect("write state file");
+            // As the daemon writes it, whatever the umask.
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).expect("set its mode");
         }
         let log = root.join("daemon.log");
         let log_file = fs::OpenOptions::new()

@@ -85,6 +85,30 @@ async fn an_absurd_saved_cooldown_is_clamped_and_a_past_one_is_over() {
     assert!(api.requests() >= 1);
 }
 
+/// A saved state that another user could have written (planted, say, to
+/// stop polling for an hour) is ignored: the daemon polls at once.
+#[tokio::test]
+async fn a_saved_state_others_can_write_is_ignored() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let api = FakeApi::start();
+    let builder = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(TOKEN, None);
+    let saved = builder.saved_reading_path();
+    std::fs::create_dir_all(saved.parent().unwrap()).unwrap();
+    std::fs::write(&saved, saved_cooldown(Utc::now() + TimeDelta::hours(1))).unwrap();
+    std::fs::set_permissions(&saved, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let daemon = builder.start();
+    daemon
+        .wait_for(WAIT, |s| s.last_error.is_none() && s.five_hour.is_some())
+        .await;
+    let line = daemon
+        .wait_for_log("ignoring the saved reading", WAIT)
+        .await;
+    assert!(line.contains("writable by its group and others"), "{line}");
+}
+
 /// A state file as the daemon writes it, with a cooldown until `until`.
 fn saved_cooldown(until: chrono::DateTime<Utc>) -> String {
     serde_json::json!({

@@ -123,20 +123,18 @@ async fn a_wall_clock_stepping_back_two_hours_does_not_freeze_the_tier() {
 async fn a_saved_reading_from_the_future_does_not_freeze_the_tier_after_a_restart() {
     let api = FakeApi::start();
     api.fail_with(Fault::Status(500));
-    let builder = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .credentials_file(TOKEN, None)
-        .config("stale_after = 1\n");
-    let saved = builder.saved_reading_path();
-    std::fs::create_dir_all(saved.parent().unwrap()).unwrap();
     let future = Utc::now() + chrono::TimeDelta::hours(2);
     let reading = serde_json::json!({
         "five_hour": {"utilization": 10.0, "resets_at": null},
         "seven_day": null, "seven_day_opus": null, "seven_day_sonnet": null,
         "as_of": future, "source": "api"
     });
-    std::fs::write(&saved, reading.to_string()).unwrap();
-    let daemon = builder.start();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(TOKEN, None)
+        .config("stale_after = 1\n")
+        .saved_state(&reading.to_string())
+        .start();
     let restored = daemon.client().await.status().await.unwrap();
     assert_eq!(restored.tier, Tier::Burst, "{restored:#?}");
     assert!(restored.as_of.unwrap() <= Utc::now(), "clamped to now");
