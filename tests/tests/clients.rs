@@ -9,6 +9,7 @@ use std::time::Duration;
 use claude_quota::{Client, Error, TaskValue, Tier, blocking};
 use claude_quota_e2e::daemon::cli_at;
 use claude_quota_e2e::stand_in::StandIn;
+use claude_quota_e2e::suites::{available, runs};
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN, other_user};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -70,6 +71,61 @@ fn a_timed_out_blocking_question_never_answers_the_next_one() {
         matches!(routine, Ok(false)),
         "routine stays local: {routine:?}"
     );
+}
+
+/// The same fault for the Python and Node clients: the first question
+/// times out, the late answer arrives, and `routine` still stays local.
+#[test]
+fn a_timed_out_question_never_answers_the_next_one_in_python_or_node() {
+    let late = LATE.as_secs_f64();
+    let timeout = CLIENT_TIMEOUT.as_secs_f64();
+    let stand_in = StandIn::late_first_answer(LATE);
+    let python = python_client(
+        stand_in.socket(),
+        &format!(
+            "import time\nclient = claude_quota.Client(SOCKET, timeout={timeout})\n\
+             try:\n    client.should_use_cloud('critical')\n    print('answered')\n\
+             except claude_quota.DaemonUnreachable:\n    print('timed out')\n\
+             time.sleep({late})\nprint('routine:', client.should_use_cloud('routine'))\n"
+        ),
+    );
+    let stdout = String::from_utf8_lossy(&python.stdout);
+    assert!(python.status.success(), "{python:?}");
+    assert_eq!(stdout, "timed out\nroutine: False\n");
+
+    let node = runs(Path::new("node"), &["--version"], "node");
+    if !available(
+        "the Node late-reply test",
+        node,
+        "install Node.js 18 or later",
+        "CLAUDE_QUOTA_REQUIRE_NODE",
+    ) {
+        return;
+    }
+    let stand_in = StandIn::late_first_answer(LATE);
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/node/index.cjs");
+    let script = format!(
+        "const {{ Client, DaemonUnreachable }} = require({module:?});\n\
+         (async () => {{\n\
+           const client = new Client({{ socket: process.argv[1], timeout: {} }});\n\
+           try {{ await client.shouldUseCloud('critical'); console.log('answered'); }}\n\
+           catch (err) {{ console.log(err instanceof DaemonUnreachable ? 'timed out' : `other: ${{err}}`); }}\n\
+           await new Promise((done) => setTimeout(done, {}));\n\
+           console.log('routine:', await client.shouldUseCloud('routine'));\n\
+           client.close();\n\
+         }})();\n",
+        CLIENT_TIMEOUT.as_millis(),
+        LATE.as_millis()
+    );
+    let node = Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .arg(stand_in.socket())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&node.stdout);
+    assert!(node.status.success(), "{node:?}");
+    assert_eq!(stdout, "timed out\nroutine: false\n");
 }
 
 #[tokio::test]
