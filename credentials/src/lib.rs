@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::CredentialSource;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use env::EnvSource;
 pub use file::FileSource;
@@ -33,7 +33,7 @@ pub use service_name::service_names;
 /// `/usr/bin/security`, not this program, so a direct read raises a
 /// permission prompt on macOS; the choice is the user's. Linux always reads
 /// the Secret Service, except under an explicit `security-cli`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeychainMethod {
     /// Through the keyring crate only (prompts allowed).

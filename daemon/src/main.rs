@@ -67,6 +67,16 @@ const POLL_QUEUE: usize = 256;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.check_config {
+        match args.check_report() {
+            Ok(report) => println!("{report}"),
+            Err(err) => {
+                eprintln!("claude-quotad: {err}");
+                std::process::exit(1);
+            }
+        }
+        return Ok(());
+    }
     logging::init(args.log_format);
     raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -38,6 +38,12 @@ pub struct Args {
     /// Log line format
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Check the config as a start would read it (the file, with flags and
+    /// environment over it) and exit: 0 with a JSON line naming the file and
+    /// the keychain method when it would be taken, 1 with the reason when not
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 fn parse_seconds(text: &str) -> Result<Seconds, String> {
@@ -99,6 +105,20 @@ impl Args {
                 None => source.refuse(broken),
             })?;
         Ok(config)
+    }
+
+    /// What `--check-config` prints for a config the daemon would take:
+    /// `claude-quota doctor` reads the keychain method from it, so that it
+    /// reads the credentials the way the daemon will.
+    pub fn check_report(&self) -> Result<String, ConfigError> {
+        let config = self.load_config()?;
+        let (path, _) = self.config_path();
+        Ok(serde_json::json!({
+            "path": path,
+            "found": path.exists(),
+            "keychain": config.keychain,
+        })
+        .to_string())
     }
 
     /// The flag (or its environment variable) that set `key`, if one did.

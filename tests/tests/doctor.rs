@@ -99,6 +99,7 @@ async fn a_healthy_setup_passes_and_a_missing_ollama_or_service_only_warns() {
     let (output, checks) = doctor(&daemon);
     assert_eq!(output.status.code(), Some(0), "{checks:#?}");
     for name in [
+        "config",
         "socket",
         "daemon",
         "credentials",
@@ -243,5 +244,40 @@ fn with_no_daemon_doctor_describes_each_token_but_never_shows_it() {
             .any(|m| m.starts_with("CLAUDE_CODE_OAUTH_TOKEN: a token")
                 && m.contains("inference-only")),
         "{sources:#?}"
+    );
+}
+
+/// Doctor has the daemon binary check the config it would start with, so
+/// a config the daemon refuses is named here rather than only in the log of
+/// a service that keeps exiting; and the credentials are read with the
+/// config's keychain method.
+#[test]
+fn doctor_names_a_config_the_daemon_would_refuse_and_reads_with_its_keychain_method() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, "keychain = \"security-cli\"\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = config.to_str().unwrap();
+    let (_, checks) = doctor_without_daemon(home.path(), &[("CLAUDE_QUOTA_CONFIG", path)]);
+    assert_eq!(verdict(&checks, "config"), "ok", "{checks:#?}");
+    assert_eq!(message(&checks, "config"), format!("{path} is valid"));
+    let tried = message(&checks, "credentials");
+    assert!(
+        tried.contains("/usr/bin/security find-generic-password"),
+        "{tried}"
+    );
+
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let (output, checks) = doctor_without_daemon(home.path(), &[("CLAUDE_QUOTA_CONFIG", path)]);
+    assert_ne!(output.status.code(), Some(0), "{checks:#?}");
+    assert_eq!(verdict(&checks, "config"), "fail", "{checks:#?}");
+    let refusal = message(&checks, "config");
+    assert!(
+        refusal.contains(&format!(
+            "claude-quotad would not start: refusing the config {path}: it is writable by its group"
+        )),
+        "{refusal}"
     );
 }

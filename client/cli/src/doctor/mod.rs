@@ -1,12 +1,15 @@
 //! `claude-quota doctor`: checks everything between a router's question and
 //! a correct answer, one line each, with the fix.
 //!
-//! It reads the credential sources itself, with the daemon's own code, and
-//! shows what each holds, never the token; which one is in use comes from
-//! the daemon's status, or, with no daemon answering, from the same rule.
+//! It has the daemon binary check its config (`--check-config`), reads the
+//! credential sources itself, with the daemon's own code and keychain
+//! method, and shows what each holds, never the token; which one is in use
+//! comes from the daemon's status, or, with no daemon answering, from the
+//! same rule.
 
 mod agent;
 mod check;
+mod config;
 mod ollama;
 mod socket;
 mod sources;
@@ -30,9 +33,10 @@ const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
 /// unreachable, 1 when another check fails; warnings do not fail.
 pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let socket_path = cli.socket_path();
-    let mut checks = vec![socket::check(&socket_path)];
+    let (config, keychain) = config::check().await;
+    let mut checks = vec![config, socket::check(&socket_path)];
     let reached = ask_daemon(&socket_path).await;
-    let found = sources::inspect().await;
+    let found = sources::inspect(keychain).await;
     let now = chrono::Utc::now();
     let unreachable = match &reached {
         Ok((hello, status)) => {

@@ -22,11 +22,11 @@ const PROFILE_SCOPE: &str = "user:profile";
 /// What one source held, or why it could not be read.
 pub type Found = (String, Result<Option<Credentials>, SourceError>);
 
-/// Reads every source once, in the daemon's order, off the runtime and
-/// within [`READ_TIMEOUT`]; the error is the failed `credentials` check.
-pub async fn inspect() -> Result<Vec<Found>, Check> {
-    // The daemon's default; doctor does not read the daemon's config.
-    let read = tokio::task::spawn_blocking(|| Chain::standard(KeychainMethod::default()).inspect());
+/// Reads every source once, in the daemon's order and with its keychain
+/// method, off the runtime and within [`READ_TIMEOUT`]; the error is the
+/// failed `credentials` check.
+pub async fn inspect(keychain: KeychainMethod) -> Result<Vec<Found>, Check> {
+    let read = tokio::task::spawn_blocking(move || Chain::standard(keychain).inspect());
     match tokio::time::timeout(READ_TIMEOUT, read).await {
         Ok(Ok(found)) => Ok(found),
         Ok(Err(err)) => Err(Check::fail(

@@ -25,6 +25,7 @@ pub use self::host::Host;
 pub use self::manager::Manager;
 use self::plan::Step;
 use self::spec::Spec;
+pub use self::spec::find_daemon;
 
 /// `claude-quota service ACTION [--dry-run] [--manager M] [--daemon PATH]`.
 #[derive(Debug, Clone, Args)]

@@ -53,7 +53,7 @@ impl Spec {
 
 /// `claude-quotad` next to the running `claude-quota` (how every install
 /// path lays them out), else the first on PATH.
-fn find_daemon() -> anyhow::Result<PathBuf> {
+pub fn find_daemon() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the running claude-quota")?;
     let beside = exe.with_file_name(DAEMON);
     if beside.is_file() {
