@@ -11,13 +11,9 @@ use std::path::Path;
 /// The most any of these files may hold.
 pub const MAX_LEN: u64 = 1024 * 1024;
 
-/// The file's bytes, or `InvalidData` when it holds more than [`MAX_LEN`].
-pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    read_open(File::open(path)?)
-}
-
-/// [`read`] for a file already open, e.g. one whose owner was checked
-/// first, so that the file checked is the file read.
+/// The bytes of a file already open (e.g. one whose owner was checked
+/// first, so that the file checked is the file read), or `InvalidData`
+/// when it holds more than [`MAX_LEN`].
 pub fn read_open(file: File) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(MAX_LEN + 1).read_to_end(&mut bytes)?;
@@ -30,7 +26,7 @@ pub fn read_open(file: File) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The file's text, as [`read`]; `InvalidData` also when it is not UTF-8.
+/// The file's text, as [`read_open`]; `InvalidData` also when it is not UTF-8.
 pub fn read_to_string(path: &Path) -> io::Result<String> {
     open_to_string(File::open(path)?)
 }
@@ -50,7 +46,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, vec![b'a'; MAX_LEN as usize]).unwrap();
-        assert_eq!(read(&path).unwrap().len() as u64, MAX_LEN);
+        assert_eq!(
+            read_open(File::open(&path).unwrap()).unwrap().len() as u64,
+            MAX_LEN
+        );
         std::fs::write(&path, vec![b'a'; MAX_LEN as usize + 1]).unwrap();
         let err = read_to_string(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);

@@ -12,7 +12,9 @@ pub use claude_quota_credentials::KeychainMethod;
 use serde::{Deserialize, Deserializer};
 
 use crate::config_rules::{self, Broken, MIN_LOOPBACK_INTERVAL};
-use crate::ownership;
+use claude_quota_credentials::small_file;
+
+use crate::ownership::{self, NotOwn};
 
 /// Everything the daemon can be told.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -272,30 +274,23 @@ impl Source {
     /// named one must).
     /// A file another user could change is refused ([`ConfigError::Untrusted`]).
     pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        let failed = |source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        };
-        let file = match std::fs::File::open(path) {
-            Ok(file) => file,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
-                return Ok(Source {
+        let text = match ownership::read_own(path, small_file::open_to_string) {
+            Ok(text) => Some(text),
+            Err(NotOwn::Io(err)) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
+            Err(NotOwn::Io(source)) => {
+                return Err(ConfigError::Read {
                     path: path.to_owned(),
-                    text: None,
+                    source,
                 });
             }
-            Err(err) => return Err(failed(err)),
+            Err(NotOwn::Untrusted(reason)) => {
+                return Err(ConfigError::Untrusted {
+                    what: "the config",
+                    path: path.to_owned(),
+                    reason,
+                });
+            }
         };
-        if let Some(reason) = ownership::untrusted_open(&file).map_err(failed)? {
-            return Err(ConfigError::Untrusted {
-                what: "the config",
-                path: path.to_owned(),
-                reason,
-            });
-        }
-        let text = claude_quota_credentials::small_file::open_to_string(file)
-            .map(Some)
-            .map_err(failed)?;
         Ok(Source {
             path: path.to_owned(),
             text,

@@ -50,9 +50,28 @@ pub fn untrusted_path(path: &Path) -> Option<String> {
     untrusted_file(&meta, own_uid())
 }
 
-/// [`untrusted_file`] for an open file, so what is checked is what is read.
-pub fn untrusted_open(file: &File) -> std::io::Result<Option<String>> {
-    Ok(untrusted_file(&file.metadata()?, own_uid()))
+/// Why [`read_own`] gave nothing.
+#[derive(Debug)]
+pub enum NotOwn {
+    /// The file could not be opened, inspected or read.
+    Io(std::io::Error),
+    /// It could be changed by another user; the reason, in words.
+    Untrusted(String),
+}
+
+/// Opens the file at `path`, refuses it unless it is this user's alone
+/// ([`untrusted_file`], on the open descriptor, so the file checked is the
+/// file read), then reads it with `read`.
+pub fn read_own<T>(
+    path: &Path,
+    read: impl FnOnce(File) -> std::io::Result<T>,
+) -> Result<T, NotOwn> {
+    let file = File::open(path).map_err(NotOwn::Io)?;
+    let meta = file.metadata().map_err(NotOwn::Io)?;
+    if let Some(reason) = untrusted_file(&meta, own_uid()) {
+        return Err(NotOwn::Untrusted(reason));
+    }
+    read(file).map_err(NotOwn::Io)
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::ownership;
+use claude_quota_credentials::small_file;
+
+use crate::ownership::{self, NotOwn};
 use crate::reading::Reading;
 use crate::state::{Cooldown, Snapshot};
 
@@ -71,11 +73,19 @@ pub fn default_path() -> PathBuf {
 /// stepped back, counts as now); nothing when there is no file or it
 /// cannot be used (which is logged).
 pub fn load(path: &Path) -> Saved {
-    let text = match read_own(path) {
+    // Another user's or a writable file is refused: a planted reading would
+    // be served as fresh (cloud answers), a planted cooldown stop polling.
+    let text = match ownership::read_own(path, small_file::read_open) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Saved::default(),
-        Err(err) => {
+        Err(NotOwn::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Saved::default();
+        }
+        Err(NotOwn::Io(err)) => {
             tracing::warn!(%err, path = %path.display(), "ignoring the saved reading");
+            return Saved::default();
+        }
+        Err(NotOwn::Untrusted(reason)) => {
+            tracing::warn!(path = %path.display(), "ignoring the saved reading: it {reason}");
             return Saved::default();
         }
     };
@@ -100,20 +110,6 @@ pub fn load(path: &Path) -> Saved {
         }),
         ..saved
     }
-}
-
-/// The saved file's bytes, refused when another user could have written
-/// it: a planted reading would be served as fresh (cloud answers) and a
-/// planted cooldown would stop polling for an hour.
-fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    if let Some(reason) = ownership::untrusted_open(&file)? {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!("it {reason}"),
-        ));
-    }
-    claude_quota_credentials::small_file::read_open(file)
 }
 
 /// Saves every new reading, cooldown or fault until `shutdown`; runs as its
