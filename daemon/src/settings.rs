@@ -76,6 +76,24 @@ impl Args {
     /// Reads the config file and lays the flags over it; used at start and
     /// again on every SIGHUP.
     pub fn load_config(&self) -> Result<Config, ConfigError> {
+        self.load().map(|(_, config)| config)
+    }
+
+    /// What `--check-config` prints for a config the daemon would take:
+    /// `claude-quota doctor` reads the keychain method from it, so that it
+    /// reads the credentials the way the daemon will.
+    pub fn check_report(&self) -> Result<String, ConfigError> {
+        let (source, config) = self.load()?;
+        Ok(serde_json::json!({
+            "path": source.path,
+            "found": source.text.is_some(),
+            "keychain": config.keychain,
+        })
+        .to_string())
+    }
+
+    /// The file as read, and the configuration it makes with the flags.
+    fn load(&self) -> Result<(Source, Config), ConfigError> {
         let (path, required) = self.config_path();
         let source = Source::read(&path, required)?;
         let mut config = source.parse()?;
@@ -104,21 +122,7 @@ impl Args {
                 },
                 None => source.refuse(broken),
             })?;
-        Ok(config)
-    }
-
-    /// What `--check-config` prints for a config the daemon would take:
-    /// `claude-quota doctor` reads the keychain method from it, so that it
-    /// reads the credentials the way the daemon will.
-    pub fn check_report(&self) -> Result<String, ConfigError> {
-        let config = self.load_config()?;
-        let (path, _) = self.config_path();
-        Ok(serde_json::json!({
-            "path": path,
-            "found": path.exists(),
-            "keychain": config.keychain,
-        })
-        .to_string())
+        Ok((source, config))
     }
 
     /// The flag (or its environment variable) that set `key`, if one did.
