@@ -30,55 +30,7 @@ struct Report {
 /// The config check, and the keychain method the daemon will read the
 /// credentials with (the default when the config cannot be checked).
 pub async fn check() -> (Check, KeychainMethod) {
-    let daemon = match crate::service::find_daemon() {
-        Ok(daemon) => daemon,
-        Err(err) => {
-            return (
-                Check::warn(
-                    "config",
-                    format!("not checked: {err:#}"),
-                    "install claude-quotad beside claude-quota",
-                ),
-                KeychainMethod::default(),
-            );
-        }
-    };
-    let mut command = tokio::process::Command::new(&daemon);
-    command.arg("--check-config").kill_on_drop(true);
-    let output = match tokio::time::timeout(CHECK_TIMEOUT, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(err)) => {
-            let message = format!("not checked: cannot run {}: {err}", daemon.display());
-            return (
-                Check::warn("config", message, "reinstall claude-quotad"),
-                KeychainMethod::default(),
-            );
-        }
-        Err(_) => {
-            let message = format!(
-                "not checked: `{} --check-config` did not finish within {}s",
-                daemon.display(),
-                CHECK_TIMEOUT.as_secs()
-            );
-            return (
-                Check::warn("config", message, "reinstall claude-quotad"),
-                KeychainMethod::default(),
-            );
-        }
-    };
-    if !output.status.success() {
-        let refusal = String::from_utf8_lossy(&output.stderr);
-        let refusal = refusal.trim().trim_start_matches("claude-quotad: ");
-        return (
-            Check::fail(
-                "config",
-                format!("claude-quotad would not start: {refusal}"),
-                format!("fix the file, {RELOAD}"),
-            ),
-            KeychainMethod::default(),
-        );
-    }
-    match serde_json::from_slice::<Report>(&output.stdout) {
+    match ask_daemon().await {
         Ok(report) if report.found => {
             let message = format!("{} is valid", report.path.display());
             (Check::ok("config", message), report.keychain)
@@ -90,16 +42,55 @@ pub async fn check() -> (Check, KeychainMethod) {
             );
             (Check::ok("config", message), report.keychain)
         }
-        Err(err) => (
-            Check::warn(
-                "config",
-                format!(
-                    "not checked: {} answered --check-config with something else ({err})",
-                    daemon.display()
-                ),
-                "install the claude-quotad of the same version as claude-quota",
-            ),
-            KeychainMethod::default(),
-        ),
+        Err(finding) => (finding, KeychainMethod::default()),
     }
+}
+
+/// Runs `claude-quotad --check-config`; the error is the finding when the
+/// daemon refuses its config or cannot be asked.
+async fn ask_daemon() -> Result<Report, Check> {
+    let not_checked =
+        |message: String, fix: &str| Check::warn("config", format!("not checked: {message}"), fix);
+    let daemon = crate::service::find_daemon().map_err(|err| {
+        not_checked(
+            format!("{err:#}"),
+            "install claude-quotad beside claude-quota",
+        )
+    })?;
+    let mut command = tokio::process::Command::new(&daemon);
+    command.arg("--check-config").kill_on_drop(true);
+    let output = match tokio::time::timeout(CHECK_TIMEOUT, command.output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => {
+            let message = format!("cannot run {}: {err}", daemon.display());
+            return Err(not_checked(message, "reinstall claude-quotad"));
+        }
+        Err(_) => {
+            let message = format!(
+                "`{} --check-config` did not finish within {}s",
+                daemon.display(),
+                CHECK_TIMEOUT.as_secs()
+            );
+            return Err(not_checked(message, "reinstall claude-quotad"));
+        }
+    };
+    if !output.status.success() {
+        let refusal = String::from_utf8_lossy(&output.stderr);
+        let refusal = refusal.trim().trim_start_matches("claude-quotad: ");
+        return Err(Check::fail(
+            "config",
+            format!("claude-quotad would not start: {refusal}"),
+            format!("fix the file, {RELOAD}"),
+        ));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|err| {
+        let message = format!(
+            "{} answered --check-config with something else ({err})",
+            daemon.display()
+        );
+        not_checked(
+            message,
+            "install the claude-quotad of the same version as claude-quota",
+        )
+    })
 }
