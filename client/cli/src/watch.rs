@@ -55,24 +55,17 @@ impl Drop for Screen {
 
 /// Watches until Ctrl-C.
 pub async fn run(socket: &Path, every: Duration, view: View) {
-    let screen = Screen::enter();
-    let mut interrupted = pin!(tokio::signal::ctrl_c());
-    loop {
-        let session = async {
-            match subscribe(socket).await {
-                Ok((subscription, client)) => {
-                    follow(&screen, subscription, client, every, view).await
-                }
-                // Says why: nothing answers, or a daemon of another user does.
-                Err(err) => screen.show(&format!("{err}; reconnecting…\n")),
-            }
-            tokio::time::sleep(RECONNECT_EVERY).await;
-        };
-        tokio::select! {
-            _ = &mut interrupted => return,
-            () = session => {}
+    let screen = &Screen::enter();
+    let watched = reconnecting(|| async move {
+        match subscribe(socket).await {
+            Ok((subscription, client)) => follow(screen, subscription, client, every, view).await,
+            // Says why: nothing answers, or a daemon of another user does.
+            Err(err) => screen.show(&format!("{err}; reconnecting…\n")),
         }
-    }
+        Ok(())
+    });
+    // Only Ctrl-C ends it: no session of the view fails.
+    let _ = watched.await;
 }
 
 /// `status --watch --json`: one Status object a line, at once and at every
@@ -80,30 +73,42 @@ pub async fn run(socket: &Path, every: Duration, view: View) {
 /// stderr and connected to again; a closed stdout (`| head -1`) or Ctrl-C
 /// ends the watch quietly.
 pub async fn run_json(socket: &Path) -> std::io::Result<()> {
+    let watched = reconnecting(|| async move {
+        let subscribed = async { Client::connect_to(socket).await?.subscribe().await }.await;
+        match subscribed {
+            Ok(mut subscription) => {
+                while let Ok(Some(status)) = subscription.next().await {
+                    print_line(&status)?;
+                }
+                eprintln!("claude-quota: claude-quotad went away; reconnecting…");
+            }
+            Err(err) => eprintln!("claude-quota: {err}; reconnecting…"),
+        }
+        Ok(())
+    });
+    match watched.await {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        ended => ended,
+    }
+}
+
+/// Runs `session` (one connection to the daemon, which may go away) again
+/// and again, [`RECONNECT_EVERY`] apart, until Ctrl-C or until a session
+/// fails.
+async fn reconnecting<F>(mut session: impl FnMut() -> F) -> std::io::Result<()>
+where
+    F: Future<Output = std::io::Result<()>>,
+{
     let mut interrupted = pin!(tokio::signal::ctrl_c());
     loop {
-        let session = async {
-            let subscribed = async { Client::connect_to(socket).await?.subscribe().await }.await;
-            match subscribed {
-                Ok(mut subscription) => {
-                    while let Ok(Some(status)) = subscription.next().await {
-                        print_line(&status)?;
-                    }
-                    eprintln!("claude-quota: claude-quotad went away; reconnecting…");
-                }
-                Err(err) => eprintln!("claude-quota: {err}; reconnecting…"),
-            }
+        let round = async {
+            session().await?;
             tokio::time::sleep(RECONNECT_EVERY).await;
             Ok::<(), std::io::Error>(())
         };
-        let ended = tokio::select! {
+        tokio::select! {
             _ = &mut interrupted => return Ok(()),
-            ended = session => ended,
-        };
-        match ended {
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(err) => return Err(err),
-            Ok(()) => {}
+            ended = round => ended?,
         }
     }
 }
