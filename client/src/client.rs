@@ -166,6 +166,9 @@ impl Client {
             five_hour: Some(five_hour),
             seven_day,
             as_of: Some(as_of),
+            weekly_scoped: Vec::new(),
+            extra_usage: None,
+            representative_claim: None,
         };
         match self.request(request).await? {
             Reply::Ok => Ok(()),

@@ -39,10 +39,7 @@ impl Found {
     fn window(self) -> Option<Window> {
         let fraction = self.utilization.or(self.rejected.then_some(1.0))?;
         let utilization = fraction * 100.0;
-        Some(Window {
-            utilization,
-            resets_at: self.resets_at,
-        })
+        Some(Window::new(utilization, self.resets_at))
     }
 }
 

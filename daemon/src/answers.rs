@@ -43,6 +43,8 @@ pub struct Built {
     pub decisions: [Reply; TaskValue::ALL.len()],
     /// `select_model` for each of [`TaskComplexity::ALL`].
     pub models: [Reply; TaskComplexity::ALL.len()],
+    /// `route` for each of [`TaskValue::ALL`] × [`TaskComplexity::ALL`].
+    pub routes: [[Reply; TaskComplexity::ALL.len()]; TaskValue::ALL.len()],
     /// When the assessment behind them changes by itself
     /// ([`crate::policy::Assessment::holds_until`]).
     pub until: Option<Instant>,
@@ -63,6 +65,7 @@ struct Inputs {
 struct Encoded {
     decisions: [Arc<RawValue>; TaskValue::ALL.len()],
     models: [Arc<RawValue>; TaskComplexity::ALL.len()],
+    routes: [[Arc<RawValue>; TaskComplexity::ALL.len()]; TaskValue::ALL.len()],
     until: Option<Instant>,
 }
 
@@ -100,6 +103,21 @@ impl AnswerCache {
         self.current(build, |encoded| encoded.models[at].clone())
     }
 
+    /// The encoded `route` reply for `value` and `complexity`, as
+    /// [`Self::decision`].
+    pub fn route(
+        &self,
+        value: TaskValue,
+        complexity: TaskComplexity,
+        build: impl FnOnce(Now) -> Built,
+    ) -> Arc<RawValue> {
+        let (row, column) = (
+            index(&TaskValue::ALL, value),
+            index(&TaskComplexity::ALL, complexity),
+        );
+        self.current(build, |encoded| encoded.routes[row][column].clone())
+    }
+
     fn current<T>(&self, build: impl FnOnce(Now) -> Built, pick: impl Fn(&Encoded) -> T) -> T {
         let now = Now::current();
         let mut inputs = self
@@ -132,6 +150,7 @@ fn encode(built: Built) -> Encoded {
     Encoded {
         decisions: built.decisions.map(raw),
         models: built.models.map(raw),
+        routes: built.routes.map(|row| row.map(raw)),
         until: built.until,
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use claude_quota_credentials::KeychainMethod;
+use claude_quota_proto::{SubagentModel, SubagentModels};
 use serde::{Deserialize, Deserializer};
 
 use crate::config_rules::{self, Broken, MIN_LOOPBACK_INTERVAL};
@@ -52,19 +53,69 @@ pub struct Config {
     pub policy: Policy,
     /// What to run when the tier changes.
     pub notify: Notify,
+    /// The subagent model per tier, for `claude-quota hook`.
+    pub claude_code: ClaudeCode,
 }
 
-/// Opt-in refinements of the policy table; off, the seed's thresholds stand.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `[claude_code]`: which model a Claude Code subagent runs on per tier,
+/// told to `claude-quota hook` through `hello`. `unknown` follows `resting`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClaudeCode {
+    /// In `burst`; by default the subagent keeps the model it asked for.
+    pub burst: SubagentModel,
+    /// In `active`; Sonnet by default.
+    pub active: SubagentModel,
+    /// In `resting` and `unknown`; Haiku by default.
+    pub resting: SubagentModel,
+}
+
+impl Default for ClaudeCode {
+    fn default() -> Self {
+        let wire = SubagentModels::default();
+        ClaudeCode {
+            burst: wire.burst,
+            active: wire.active,
+            resting: wire.resting,
+        }
+    }
+}
+
+impl ClaudeCode {
+    /// The mapping as `hello` carries it.
+    pub fn to_wire(self) -> SubagentModels {
+        SubagentModels {
+            burst: self.burst,
+            active: self.active,
+            resting: self.resting,
+        }
+    }
+}
+
+/// Refinements of the policy table and the poll schedule.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// In burst, answer `active` when the forecast says the 5-hour window
     /// passes `resting_above` before it resets.
     pub pace: bool,
+    /// Poll when the reading could next change an answer (from the burn
+    /// rate, window resets and pushed readings), not on a fixed clock;
+    /// `false` polls every `poll_interval` while someone listens.
+    pub adaptive: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            pace: false,
+            adaptive: true,
+        }
+    }
 }
 
 /// Who is told of a tier change, off the serving path.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Notify {
     /// A program run (without a shell) on every tier change.
@@ -72,6 +123,19 @@ pub struct Notify {
     /// Show a desktop notification (`osascript` on macOS, `notify-send`
     /// elsewhere).
     pub desktop: bool,
+    /// Utilization percentages at which a window's upward crossing is
+    /// told, once per crossing.
+    pub thresholds: Vec<f64>,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            command: None,
+            desktop: false,
+            thresholds: vec![50.0, 80.0, 95.0],
+        }
+    }
 }
 
 /// Utilization thresholds, in percent, that separate the tiers.
@@ -127,6 +191,7 @@ impl Default for Config {
             keychain: KeychainMethod::default(),
             policy: Policy::default(),
             notify: Notify::default(),
+            claude_code: ClaudeCode::default(),
         }
     }
 }
@@ -362,8 +427,14 @@ local_large = "qwen3:14b"
 local_small = "qwen3:8b"
 [policy]
 pace = false
+adaptive = true
 [notify]
 desktop = false
+thresholds = [50, 80, 95]
+[claude_code]
+burst = "keep"
+active = "sonnet"
+resting = "haiku"
 [ollama]
 url = "http://127.0.0.1:11434"
 "#;

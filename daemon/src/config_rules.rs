@@ -154,8 +154,23 @@ pub fn check(config: &Config) -> Result<(), Broken> {
             allowed: "a model family name, such as \"Sonnet\"".into(),
         });
     }
+    let thresholds = &config.notify.thresholds;
+    let in_range = |t: &f64| *t > 0.0 && *t <= 100.0;
+    if thresholds.len() > MAX_NOTIFY_THRESHOLDS || !thresholds.iter().all(in_range) {
+        return Err(Broken {
+            key: "notify.thresholds",
+            value: format!("{thresholds:?}"),
+            allowed: format!(
+                "at most {MAX_NOTIFY_THRESHOLDS} percentages, each above 0 and at most 100"
+            ),
+        });
+    }
     Ok(())
 }
+
+/// How many `[notify] thresholds` may be set: each is told once per
+/// crossing per window, and a long list would be a flood.
+const MAX_NOTIFY_THRESHOLDS: usize = 16;
 
 /// Checks one duration against `min` (with how to name it) and `max`.
 fn seconds(
@@ -267,6 +282,9 @@ mod tests {
             ),
             ("[thresholds]\nburst_below = -1", "thresholds.burst_below"),
             ("[thresholds]\nburst_below = 90", "thresholds.burst_below"),
+            ("[notify]\nthresholds = [0]", "notify.thresholds"),
+            ("[notify]\nthresholds = [50, 101]", "notify.thresholds"),
+            ("[notify]\nthresholds = [nan]", "notify.thresholds"),
         ] {
             assert_eq!(broken_key(text), Some(key), "{text}");
         }

@@ -164,17 +164,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/last-reading.json");
         let reading = Reading {
-            five_hour: Window {
-                utilization: 42.0,
-                resets_at: Some(Utc::now()),
-            },
+            five_hour: Window::new(42.0, Some(Utc::now())),
             seven_day: None,
             weekly_scoped: vec![claude_quota_proto::ScopedCap {
                 model: "Sonnet".into(),
                 utilization: 97.0,
                 resets_at: None,
                 severity: Some("critical".into()),
+                status: None,
             }],
+            extra_usage: None,
+            representative_claim: None,
             as_of: Utc::now(),
             source: ReadingSource::Api,
             received: Default::default(),

@@ -236,14 +236,13 @@ mod tests {
 
     /// A reading `age` old at `now`.
     fn reading(five: f64, seven: Option<f64>, now: Instant, age: Duration) -> Reading {
-        let window = |utilization| Window {
-            utilization,
-            resets_at: None,
-        };
+        let window = |utilization| Window::new(utilization, None);
         Reading {
             five_hour: window(five),
             seven_day: seven.map(window),
             weekly_scoped: Vec::new(),
+            extra_usage: None,
+            representative_claim: None,
             as_of: Utc::now(),
             source: ReadingSource::Api,
             received: Received { at: now, age },
@@ -339,6 +338,7 @@ mod tests {
             utilization,
             resets_at: None,
             severity: None,
+            status: None,
         }
     }
 
@@ -453,6 +453,8 @@ mod tests {
         let thresholds = Thresholds::default();
         let with_caps = |caps: Vec<ScopedCap>| Reading {
             weekly_scoped: caps,
+            extra_usage: None,
+            representative_claim: None,
             ..reading(10.0, Some(30.0), now, Duration::ZERO)
         };
         let assessed = |r: &Reading| {

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{ReadingSource, ScopedCap, Window};
+use claude_quota_proto::{ExtraUsage, ReadingSource, ScopedCap, Window};
 use serde::{Deserialize, Serialize};
 
 /// What the daemon knows of the subscription's usage at one moment. The
@@ -25,6 +25,12 @@ pub struct Reading {
     /// they were known has none.
     #[serde(default)]
     pub weekly_scoped: Vec<ScopedCap>,
+    /// Extra usage (money beyond the windows), when reported.
+    #[serde(default)]
+    pub extra_usage: Option<ExtraUsage>,
+    /// The binding window the rate limiter named, from response headers.
+    #[serde(default)]
+    pub representative_claim: Option<String>,
     /// When it was taken, by the wall clock; never later than its arrival.
     pub as_of: DateTime<Utc>,
     /// Where it came from.

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota_proto::{
-    DaemonInfo, Decision, ErrorCode, LocalInfo, ModelChoice, PROTOCOL_VERSION, ReadingSource,
-    Reply, Request, Status, TaskComplexity, TaskValue, Window,
+    ConfiguredModels, DaemonInfo, Decision, ErrorCode, ExtraUsage, LocalInfo, ModelChoice,
+    PROTOCOL_VERSION, Provider, ReadingSource, Reply, Request, RouteChoice, ScopedCap, Status,
+    TaskComplexity, TaskValue, Window,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -95,11 +96,20 @@ impl Service {
                 ),
             )
             .into(),
-            Request::Hello { .. } => Reply::Hello {
-                protocol: PROTOCOL_VERSION,
-                daemon: DAEMON_NAME.to_owned(),
+            Request::Hello { .. } => {
+                let config = self.config.borrow();
+                Reply::Hello {
+                    protocol: PROTOCOL_VERSION,
+                    daemon: DAEMON_NAME.to_owned(),
+                    models: Some(ConfiguredModels {
+                        cloud: config.models.cloud.clone(),
+                        local_large: config.models.local_large.clone(),
+                        local_small: config.models.local_small.clone(),
+                    }),
+                    claude_code: Some(config.claude_code.to_wire()),
+                }
+                .into()
             }
-            .into(),
             Request::Status | Request::Subscribe | Request::Refresh => self.status().into(),
             Request::ShouldUseCloud { task_value } => {
                 Outgoing::Encoded(self.answers.decision(task_value, build))
@@ -107,12 +117,30 @@ impl Service {
             Request::SelectModel { task_complexity } => {
                 Outgoing::Encoded(self.answers.model(task_complexity, build))
             }
+            Request::Route {
+                task_value,
+                task_complexity,
+            } => Outgoing::Encoded(self.answers.route(task_value, task_complexity, build)),
             Request::Ingest {
                 source,
                 five_hour,
                 seven_day,
                 as_of,
-            } => self.ingest(source, five_hour, seven_day, as_of).into(),
+                weekly_scoped,
+                extra_usage,
+                representative_claim,
+            } => {
+                let pushed = Pushed {
+                    source,
+                    five_hour,
+                    seven_day,
+                    as_of,
+                    weekly_scoped,
+                    extra_usage,
+                    representative_claim,
+                };
+                self.ingest(pushed).into()
+            }
         }
     }
 
@@ -176,6 +204,9 @@ impl Service {
             lacking_scope: state.credentials.lacking_scope.clone(),
             last_error: state.last_error.clone(),
             last_reply_shape: state.last_reply_shape,
+            last_reply_dropped: Vec::new(),
+            extra_usage: reading.and_then(|r| r.extra_usage.clone()),
+            representative_claim: reading.and_then(|r| r.representative_claim.clone()),
             next_poll_at: state.next_poll_at,
             api_calls: state.api_calls,
             polling: Some(state.polling),
@@ -197,33 +228,40 @@ impl Service {
         let config = self.config.borrow().clone();
         let assessment = assess(&config, &self.state.borrow(), now);
         let local = self.local.borrow();
+        let models = TaskComplexity::ALL
+            .map(|complexity| model_choice(&assessment, &config, &local, complexity));
+        let decisions = TaskValue::ALL.map(|value| decision(&assessment, value));
+        let routes = TaskValue::ALL.map(|value| {
+            TaskComplexity::ALL
+                .map(|complexity| route(&assessment, &config, &local, value, complexity))
+        });
         Built {
-            decisions: TaskValue::ALL.map(|value| decision(&assessment, value)),
-            models: TaskComplexity::ALL
-                .map(|complexity| model_choice(&assessment, &config, &local, complexity)),
+            decisions,
+            models,
+            routes,
             until: assessment.holds_until,
         }
     }
 
-    fn ingest(
-        &self,
-        source: ReadingSource,
-        five_hour: Option<Window>,
-        seven_day: Option<Window>,
-        as_of: Option<DateTime<Utc>>,
-    ) -> Reply {
+    fn ingest(&self, pushed: Pushed) -> Reply {
         let now = Utc::now();
-        let mut reading = match pushed_reading(source, five_hour, seven_day, as_of, now) {
+        let mut reading = match pushed_reading(pushed, now) {
             Ok(reading) => reading,
             Err(message) => return Reply::error(ErrorCode::BadRequest, message),
         };
         let mut taken = false;
         self.state.send_if_modified(|s| {
             s.last_push_at = Some(now);
-            // A push carries no per-model caps; they change by the week,
-            // so the last ones known stay in force rather than vanish.
+            // A push rarely carries per-model caps or extra usage; they
+            // change slowly, so the last ones known stay in force rather
+            // than vanish.
             if let Some(held) = &s.reading {
-                reading.weekly_scoped.clone_from(&held.weekly_scoped);
+                if reading.weekly_scoped.is_empty() {
+                    reading.weekly_scoped.clone_from(&held.weekly_scoped);
+                }
+                if reading.extra_usage.is_none() {
+                    reading.extra_usage.clone_from(&held.extra_usage);
+                }
             }
             taken = s.offer(reading);
             taken
@@ -281,6 +319,45 @@ fn model_choice(
     })
 }
 
+/// The `route` reply for a task of `value` and `complexity`: the cloud
+/// only when the value allows it and the complexity calls for the cloud
+/// model; otherwise the local model for the complexity, or for `medium`
+/// when the complexity asked for the cloud.
+fn route(
+    assessment: &Assessment,
+    config: &Config,
+    local: &LocalInfo,
+    value: TaskValue,
+    complexity: TaskComplexity,
+) -> Reply {
+    let Reply::Decision(decision) = decision(assessment, value) else {
+        unreachable!("decision() builds a decision")
+    };
+    let chosen = |complexity| match model_choice(assessment, config, local, complexity) {
+        Reply::Model(choice) => choice,
+        _ => unreachable!("model_choice() builds a model"),
+    };
+    let mut choice = chosen(complexity);
+    let use_cloud = decision.use_cloud && choice.provider == Provider::Anthropic;
+    if !use_cloud && choice.provider == Provider::Anthropic {
+        choice = chosen(TaskComplexity::Medium);
+    }
+    let reason = if use_cloud {
+        decision.reason
+    } else {
+        format!("{}; {}", decision.reason, choice.reason)
+    };
+    Reply::Route(RouteChoice {
+        provider: choice.provider,
+        model: choice.model,
+        use_cloud,
+        tier: choice.tier,
+        reason,
+        stale: choice.stale,
+        available: choice.available,
+    })
+}
+
 /// The assessment every answer rests on: the policy table with the cloud
 /// model's own weekly cap, and pace when it is on.
 pub fn assess(config: &Config, state: &Snapshot, now: Now) -> Assessment {
@@ -306,22 +383,33 @@ pub fn assess(config: &Config, state: &Snapshot, now: Now) -> Assessment {
 /// `weekly_scoped` and name Opus and Sonnet on their own.
 fn scoped_window(reading: Option<&Reading>, family: &str) -> Option<Window> {
     let cap = reading?.cap(family)?;
-    Some(Window {
-        utilization: cap.utilization,
-        resets_at: cap.resets_at,
-    })
+    Some(Window::new(cap.utilization, cap.resets_at))
+}
+
+/// An `ingest` request's reading, as sent.
+struct Pushed {
+    source: ReadingSource,
+    five_hour: Option<Window>,
+    seven_day: Option<Window>,
+    as_of: Option<DateTime<Utc>>,
+    weekly_scoped: Vec<ScopedCap>,
+    extra_usage: Option<ExtraUsage>,
+    representative_claim: Option<String>,
 }
 
 /// Checks a pushed reading; the message says what was wrong with it. A
 /// claimed `as_of` in the future counts as now (clocks of one machine
 /// agree, so that is rounding, not news from the future).
-fn pushed_reading(
-    source: ReadingSource,
-    five_hour: Option<Window>,
-    seven_day: Option<Window>,
-    as_of: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<Reading, String> {
+fn pushed_reading(pushed: Pushed, now: DateTime<Utc>) -> Result<Reading, String> {
+    let Pushed {
+        source,
+        five_hour,
+        seven_day,
+        as_of,
+        weekly_scoped,
+        extra_usage,
+        representative_claim,
+    } = pushed;
     if !source.is_pushed() {
         return Err(format!(
             "ingest source must be \"statusline\" or \"headers\", not {:?}",
@@ -350,7 +438,9 @@ fn pushed_reading(
     Ok(Reading {
         five_hour,
         seven_day,
-        weekly_scoped: Vec::new(),
+        weekly_scoped,
+        extra_usage,
+        representative_claim,
         as_of: as_of.unwrap_or(now),
         source,
         received: Default::default(),

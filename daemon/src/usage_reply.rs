@@ -94,6 +94,7 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, String> {
                     utilization: window.utilization,
                     resets_at: window.resets_at,
                     severity: None,
+                    status: None,
                 }),
                 Ok(None) => {}
                 Err(_) => {
@@ -155,6 +156,8 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, String> {
             five_hour,
             seven_day: limits.weekly_all.or(flat_seven),
             weekly_scoped,
+            extra_usage: None,
+            representative_claim: None,
             as_of: now,
             source: ReadingSource::Api,
             received: Default::default(),
@@ -211,6 +214,7 @@ fn limit_windows(items: &[Value], ignored: &mut BTreeSet<String>) -> Result<Limi
                     utilization: window.utilization,
                     resets_at: window.resets_at,
                     severity: limit.severity.filter(|word| word.len() <= MAX_MODEL_NAME),
+                    status: None,
                 });
             }
         }
@@ -227,10 +231,7 @@ fn checked(
     if !utilization.is_finite() || utilization < 0.0 {
         return Err(format!("{name} utilization is {utilization}"));
     }
-    Ok(Window {
-        utilization,
-        resets_at,
-    })
+    Ok(Window::new(utilization, resets_at))
 }
 
 /// `sonnet` → `Sonnet`, the way the `limits` form names families.

@@ -19,12 +19,13 @@ pub mod schema;
 mod types;
 
 pub use codec::{FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage};
-pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request};
+pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request, RouteChoice};
 pub use paths::{SOCKET_ENV, default_socket_path};
 pub use types::{
-    CredentialSource, DaemonInfo, Forecast, LastError, LastErrorKind, LocalInfo, Polling, Provider,
-    ReadingSource, ReplyShape, ScopedCap, Status, TaskComplexity, TaskValue, Tier, UnknownName,
-    Window,
+    ConfiguredModels, CredentialSource, DaemonInfo, ExtraUsage, Forecast, LastError, LastErrorKind,
+    LocalInfo, Polling, Provider, ReadingSource, ReplyPart, ReplyShape, ScopedCap, Status,
+    SubagentModel, SubagentModels, TaskComplexity, TaskValue, Tier, UnknownName, Window,
+    WindowStatus,
 };
 
 /// The protocol version this crate speaks. A client announces it in `hello`

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Provider, ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window};
+use crate::types::{
+    ConfiguredModels, ExtraUsage, Provider, ReadingSource, ScopedCap, Status, SubagentModels,
+    TaskComplexity, TaskValue, Tier, Window,
+};
 
 /// What a client may ask the daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +34,15 @@ pub enum Request {
         /// How hard the task is.
         task_complexity: TaskComplexity,
     },
+    /// Asks where a task goes now: the decision and the model in one
+    /// answer, from one view of the daemon's state, so they can never
+    /// straddle a change of tier.
+    Route {
+        /// How much the task is worth.
+        task_value: TaskValue,
+        /// How hard the task is.
+        task_complexity: TaskComplexity,
+    },
     /// Asks for a `status` now and at every change until the client closes.
     Subscribe,
     /// Asks for a poll now (rate-limited by the daemon), then a `status`.
@@ -49,6 +61,17 @@ pub enum Request {
         /// when absent. A reading older than the one held is not taken.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         as_of: Option<DateTime<Utc>>,
+        /// Per-model weekly caps the source saw (the `7d_oi` headers);
+        /// without any, the caps last known stay in force.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        weekly_scoped: Vec<ScopedCap>,
+        /// Extra usage as the source saw it (the overage headers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra_usage: Option<ExtraUsage>,
+        /// The binding window the source named
+        /// (`anthropic-ratelimit-unified-representative-claim`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        representative_claim: Option<String>,
     },
 }
 
@@ -63,6 +86,15 @@ pub enum Reply {
         protocol: u32,
         /// `claude-quotad/<version>`.
         daemon: String,
+        /// The models the daemon is configured with: the local model a
+        /// client answers with when it later cannot reach the daemon
+        /// (absent from older daemons).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        models: Option<ConfiguredModels>,
+        /// The subagent model per tier for `claude-quota hook`
+        /// (`[claude_code]`; absent from older daemons).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claude_code: Option<SubagentModels>,
     },
     /// Answers `status`, `refresh`, and every `subscribe` update.
     Status(Box<Status>),
@@ -70,6 +102,8 @@ pub enum Reply {
     Decision(Decision),
     /// Answers `select_model`.
     Model(ModelChoice),
+    /// Answers `route`.
+    Route(RouteChoice),
     /// Answers `ingest`.
     Ok,
     /// Answers any request that could not be served.
@@ -108,6 +142,28 @@ pub struct ModelChoice {
     /// Why, in words.
     pub reason: String,
     /// Whether the reading behind the tier is stale.
+    pub stale: bool,
+    /// False when the model is local and Ollama is down or lacks it.
+    #[serde(default = "default_available")]
+    pub available: bool,
+}
+
+/// Where a task goes now: the decision and the model from one snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RouteChoice {
+    /// Where the task goes: Anthropic (the cloud) or Ollama (local).
+    pub provider: Provider,
+    /// The model to send it to there.
+    pub model: String,
+    /// Whether the task goes to the cloud: its value allows the cloud and
+    /// its complexity calls for the cloud model (`provider` is Anthropic).
+    pub use_cloud: bool,
+    /// The tier the answer was made in.
+    pub tier: Tier,
+    /// Why, in words.
+    pub reason: String,
+    /// Whether the reading behind the tier is stale (then the answer is local).
     pub stale: bool,
     /// False when the model is local and Ollama is down or lacks it.
     #[serde(default = "default_available")]
@@ -171,6 +227,13 @@ mod tests {
                 json!({"type":"select_model","task_complexity":"medium"}),
                 Request::SelectModel {
                     task_complexity: TaskComplexity::Medium,
+                },
+            ),
+            (
+                json!({"type":"route","task_value":"high","task_complexity":"low"}),
+                Request::Route {
+                    task_value: TaskValue::High,
+                    task_complexity: TaskComplexity::Low,
                 },
             ),
             (json!({"type":"subscribe"}), Request::Subscribe),

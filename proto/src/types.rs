@@ -123,10 +123,81 @@ pub enum Polling {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Window {
-    /// Percent of the window used, 0-100 (may exceed 100 when overspent).
+    /// Percent of the window used, 0-100 (may exceed 100 when overspent:
+    /// shown as sent, counted as 100 by the policy).
     pub utilization: f64,
     /// When the window rolls over, if known.
     pub resets_at: Option<DateTime<Utc>>,
+    /// What the rate limiter itself says of the window, when the reading
+    /// came from response headers: `rejected` means the window is at its
+    /// limit whatever the utilization says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<WindowStatus>,
+    /// Which form of the usage reply the window was taken from, when both
+    /// forms carried it (they may disagree; the higher counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<ReplyPart>,
+}
+
+impl Window {
+    /// A window of `utilization` percent resetting at `resets_at`, with
+    /// nothing else known of it.
+    pub const fn new(utilization: f64, resets_at: Option<DateTime<Utc>>) -> Self {
+        Window {
+            utilization,
+            resets_at,
+            status: None,
+            from: None,
+        }
+    }
+}
+
+/// The rate limiter's verdict on one window, as the
+/// `anthropic-ratelimit-unified-*-status` headers give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WindowStatus {
+    /// Requests are allowed.
+    Allowed,
+    /// Requests are allowed, but the window is close to its limit.
+    AllowedWarning,
+    /// The window is at its limit: requests are refused.
+    Rejected,
+}
+
+/// The part of the usage reply a window was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyPart {
+    /// The flat keys (`five_hour`, `seven_day`, `seven_day_<family>`).
+    Flat,
+    /// The `limits` array.
+    Limits,
+}
+
+/// Money beyond the subscription's windows: Claude's "extra usage" credits
+/// (`extra_usage` in the usage reply), or the spend limit of newer and
+/// Team/Enterprise accounts (`spend`), or what the overage headers say.
+/// Amounts are in major units (`2.44` EUR), converted from the reply's
+/// minor units by its exponent or decimal places.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ExtraUsage {
+    /// Whether extra usage may be spent now.
+    pub enabled: bool,
+    /// Percent of the limit spent, when known (may exceed 100).
+    pub utilization: Option<f64>,
+    /// Money spent this period, in major units of `currency`.
+    pub used: Option<f64>,
+    /// The period's limit, in major units of `currency`.
+    pub limit: Option<f64>,
+    /// ISO 4217 code (`USD`, `EUR`), when given.
+    pub currency: Option<String>,
+    /// Why extra usage cannot be spent (`out_of_credits`,
+    /// `org_level_disabled`, `org_spend_cap_reached`, …), when it cannot.
+    pub disabled_reason: Option<String>,
 }
 
 /// A per-model weekly cap (Sonnet, Opus, …): the plan limits some model
@@ -144,6 +215,11 @@ pub struct ScopedCap {
     /// The API's own judgement (`normal`, `warning`, `critical`…), when
     /// the reply carries one; the flat form does not.
     pub severity: Option<String>,
+    /// The rate limiter's verdict, when the cap came from response headers
+    /// (`anthropic-ratelimit-unified-7d_oi-status`): `rejected` means the
+    /// cap is spent whatever the utilization says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<WindowStatus>,
 }
 
 /// Which form of the usage reply the daemon read last, so `doctor` can
@@ -284,6 +360,18 @@ pub struct Status {
     /// The form of the last good usage reply, until one arrives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reply_shape: Option<ReplyShape>,
+    /// The parts of the last usage reply that could not be read and were
+    /// dropped (a field, or one `limits[]` entry), each with why; the rest
+    /// of the reply was used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_reply_dropped: Vec<String>,
+    /// Extra usage (money beyond the windows), when the reading carries it.
+    #[serde(default)]
+    pub extra_usage: Option<ExtraUsage>,
+    /// The window the rate limiter names as binding (`five_hour`,
+    /// `seven_day`, `seven_day_overage_included`…), from response headers.
+    #[serde(default)]
+    pub representative_claim: Option<String>,
     /// When the daemon will next ask the usage API.
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since the daemon started.
@@ -299,6 +387,73 @@ pub struct Status {
     /// What the local Ollama server reports, when it is watched.
     #[serde(default)]
     pub local: Option<LocalInfo>,
+}
+
+/// The model names the daemon is configured to answer with (`[models]`),
+/// as `hello` reports them: a client that later cannot reach the daemon
+/// falls back to the local model the user chose, not to a built-in default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ConfiguredModels {
+    /// The Anthropic model for high-complexity work in `burst`.
+    pub cloud: String,
+    /// The Ollama tag for most local work.
+    pub local_large: String,
+    /// The Ollama tag while `resting`.
+    pub local_small: String,
+}
+
+/// What a Claude Code subagent should run on, per tier (`[claude_code]`),
+/// for `claude-quota hook`. `unknown` follows `resting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SubagentModels {
+    /// In `burst`.
+    pub burst: SubagentModel,
+    /// In `active`.
+    pub active: SubagentModel,
+    /// In `resting` and `unknown`.
+    pub resting: SubagentModel,
+}
+
+impl SubagentModels {
+    /// The choice for `tier`: `unknown` is treated as `resting`, since a
+    /// subagent spending the subscription on a guess is the unsafe answer.
+    pub fn for_tier(&self, tier: Tier) -> SubagentModel {
+        match tier {
+            Tier::Burst => self.burst,
+            Tier::Active => self.active,
+            Tier::Resting | Tier::Unknown => self.resting,
+        }
+    }
+}
+
+impl Default for SubagentModels {
+    /// Burst leaves the subagent's model alone, active moves it to Sonnet,
+    /// resting (and unknown) to Haiku.
+    fn default() -> Self {
+        SubagentModels {
+            burst: SubagentModel::Keep,
+            active: SubagentModel::Sonnet,
+            resting: SubagentModel::Haiku,
+        }
+    }
+}
+
+/// A Claude Code model alias for a subagent, or `keep` (leave it as asked).
+/// Ordered from the cheapest: a hook only ever lowers a subagent's model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SubagentModel {
+    /// Haiku, the cheapest.
+    Haiku,
+    /// Sonnet.
+    Sonnet,
+    /// Opus, the most expensive.
+    Opus,
+    /// Leave the subagent's model as it asked.
+    Keep,
 }
 
 /// The error of parsing one of the lowercase names above from text.
@@ -350,6 +505,11 @@ names!(Provider, "provider", { Anthropic => "anthropic", Ollama => "ollama" });
 names!(ReadingSource, "reading source", { Api => "api", Statusline => "statusline", Headers => "headers", Persisted => "persisted" });
 names!(Polling, "polling mode", { Active => "active", Idle => "idle", Pushed => "pushed" });
 names!(ReplyShape, "reply shape", { Flat => "flat", Limits => "limits", Mixed => "mixed" });
+names!(SubagentModel, "subagent model", { Haiku => "haiku", Sonnet => "sonnet", Opus => "opus", Keep => "keep" });
+names!(ReplyPart, "reply part", { Flat => "flat", Limits => "limits" });
+names!(WindowStatus, "window status", {
+    Allowed => "allowed", AllowedWarning => "allowed_warning", Rejected => "rejected",
+});
 names!(CredentialSource, "credential source", {
     Env => "env", Keychain => "keychain", SecurityCli => "security_cli",
     SecretService => "secret_service", File => "file", None => "none",

@@ -14,10 +14,7 @@ async fn daemon_after_a_busy_hour(config: &str) -> Daemon {
     let now = Utc::now();
     let resets_at = Some(now + TimeDelta::hours(4));
     for step in 0..=6 {
-        let five_hour = Window {
-            utilization: 10.0 + 5.0 * f64::from(step),
-            resets_at,
-        };
+        let five_hour = Window::new(10.0 + 5.0 * f64::from(step), resets_at);
         let as_of = now - TimeDelta::minutes(60 - 10 * i64::from(step));
         client.ingest(five_hour, None, as_of).await.unwrap();
     }

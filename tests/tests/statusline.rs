@@ -118,10 +118,7 @@ async fn an_older_push_does_not_overwrite_a_newer_api_reading() {
     let polled = daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
     let mut client = daemon.client().await;
     let older = polled.as_of.unwrap() - TimeDelta::seconds(60);
-    let window = Window {
-        utilization: 95.0,
-        resets_at: None,
-    };
+    let window = Window::new(95.0, None);
     client.ingest(window, None, older).await.unwrap();
     let status = client.status().await.unwrap();
     assert_eq!(status.as_of, polled.as_of);

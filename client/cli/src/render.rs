@@ -114,10 +114,7 @@ fn model_caps(status: &Status) -> Vec<(String, Window)> {
         .weekly_scoped
         .iter()
         .map(|cap| {
-            let window = Window {
-                utilization: cap.utilization,
-                resets_at: cap.resets_at,
-            };
+            let window = Window::new(cap.utilization, cap.resets_at);
             (cap.model.to_lowercase(), window)
         })
         .collect()
@@ -323,10 +320,10 @@ mod tests {
     }
 
     fn window(utilization: f64, resets_in_minutes: i64) -> Option<Window> {
-        Some(Window {
+        Some(Window::new(
             utilization,
-            resets_at: Some(now() + TimeDelta::minutes(resets_in_minutes)),
-        })
+            Some(now() + TimeDelta::minutes(resets_in_minutes)),
+        ))
     }
 
     fn status(tier: Tier, five: f64, seven: f64) -> Status {
@@ -336,15 +333,13 @@ mod tests {
             five_hour: window(five, 133),
             seven_day: window(seven, 3 * 1440 + 240),
             seven_day_opus: None,
-            seven_day_sonnet: Some(Window {
-                utilization: 1.0,
-                resets_at: None,
-            }),
+            seven_day_sonnet: Some(Window::new(1.0, None)),
             weekly_scoped: vec![ScopedCap {
                 model: "Sonnet".into(),
                 utilization: 1.0,
                 resets_at: None,
                 severity: None,
+                status: None,
             }],
             cloud_capped_by: None,
             as_of: Some(now() - TimeDelta::seconds(12)),
@@ -358,6 +353,9 @@ mod tests {
             lacking_scope: Vec::new(),
             last_error: None,
             last_reply_shape: None,
+            last_reply_dropped: Vec::new(),
+            extra_usage: None,
+            representative_claim: None,
             next_poll_at: Some(now() + TimeDelta::seconds(18)),
             api_calls: 7,
             polling: Some(Polling::Active),
@@ -486,6 +484,7 @@ mod tests {
             utilization: 97.0,
             resets_at: Some(now() + TimeDelta::minutes(1440 + 90)),
             severity: Some("critical".into()),
+            status: None,
         };
         status.weekly_scoped = vec![
             sonnet.clone(),
@@ -494,6 +493,7 @@ mod tests {
                 utilization: 12.0,
                 resets_at: None,
                 severity: None,
+                status: None,
             },
         ];
         status.cloud_capped_by = Some(sonnet);

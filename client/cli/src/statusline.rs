@@ -112,10 +112,7 @@ fn window(value: &Value) -> Option<Window> {
     let resets_at = value["resets_at"]
         .as_i64()
         .and_then(|secs| DateTime::from_timestamp(secs, 0));
-    Some(Window {
-        utilization,
-        resets_at,
-    })
+    Some(Window::new(utilization, resets_at))
 }
 
 /// One short line: the tier from the daemon when it answered, else just

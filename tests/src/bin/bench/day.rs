@@ -123,10 +123,7 @@ async fn simulate(plan: &Plan, idle_after: f64) -> Outcome {
         let now = hours(Instant::now());
         let pushes_every = (PUSH_EVERY / ASK_EVERY) as u64;
         if (plan.pushes.0..plan.pushes.1).contains(&now) && asks % pushes_every == 0 {
-            let five_hour = Window {
-                utilization: 20.0,
-                resets_at: None,
-            };
+            let five_hour = Window::new(20.0, None);
             status_line
                 .ingest(five_hour, None, Utc::now())
                 .await
