@@ -1,6 +1,8 @@
 //! A fake of Anthropic's usage endpoint: an HTTP server on 127.0.0.1 that
-//! checks the headers the real one needs, serves scripted utilization, can
-//! be switched to any fault, and counts requests.
+//! checks the headers the real one needs, serves scripted utilization (a
+//! fixed body, or one computed at each request's arrival), can be switched
+//! to any fault, and counts requests. Also the shape of the rate-limit
+//! headers a Messages API response carries, for tests that play a router.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -11,6 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use chrono::DateTime;
+use claude_quota::Window;
 use serde_json::{Value, json};
 
 /// A fault the fake serves instead of a reading.
@@ -26,10 +30,14 @@ pub enum Fault {
     Delay(Duration),
 }
 
-#[derive(Debug)]
+/// A body computed for each request from the instant it arrived.
+type Curve = Arc<dyn Fn(Instant) -> Value + Send + Sync>;
+
 struct Script {
     accepted_token: String,
     body: Value,
+    /// When set, serves what it computes instead of `body`.
+    curve: Option<Curve>,
     fault: Option<Fault>,
     requests: Vec<Instant>,
     rejected_tokens: usize,
@@ -51,6 +59,7 @@ impl FakeApi {
         let script = Arc::new(Mutex::new(Script {
             accepted_token: crate::TOKEN.to_owned(),
             body: usage_body(10.0, Some(20.0)),
+            curve: None,
             fault: None,
             requests: Vec::new(),
             rejected_tokens: 0,
@@ -75,10 +84,21 @@ impl FakeApi {
         self.set_body(usage_body(five_hour, seven_day));
     }
 
-    /// Serves this JSON body from now on (and clears any fault).
+    /// Serves this JSON body from now on (and clears any fault and curve).
     pub fn set_body(&self, body: Value) {
         let mut script = self.script.lock().unwrap();
         script.body = body;
+        script.curve = None;
+        script.fault = None;
+    }
+
+    /// Serves, from now on, the body `curve` computes from each request's
+    /// arrival (the instant [`Self::request_times`] records), so a test can
+    /// script usage as a function of time and every poll reads it at the
+    /// moment it is made (clears any fault; `set_body` ends it).
+    pub fn serve_curve(&self, curve: impl Fn(Instant) -> Value + Send + Sync + 'static) {
+        let mut script = self.script.lock().unwrap();
+        script.curve = Some(Arc::new(curve));
         script.fault = None;
     }
 
@@ -133,15 +153,63 @@ impl FakeApi {
     }
 }
 
-/// A reply of the real endpoint's shape.
+/// A reply of the real endpoint's shape, with fixed reset times.
 pub fn usage_body(five_hour: f64, seven_day: Option<f64>) -> Value {
+    let at = |rfc3339| {
+        DateTime::parse_from_rfc3339(rfc3339)
+            .map(|at| at.to_utc())
+            .ok()
+    };
+    windows_body(
+        Window::new(five_hour, at("2026-01-28T07:59:59.571404+00:00")),
+        seven_day.map(|u| Window::new(u, at("2026-02-03T09:59:59.571468+00:00"))),
+    )
+}
+
+/// A reply of the real endpoint's shape holding these windows (only their
+/// utilization and reset time; the Sonnet weekly cap at 1 %).
+pub fn windows_body(five_hour: Window, seven_day: Option<Window>) -> Value {
+    let window = |w: Window| json!({"utilization": w.utilization, "resets_at": w.resets_at.map(|at| at.to_rfc3339())});
     json!({
-        "five_hour": {"utilization": five_hour, "resets_at": "2026-01-28T07:59:59.571404+00:00"},
-        "seven_day": seven_day.map(|u| json!({"utilization": u, "resets_at": "2026-02-03T09:59:59.571468+00:00"})),
+        "five_hour": window(five_hour),
+        "seven_day": seven_day.map(window),
         "seven_day_opus": null,
         "seven_day_sonnet": {"utilization": 1.0, "resets_at": null},
         "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null, "utilization": null}
     })
+}
+
+/// The `anthropic-ratelimit-unified-*` headers a Messages API response
+/// carries for these windows: utilization as a fraction, the reset in whole
+/// Unix seconds, and a status (`rejected` at 100 % or more).
+pub fn ratelimit_headers(five_hour: Window, seven_day: Option<Window>) -> Vec<(String, String)> {
+    let status = |w: &Window| {
+        if w.utilization >= 100.0 {
+            "rejected"
+        } else {
+            "allowed"
+        }
+    };
+    let overall = std::iter::once(&five_hour)
+        .chain(&seven_day)
+        .any(|w| status(w) == "rejected");
+    let mut headers = vec![(
+        "anthropic-ratelimit-unified-status".to_owned(),
+        if overall { "rejected" } else { "allowed" }.to_owned(),
+    )];
+    for (name, window) in [("5h", Some(five_hour)), ("7d", seven_day)] {
+        let Some(window) = window else { continue };
+        let header = |field: &str| format!("anthropic-ratelimit-unified-{name}-{field}");
+        headers.push((
+            header("utilization"),
+            (window.utilization / 100.0).to_string(),
+        ));
+        headers.push((header("status"), status(&window).to_owned()));
+        if let Some(reset) = window.resets_at {
+            headers.push((header("reset"), reset.timestamp().to_string()));
+        }
+    }
+    headers
 }
 
 /// A reply of the 2026 `limits` form only: `session` and `weekly_all`
@@ -171,9 +239,10 @@ pub fn fixture(name: &str) -> Value {
 }
 
 async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> Response {
-    let (fault, body) = {
+    let arrived = Instant::now();
+    let (fault, body, curve) = {
         let mut s = script.lock().unwrap();
-        s.requests.push(Instant::now());
+        s.requests.push(arrived);
         let agent = headers.get(header::USER_AGENT).map(HeaderValue::to_str);
         s.user_agents
             .push(agent.and_then(Result::ok).unwrap_or_default().to_owned());
@@ -197,8 +266,10 @@ async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> 
         if headers.get("anthropic-beta").map(HeaderValue::as_bytes) != Some(b"oauth-2025-04-20") {
             return (StatusCode::BAD_REQUEST, "missing anthropic-beta").into_response();
         }
-        (s.fault.clone(), s.body.clone())
+        (s.fault.clone(), s.body.clone(), s.curve.clone())
     };
+    // The curve runs outside the lock: it is the test's code.
+    let body = curve.map_or(body, |curve| curve(arrived));
     match fault {
         None => axum::Json(body).into_response(),
         Some(Fault::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
