@@ -1,21 +1,32 @@
 //! The benchmark harness still runs: a quick pass over every measurement,
 //! so `target/release/bench` never rots between the runs that feed
-//! BENCHMARKS.md. It checks that the harness works, not how fast anything is.
+//! BENCHMARKS.md. It checks that the harness works, not how fast anything is
+//! nor how the figures come out. (How answers are judged against the true
+//! usage is unit-tested inside the bench: `cargo test -p claude-quota-e2e
+//! --bin bench`.)
 
-use std::process::Command;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bench(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(args)
+        .output()
+        .expect("run the bench");
+    assert!(
+        output.status.success(),
+        "bench {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
 
 #[test]
 fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
-    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["--quick", "--no-redis"])
-        .output()
-        .expect("run the bench");
+    let output = bench(&["--quick", "--no-redis"]);
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "bench failed:\n{report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     for row in [
         "RTT p50, one connection",
         "throughput, 500 connections",
@@ -24,9 +35,61 @@ fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
         "RSS with connections held (50)",
         "`claude-quota should-use-cloud high` process",
         "- [x] API calls = polls",
-        "API calls per simulated day ≤ 1,000",
-        "no answer older than poll_interval while in use",
+        "| usage-API calls per day |",
+        "| wrong answers, share of questions |",
+        "| longest wrong stretch |",
+        "| first answer after idle from a fresh poll |",
+        "usage-API calls per day ≤ 250 with no pushes",
+        "wrong answers ≤ 0.5 % of questions",
+        "no wrong stretch longer than poll_interval",
+        "first answer after idling from a fresh poll within 2 s",
     ] {
         assert!(report.contains(row), "no {row:?} in:\n{report}");
+    }
+}
+
+#[test]
+fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
+    let output = bench(&["--only-day", "--quick", "--json"]);
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let day: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("stdout is not one JSON object ({err}):\n{stdout}"));
+    let keys = |value: &Value| -> Vec<String> {
+        let object = value.as_object().unwrap_or_else(|| panic!("{value}"));
+        let mut keys: Vec<String> = object.keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&day), ["no_pushes", "with_pushes"]);
+    for scenario in ["no_pushes", "with_pushes"] {
+        assert_eq!(keys(&day[scenario]), ["adaptive", "fixed"]);
+        for schedule in ["fixed", "adaptive"] {
+            let figures = &day[scenario][schedule];
+            assert_eq!(
+                keys(figures),
+                [
+                    "calls_per_day",
+                    "first_answer_after_idle_s",
+                    "longest_wrong_s",
+                    "wrong_share"
+                ]
+            );
+            let number = |key: &str| {
+                let value = figures[key].as_f64();
+                value
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .unwrap_or_else(|| panic!("{scenario}.{schedule}.{key}: {figures}"))
+            };
+            assert!(
+                number("calls_per_day") > 0.0,
+                "the API was polled: {figures}"
+            );
+            assert!(number("wrong_share") <= 1.0, "{figures}");
+            number("longest_wrong_s");
+            assert!(
+                number("first_answer_after_idle_s") > 0.0,
+                "an idle spell was measured: {figures}"
+            );
+        }
     }
 }

@@ -1,151 +1,196 @@
-//! A simulated day of usage-API calls (issue 14): a router asking every
-//! 10 s for 8 hours, Claude Code's status line pushing during 4 of them,
-//! then 16 idle hours; against the fake API, with every interval of the
-//! daemon and of the load divided by [`Plan::scale`].
-//!
-//! Run twice side by side: as today's daemon would (never idle) and with
-//! demand-driven polling at the contract's defaults. Calls per day are what
-//! the fake API saw; the oldest answer is the age of the reading behind
-//! each of the router's answers, in simulated seconds.
+//! The simulated day (issue 22), four times at once: the fixed and the
+//! adaptive poll schedule, each without and with Claude Code's status line
+//! pushing. Each run has its own fake usage API serving the true curve at
+//! the moment of each request and its own daemon, configured with the
+//! contract's intervals divided by the plan's scale; all four follow one
+//! simulated clock.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
-use claude_quota::{TaskValue, Tier, Window};
+use claude_quota::{Tier, Window};
+use claude_quota_e2e::fake_api::windows_body;
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
-use tokio::time::MissedTickBehavior;
+use futures_util::future::try_join_all;
+use tokio::time::sleep_until;
 
-use crate::load::Latencies;
+use crate::clock::SimClock;
+use crate::plan::{
+    BACKOFF_CAP, IDLE_AFTER, IDLE_POLL_INTERVAL, POLL_INTERVAL, Plan, REFRESH_MIN_INTERVAL,
+    STALE_AFTER,
+};
+use crate::router::{RouterLog, router, status_line};
+use crate::tally::Tally;
 
-/// The contract's intervals, in simulated seconds.
-const POLL_INTERVAL: f64 = 30.0;
-const STALE_AFTER: f64 = 300.0;
-const IDLE_AFTER: f64 = 600.0;
-const IDLE_POLL_INTERVAL: f64 = 600.0;
-/// "Never idle" for today's behaviour: the longest `idle_after` allowed.
-const NEVER_IDLE: f64 = 86_400.0;
-/// How often the router asks, and the status line pushes.
-const ASK_EVERY: f64 = 10.0;
-const PUSH_EVERY: f64 = 20.0;
+/// How long a daemon may take to start and read the API once.
+const READY: Duration = Duration::from_secs(10);
 
-/// The shape of the simulated day.
-pub struct Plan {
-    /// Simulated seconds per real second.
-    pub scale: f64,
-    /// Hours of the router asking.
-    pub router_hours: f64,
-    /// Hours (from the start) between which the status line pushes.
-    pub pushes: (f64, f64),
-    /// Idle hours after the router stops.
-    pub idle_hours: f64,
+/// The least time between the daemons' first readings and the day's start
+/// (which then waits for a whole wall-clock second).
+const LEAD: Duration = Duration::from_millis(100);
+
+/// Which poll schedule a daemon runs (`[policy] adaptive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// `adaptive = false`: every `poll_interval` while someone asks.
+    Fixed,
+    /// `adaptive = true`, the default: polls when the answer could change.
+    Adaptive,
 }
 
-impl Plan {
-    /// The day of issue 14, at 1 s = 5 min: about 5 minutes.
-    pub fn full() -> Plan {
-        Plan {
-            scale: 300.0,
-            router_hours: 8.0,
-            pushes: (2.0, 6.0),
-            idle_hours: 16.0,
-        }
-    }
-
-    /// 36 simulated minutes, enough to see every phase: about 7 s.
-    pub fn quick() -> Plan {
-        Plan {
-            scale: 300.0,
-            router_hours: 0.2,
-            pushes: (0.05, 0.15),
-            idle_hours: 0.4,
-        }
-    }
-
-    fn hours(&self) -> f64 {
-        self.router_hours + self.idle_hours
-    }
-
-    fn real(&self, simulated_secs: f64) -> Duration {
-        Duration::from_secs_f64(simulated_secs / self.scale)
-    }
-}
-
-/// What one simulated day cost.
+/// What one run of the day measured.
+#[derive(Debug)]
 pub struct Outcome {
-    /// Requests the fake API saw, scaled to 24 hours.
+    /// Requests the fake API saw during the day, scaled to 24 hours.
     pub calls_per_day: f64,
-    /// The age of the reading behind the router's answers, in simulated
-    /// seconds: the 99th percentile (a stall of the machine is magnified by
-    /// the scale) and the oldest.
-    pub answer_age_p99: f64,
-    /// The oldest, likewise.
-    pub oldest_answer: f64,
+    /// The router's answers against the truth.
+    pub tally: Tally,
+    /// The slowest first answer after an idle spell to rest on a fresh
+    /// poll, in real time (see [`RouterLog::woke`]).
+    pub first_answer_after_idle: Duration,
+    /// How far behind schedule the router's latest question went, in real
+    /// time.
+    pub latest_question: Duration,
 }
 
-/// Runs the day as today's daemon would (never idle) and with
-/// demand-driven polling, side by side; returns (before, after).
-pub async fn before_and_after(plan: &Plan) -> (Outcome, Outcome) {
-    tokio::join!(simulate(plan, NEVER_IDLE), simulate(plan, IDLE_AFTER))
+/// The two schedules in one push scenario.
+#[derive(Debug)]
+pub struct Pair {
+    /// `[policy] adaptive = false`.
+    pub fixed: Outcome,
+    /// `[policy] adaptive = true`.
+    pub adaptive: Outcome,
 }
 
-/// The poll interval the figures are judged against, in simulated seconds.
-pub const fn poll_interval() -> f64 {
-    POLL_INTERVAL
+/// The whole day's figures.
+#[derive(Debug)]
+pub struct Day {
+    /// Without a status line.
+    pub no_pushes: Pair,
+    /// With Claude Code's status line pushing while it is open.
+    pub with_pushes: Pair,
+    /// The plan's scale, to turn real durations into simulated ones.
+    pub scale: f64,
+    /// The day's length in hours.
+    pub hours: f64,
 }
 
-async fn simulate(plan: &Plan, idle_after: f64) -> Outcome {
-    let api = FakeApi::start();
-    api.set_usage(20.0, Some(10.0));
-    let secs = |simulated: f64| plan.real(simulated).as_secs_f64();
-    let daemon = Daemon::builder()
-        .api(&api.url(), secs(POLL_INTERVAL))
-        .credentials_file(TOKEN, None)
-        .config(&format!(
-            "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\n",
-            secs(STALE_AFTER),
-            secs(idle_after),
-            secs(IDLE_POLL_INTERVAL),
-        ))
-        .start();
-    daemon
-        .wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst)
-        .await;
-    let start = Instant::now();
-    let hours = |at: Instant| (at - start).as_secs_f64() * plan.scale / 3600.0;
-    let mut router = daemon.client().await;
-    let mut status_line = daemon.client().await;
-    let mut tick = tokio::time::interval(plan.real(ASK_EVERY));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut ages = Vec::new();
-    let mut asks = 0u64;
-    while hours(Instant::now()) < plan.router_hours {
-        tick.tick().await;
-        let now = hours(Instant::now());
-        let pushes_every = (PUSH_EVERY / ASK_EVERY) as u64;
-        if (plan.pushes.0..plan.pushes.1).contains(&now) && asks % pushes_every == 0 {
-            let five_hour = Window::new(20.0, None);
-            status_line
-                .ingest(five_hour, None, Utc::now())
-                .await
-                .expect("push");
+/// One daemon of the day with its fake API.
+struct Run {
+    api: FakeApi,
+    daemon: Daemon,
+    pushes: bool,
+}
+
+/// Runs the day of `plan` for both schedules, without and with pushes, at
+/// once.
+pub async fn run(plan: &Plan) -> anyhow::Result<Day> {
+    let runs = [
+        (Schedule::Fixed, false),
+        (Schedule::Adaptive, false),
+        (Schedule::Fixed, true),
+        (Schedule::Adaptive, true),
+    ]
+    .map(|(schedule, pushes)| Run::start(plan, schedule, pushes));
+    for run in &runs {
+        run.daemon
+            .wait_for(READY, |status| status.tier != Tier::Unknown)
+            .await;
+    }
+    let clock = SimClock::starting_in(LEAD, plan.scale);
+    for run in &runs {
+        let curve = plan.curve;
+        run.api.serve_curve(move |arrived| {
+            let (five_hour, seven_day) = curve.at(clock.sim(arrived)).reported(&clock);
+            windows_body(five_hour, Some(seven_day))
+        });
+    }
+    let outcomes = try_join_all(runs.iter().map(|run| run.simulate(plan, &clock))).await?;
+    let [no_fixed, no_adaptive, with_fixed, with_adaptive] = <[Outcome; 4]>::try_from(outcomes)
+        .map_err(|_| anyhow::anyhow!("four runs give four outcomes"))?;
+    Ok(Day {
+        no_pushes: Pair {
+            fixed: no_fixed,
+            adaptive: no_adaptive,
+        },
+        with_pushes: Pair {
+            fixed: with_fixed,
+            adaptive: with_adaptive,
+        },
+        scale: plan.scale,
+        hours: plan.hours,
+    })
+}
+
+impl Run {
+    /// A fake API serving the day's first values (no reset known before
+    /// the clock starts) and a daemon configured for `schedule`.
+    fn start(plan: &Plan, schedule: Schedule, pushes: bool) -> Run {
+        let api = FakeApi::start();
+        let first = plan.curve.at(0.0);
+        api.set_body(windows_body(
+            Window::new(first.five_hour.utilization, None),
+            Some(Window::new(first.seven_day.utilization, None)),
+        ));
+        let daemon = Daemon::builder()
+            .api(&api.url(), plan.real_secs(POLL_INTERVAL))
+            .credentials_file(TOKEN, None)
+            .config(&config(plan, schedule))
+            .start();
+        Run {
+            api,
+            daemon,
+            pushes,
         }
-        router.should_use_cloud(TaskValue::High).await.expect("ask");
-        let status = router.status().await.expect("status");
-        let age = status
-            .as_of
-            .and_then(|as_of| (Utc::now() - as_of).to_std().ok())
-            .unwrap_or_default();
-        ages.push(age);
-        asks += 1;
     }
-    drop((router, status_line));
-    let left = plan.hours() - hours(Instant::now());
-    tokio::time::sleep(plan.real(left.max(0.0) * 3600.0)).await;
-    let ages = Latencies::new(ages);
-    let simulated = |micros: f64| micros / 1e6 * plan.scale;
-    Outcome {
-        calls_per_day: api.requests() as f64 * 24.0 / plan.hours(),
-        answer_age_p99: simulated(ages.percentile_us(99.0)),
-        oldest_answer: simulated(ages.percentile_us(100.0)),
+
+    /// The day from this daemon's side: its router (and status line), then
+    /// the idle rest of the day, then the calls the fake API saw.
+    async fn simulate(&self, plan: &Plan, clock: &SimClock) -> anyhow::Result<Outcome> {
+        let socket = self.daemon.socket();
+        let pushes = async {
+            if self.pushes {
+                status_line(plan, clock, socket).await
+            } else {
+                Ok(())
+            }
+        };
+        let (log, ()) = tokio::try_join!(router(plan, clock, socket), pushes)?;
+        let (start, end) = (clock.instant(0.0), clock.instant(plan.length()));
+        sleep_until(end.into()).await;
+        let calls = self
+            .api
+            .request_times()
+            .into_iter()
+            .filter(|at| (start..end).contains(at))
+            .count();
+        let RouterLog {
+            tally,
+            woke,
+            latest,
+        } = log;
+        Ok(Outcome {
+            calls_per_day: calls as f64 * 24.0 / plan.hours,
+            tally,
+            first_answer_after_idle: woke.into_iter().max().unwrap_or_default(),
+            latest_question: latest,
+        })
     }
+}
+
+/// The daemon's config: every interval of the contract divided by the
+/// plan's scale (the daemon takes intervals down to 0.1 s against a
+/// loopback API; `refresh_min_interval`, 10 s, stays at that floor, and
+/// nothing in the day asks for a refresh). The adaptive schedule's cap on
+/// the gap between polls joins them once its key exists on main.
+fn config(plan: &Plan, schedule: Schedule) -> String {
+    let s = |simulated| plan.real_secs(simulated);
+    format!(
+        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\n",
+        s(STALE_AFTER),
+        s(IDLE_AFTER),
+        s(IDLE_POLL_INTERVAL),
+        s(BACKOFF_CAP),
+        s(REFRESH_MIN_INTERVAL),
+        schedule == Schedule::Adaptive,
+    )
 }

@@ -1,18 +1,27 @@
 //! `bench`: the real `claude-quotad` against the fake usage API, and
 //! `redis-server` on a Unix socket as the yardstick, driven by one load
 //! generator in the same run. Prints a Markdown report with every figure as
-//! a ratio to redis and a verdict on each target of issue 7.
+//! a ratio to redis and a verdict on each target of issue 7; then a
+//! simulated day that scores the daemon's answers against a true usage
+//! curve, for the fixed and the adaptive poll schedule (issue 22).
 //!
 //! Run it with `cargo build --release --workspace --bins && target/release/bench`
 //! (BENCHMARKS.md has the figures and how to read them).
 
+mod clock;
+mod curve;
 mod day;
+mod day_report;
 mod goals;
 mod load;
 mod measure;
+mod plan;
 mod process;
 mod report;
+mod router;
+mod tally;
 mod target;
+mod truth;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -23,6 +32,7 @@ use claude_quota_e2e::daemon::bin;
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 
 use crate::goals::CLI_PROCESS;
+use crate::plan::Plan;
 use crate::process::{raise_fd_limit, time_command};
 use crate::report::{Figure, Report};
 use crate::target::{Redis, Target};
@@ -55,12 +65,17 @@ struct Args {
     #[arg(long)]
     no_redis: bool,
     /// A run of a few seconds that only shows the harness works (and a
-    /// simulated day of 36 minutes).
+    /// simulated day of 26 minutes).
     #[arg(long)]
     quick: bool,
-    /// Only the simulated day of API calls (about 5 minutes).
+    /// Only the simulated day: answers against the true usage and API
+    /// calls, both poll schedules, without and with pushes (about 5 minutes).
     #[arg(long)]
     only_day: bool,
+    /// With --only-day: print the day's figures as one JSON object and
+    /// nothing else on stdout.
+    #[arg(long, requires = "only_day")]
+    json: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -82,14 +97,17 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let plan = if args.quick {
-        day::Plan::quick()
+        Plan::quick()
     } else {
-        day::Plan::full()
+        Plan::full()
     };
     if args.only_day {
-        let mut report = Report::default();
-        simulated_day(&mut report, &runtime, &plan);
-        report.print();
+        let day = runtime.block_on(day::run(&plan))?;
+        if args.json {
+            println!("{}", day_report::json(&day));
+        } else {
+            day_report::print(&day);
+        }
         return Ok(());
     }
 
@@ -153,42 +171,13 @@ fn main() -> anyhow::Result<()> {
     if theirs.is_none() {
         report.note("redis-server was not run (not installed, or --no-redis): no ratios");
     }
-    simulated_day(&mut report, &runtime, &plan);
     report.print();
+    // The day's own daemons run alone.
+    drop((daemon, redis));
+    let day = runtime.block_on(day::run(&plan))?;
+    println!();
+    day_report::print(&day);
     Ok(())
-}
-
-/// Runs the simulated day and reports its calls and the oldest answer.
-fn simulated_day(report: &mut Report, runtime: &tokio::runtime::Runtime, plan: &day::Plan) {
-    let (before, after) = runtime.block_on(day::before_and_after(plan));
-    let poll_interval = day::poll_interval();
-    report.note(format!(
-        "simulated day at 1 s = {:.0} s ({:.1} h): usage-API calls per day {:.0} polling always (today's daemon; 2,880 at one per {poll_interval:.0} s without pushes), {:.0} polling on demand; age of the reading behind the router's answers p99 {:.1} s / {:.1} s, oldest {:.1} s / {:.1} s",
-        plan.scale,
-        plan.router_hours + plan.idle_hours,
-        before.calls_per_day,
-        after.calls_per_day,
-        before.answer_age_p99,
-        after.answer_age_p99,
-        before.oldest_answer,
-        after.oldest_answer,
-    ));
-    report.target(
-        format!(
-            "API calls per simulated day ≤ 1,000 ({:.0}, from {:.0})",
-            after.calls_per_day, before.calls_per_day
-        ),
-        after.calls_per_day <= 1000.0,
-    );
-    // A poll's own round trip, and any stall of the machine, is magnified
-    // by the scale: 10 % slack, and the 99th percentile.
-    report.target(
-        format!(
-            "no answer older than poll_interval while in use (p99 {:.1} s of {poll_interval:.0} s, 10 % slack for the scaled poll latency)",
-            after.answer_age_p99
-        ),
-        after.answer_age_p99 <= poll_interval * 1.1,
-    );
 }
 
 /// The CLI's whole process, as a router's shell script would run it.

@@ -1,6 +1,7 @@
 //! The report: every figure beside redis's and their ratio, then the
 //! targets of issue 7 with a verdict each. Markdown, so it pastes into
-//! BENCHMARKS.md as printed.
+//! BENCHMARKS.md as printed (the simulated day has its own table, in
+//! `day_report`, printed the same way).
 
 /// Which way a figure improves, so the ratio reads the same for all rows.
 #[derive(Clone, Copy)]
@@ -115,15 +116,20 @@ impl Report {
             println!("- {note}");
         }
         println!();
-        println!("Targets:");
-        for (what, met) in &self.targets {
-            println!("- [{}] {what}", if *met { "x" } else { " " });
-        }
+        print_targets(&self.targets);
+    }
+}
+
+/// Prints each target as a checklist item: `[x]` when met.
+pub fn print_targets(targets: &[(String, bool)]) {
+    println!("Targets:");
+    for (what, met) in targets {
+        println!("- [{}] {what}", if *met { "x" } else { " " });
     }
 }
 
 /// Three significant digits or a whole number, whichever reads better.
-fn figure(value: f64) -> String {
+pub fn figure(value: f64) -> String {
     if value >= 1000.0 {
         format!("{value:.0}")
     } else if value >= 10.0 {
