@@ -148,9 +148,9 @@ async fn watch_changes(
                     tier: notable.tier,
                     previous: previous.tier,
                     reason: assessment.reason,
-                    five_hour: reading.map(|r| r.five_hour.utilization),
+                    five_hour: reading.map(|r| r.five_hour.map_or(0.0, |w| w.utilization)),
                     seven_day: reading.and_then(|r| r.seven_day.map(|w| w.utilization)),
-                    resets_at: reading.and_then(|r| r.five_hour.resets_at),
+                    resets_at: reading.and_then(|r| r.five_hour?.resets_at),
                     cloud_capped_by: notable.cloud_capped_by.clone(),
                 }));
                 shown = Some(notable);

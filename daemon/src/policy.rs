@@ -91,7 +91,8 @@ pub fn assess(
             holds_until: now.checked_add(STALE_REASON_LIFETIME),
         };
     }
-    let five = reading.five_hour.utilization;
+    let open = reading.five_hour.map(|w| w.utilization);
+    let five = open.unwrap_or(0.0);
     let seven = reading.seven_day.map(|w| w.utilization);
     let (tier, mut reason) = if five > thresholds.resting_above {
         (
@@ -117,6 +118,8 @@ pub fn assess(
                 thresholds.burst_below, thresholds.resting_above
             ),
         )
+    } else if open.is_none() {
+        (Tier::Burst, "no 5-hour window open (idle, 0%)".to_owned())
     } else {
         (
             Tier::Burst,
@@ -238,7 +241,7 @@ mod tests {
     fn reading(five: f64, seven: Option<f64>, now: Instant, age: Duration) -> Reading {
         let window = |utilization| Window::new(utilization, None);
         Reading {
-            five_hour: window(five),
+            five_hour: Some(window(five)),
             seven_day: seven.map(window),
             weekly_scoped: Vec::new(),
             extra_usage: None,

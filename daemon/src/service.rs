@@ -187,7 +187,7 @@ impl Service {
         Status {
             tier: assessment.tier,
             reason: assessment.reason,
-            five_hour: window(|r| Some(r.five_hour)),
+            five_hour: window(|r| r.five_hour),
             seven_day: window(|r| r.seven_day),
             seven_day_opus: scoped_window(reading, "opus"),
             seven_day_sonnet: scoped_window(reading, "sonnet"),
@@ -375,7 +375,7 @@ pub fn assess(config: &Config, state: &Snapshot, now: Now) -> Assessment {
     let forecast = state
         .history
         .forecast(config.thresholds.resting_above, now.wall);
-    let resets_at = reading.and_then(|r| r.five_hour.resets_at);
+    let resets_at = reading.and_then(|r| r.five_hour?.resets_at);
     policy::pace(assessment, forecast.as_ref(), resets_at, now)
 }
 
@@ -416,9 +416,18 @@ fn pushed_reading(pushed: Pushed, now: DateTime<Utc>) -> Result<Reading, String>
             source.as_str()
         ));
     }
-    let five_hour = five_hour.ok_or("ingest needs a five_hour window")?;
+    if five_hour.is_none()
+        && seven_day.is_none()
+        && weekly_scoped.is_empty()
+        && extra_usage.is_none()
+    {
+        return Err(
+            "ingest needs a five_hour or seven_day window, a weekly_scoped cap or extra_usage"
+                .into(),
+        );
+    }
     let windows = [
-        ("five_hour", Some(five_hour), TimeDelta::hours(5)),
+        ("five_hour", five_hour, TimeDelta::hours(5)),
         ("seven_day", seven_day, TimeDelta::days(7)),
     ];
     for (name, window, length) in windows {
