@@ -12,30 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use claude_quota_proto::{LocalInfo, Reply, TaskComplexity, TaskValue};
-use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::policy::Now;
 use crate::state::Snapshot;
-
-/// What the daemon writes on a connection: a reply to encode, or one
-/// already encoded.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum Outgoing {
-    /// A reply built for this request.
-    Reply(Reply),
-    /// A reply encoded earlier and shared by every client that asks.
-    Encoded(Arc<RawValue>),
-}
-
-impl From<Reply> for Outgoing {
-    fn from(reply: Reply) -> Self {
-        Outgoing::Reply(reply)
-    }
-}
 
 /// Replies for every task value and complexity, in `ALL` order.
 pub struct Built {

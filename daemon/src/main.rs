@@ -2,9 +2,9 @@
 //! handlers together, and owns the shutdown path.
 
 mod answers;
+mod args;
 mod backoff;
 mod config;
-mod config_rules;
 mod connection;
 mod credential_cache;
 mod demand;
@@ -14,6 +14,7 @@ mod local_choice;
 mod logging;
 mod notify;
 mod ollama;
+mod outgoing;
 mod ownership;
 mod persist;
 mod policy;
@@ -21,7 +22,6 @@ mod poller;
 mod reading;
 mod server;
 mod service;
-mod settings;
 mod signals;
 mod socket;
 mod socket_dir;
@@ -40,11 +40,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::args::Args;
 use crate::demand::Demand;
 use crate::ollama::OllamaWatch;
 use crate::poller::Poller;
 use crate::service::Service;
-use crate::settings::Args;
 use crate::signals::{Event, Signals};
 use crate::state::Snapshot;
 use crate::supervise::Supervisor;

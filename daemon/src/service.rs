@@ -12,10 +12,11 @@ use claude_quota_proto::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::answers::{AnswerCache, Built, Outgoing};
+use crate::answers::{AnswerCache, Built};
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
 use crate::local_choice;
+use crate::outgoing::Outgoing;
 use crate::policy::{self, Assessment, Now};
 use crate::poller::{PollRequest, Wish};
 use crate::reading::Reading;

@@ -12,7 +12,7 @@ use claude_quota_proto::{LastErrorKind, Reply, Status, Tier};
 use futures_util::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, feed_reply};
+use crate::outgoing::{Connection, feed_reply};
 use crate::service::Service;
 
 /// What a subscriber is told about: a change in any of these sends a frame.
