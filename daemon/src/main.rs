@@ -10,7 +10,7 @@ mod credential_cache;
 mod demand;
 mod forecast;
 mod http;
-mod local_choice;
+mod ingest;
 mod logging;
 mod notify;
 mod ollama;
@@ -26,6 +26,7 @@ mod signals;
 mod socket;
 mod socket_dir;
 mod state;
+mod status;
 mod subscription;
 mod supervise;
 mod usage_api;
@@ -134,7 +135,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     tasks.spawn(
         "notifier",
-        notify::run(state.subscribe(), config_rx.clone(), shutdown.clone()),
+        notify::run(
+            state.subscribe(),
+            config_rx.clone(),
+            local_rx.clone(),
+            shutdown.clone(),
+        ),
     );
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));

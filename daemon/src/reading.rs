@@ -29,6 +29,11 @@ pub struct Reading {
     /// Extra usage (money beyond the windows), when reported.
     #[serde(default)]
     pub extra_usage: Option<ExtraUsage>,
+    /// Whether `extra_usage` is the plan's spend limit (`spend` in the
+    /// usage reply) rather than optional overage credits: on a plan with
+    /// no usage windows, the spend limit decides the tier.
+    #[serde(default)]
+    pub spend_limit: bool,
     /// The binding window the rate limiter named, from response headers.
     #[serde(default)]
     pub representative_claim: Option<String>,

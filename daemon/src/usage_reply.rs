@@ -157,6 +157,7 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, String> {
             seven_day: limits.weekly_all.or(flat_seven),
             weekly_scoped,
             extra_usage: None,
+            spend_limit: false,
             representative_claim: None,
             as_of: now,
             source: ReadingSource::Api,
