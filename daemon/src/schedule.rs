@@ -297,7 +297,12 @@ mod tests {
         assert_eq!(s.next_wake(), Instant::now());
         assert!(s.due(Instant::now(), true));
         s.after(Instant::now(), fresh());
-        assert_eq!(s.phase(), Phase::Active { next: Instant::now() + POLL });
+        assert_eq!(
+            s.phase(),
+            Phase::Active {
+                next: Instant::now() + POLL
+            }
+        );
         advance(POLL).await;
         assert!(s.due(Instant::now(), true));
         assert_eq!(s.polling(), Polling::Active);
@@ -320,10 +325,18 @@ mod tests {
         };
         assert!(next > Instant::now(), "idle polls wait idle_poll_interval");
         advance(Duration::from_secs(5)).await;
-        assert!(s.grant(Wish::Wake, Instant::now()), "a question polls at once");
+        assert!(
+            s.grant(Wish::Wake, Instant::now()),
+            "a question polls at once"
+        );
         assert!(!s.is_idle());
         s.after(Instant::now(), fresh());
-        assert_eq!(s.phase(), Phase::Active { next: Instant::now() + POLL });
+        assert_eq!(
+            s.phase(),
+            Phase::Active {
+                next: Instant::now() + POLL
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -341,7 +354,10 @@ mod tests {
         advance(Duration::from_secs(60)).await;
         assert!(!s.grant(Wish::Refresh, Instant::now()));
         assert!(!s.grant(Wish::Wake, Instant::now()));
-        assert!(!s.due(Instant::now(), true), "an early wake-up does not poll");
+        assert!(
+            !s.due(Instant::now(), true),
+            "an early wake-up does not poll"
+        );
         s.reconfigure(every(), Duration::from_secs(600), Instant::now());
         assert_eq!(s.next_wake(), until, "nor does a reload");
         advance(Duration::from_secs(60)).await;
@@ -359,7 +375,10 @@ mod tests {
         let (until, faults) = s.cooldown().unwrap();
         assert_eq!(faults, 4);
         let wait = until - Instant::now();
-        assert!(wait >= Duration::from_secs(384), "30 s × 2^4 less jitter: {wait:?}");
+        assert!(
+            wait >= Duration::from_secs(384),
+            "30 s × 2^4 less jitter: {wait:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
