@@ -15,8 +15,8 @@ use tokio::time::sleep_until;
 
 use crate::clock::SimClock;
 use crate::plan::{
-    BACKOFF_CAP, IDLE_AFTER, IDLE_POLL_INTERVAL, POLL_INTERVAL, Plan, REFRESH_MIN_INTERVAL,
-    STALE_AFTER,
+    ADAPTIVE_MAX_INTERVAL, BACKOFF_CAP, IDLE_AFTER, IDLE_POLL_INTERVAL, POLL_INTERVAL, Plan,
+    REFRESH_MIN_INTERVAL, STALE_AFTER,
 };
 use crate::router::{RouterLog, router, status_line};
 use crate::tally::Tally;
@@ -180,17 +180,17 @@ impl Run {
 /// The daemon's config: every interval of the contract divided by the
 /// plan's scale (the daemon takes intervals down to 0.1 s against a
 /// loopback API; `refresh_min_interval`, 10 s, stays at that floor, and
-/// nothing in the day asks for a refresh). The adaptive schedule's cap on
-/// the gap between polls joins them once its key exists on main.
+/// nothing in the day asks for a refresh).
 fn config(plan: &Plan, schedule: Schedule) -> String {
     let s = |simulated| plan.real_secs(simulated);
     format!(
-        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\n",
+        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\nadaptive_max_interval = {}\n",
         s(STALE_AFTER),
         s(IDLE_AFTER),
         s(IDLE_POLL_INTERVAL),
         s(BACKOFF_CAP),
         s(REFRESH_MIN_INTERVAL),
         schedule == Schedule::Adaptive,
+        s(ADAPTIVE_MAX_INTERVAL),
     )
 }

@@ -12,13 +12,19 @@ pub const IDLE_AFTER: f64 = 600.0;
 pub const IDLE_POLL_INTERVAL: f64 = 600.0;
 pub const BACKOFF_CAP: f64 = 600.0;
 pub const REFRESH_MIN_INTERVAL: f64 = 10.0;
+/// `[policy] adaptive_max_interval`: the adaptive schedule's longest gap
+/// between polls while someone asks.
+pub const ADAPTIVE_MAX_INTERVAL: f64 = 240.0;
 
-/// How often the router asks, in simulated seconds, on the dot.
+/// How often the router asks, in simulated seconds, on the dot, and how
+/// far past each multiple of that: resets fall on whole minutes, never at
+/// the instant of a question.
 pub const ASK_EVERY: f64 = 10.0;
+pub const ASK_OFFSET: f64 = 2.5;
 /// How often the status line pushes while Claude Code is open, and how
-/// far after each question, so pushes fall between questions.
+/// far past each multiple of that, so pushes fall between questions.
 pub const PUSH_EVERY: f64 = 20.0;
-pub const PUSH_OFFSET: f64 = 5.0;
+pub const PUSH_OFFSET: f64 = 7.5;
 
 /// The shape of one simulated day.
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +50,11 @@ pub struct Plan {
 /// |---|---|---|---|---|
 /// | 0–2 | asks | closed | quiet: 2 → 20 % | 58 → 61 % |
 /// | 2–3 | idle (lunch) | | flat | flat |
-/// | 3–5 | asks | open from 3:15 | burst: 50 % at 3:52, 80 % at 4:28, 94 % at 5:00 | → 70 % |
+/// | 3–5 | asks | open from 3:15 | burst: 50 % at 3:51:26, 80 % at 4:26:40, 94 % at 5:00 | → 70 % |
 /// | 5:00 | | | resets; the next window opens at 0 % | |
-/// | 5–8 | asks | open until 6:30 | 0 → 53 %: 50 % at 7:45 | → 77 % |
-/// | 8–9:30 | idle | | flat (53 %) | flat |
-/// | 9:30–11 | asks | open from 10:15 | resets at 10:00, then 0 → 14 % | 80 % at 10:36, → 82 % |
+/// | 5–8 | asks | open until 6:30 | 0 → 54 %: 50 % at 7:42:51 | → 77 % |
+/// | 8–9:30 | idle | | flat (54 %) | flat |
+/// | 9:30–11 | asks | open from 10:15 | resets at 10:00, then 0 → 14 % | 80 % at 10:32:44, → 82.5 % |
 /// | 11–24 | idle | | flat | flat |
 const FULL: Plan = Plan {
     scale: 300.0,
@@ -63,14 +69,14 @@ const FULL: Plan = Plan {
                     (2.0, 20.0),
                     (3.0, 20.0),
                     (3.5, 35.0),
-                    (4.0, 55.0),
-                    (4.5, 82.0),
+                    (4.0, 56.0),
+                    (4.5, 83.0),
                     (5.0, 94.0),
                 ],
                 resets_at_h: 5.0,
             },
             Span {
-                points: &[(5.0, 0.0), (6.5, 30.0), (7.5, 47.0), (8.0, 53.0)],
+                points: &[(5.0, 0.0), (6.5, 30.0), (7.5, 47.0), (8.0, 54.0)],
                 resets_at_h: 10.0,
             },
             Span {
@@ -87,25 +93,25 @@ const FULL: Plan = Plan {
                 (5.0, 70.0),
                 (8.0, 77.0),
                 (10.0, 77.0),
-                (11.0, 82.0),
+                (11.0, 82.5),
             ],
             resets_at_h: 61.0,
         },
     },
 };
 
-/// 26 simulated minutes that pass every phase once (about 6 s): asking
+/// 30 simulated minutes that pass every phase once (about 7 s): asking
 /// with a status line and a crossing of 50 %, an idle spell, asking again
 /// across a reset.
 const QUICK: Plan = Plan {
     scale: 300.0,
-    hours: 26.0 / 60.0,
-    asking: &[(0.0, 8.0 / 60.0), (20.0 / 60.0, 26.0 / 60.0)],
+    hours: 30.0 / 60.0,
+    asking: &[(0.0, 8.0 / 60.0), (24.0 / 60.0, 30.0 / 60.0)],
     pushing: &[(3.0 / 60.0, 7.0 / 60.0)],
     curve: Curve {
         five_hour: &[
             Span {
-                points: &[(0.0, 40.0), (0.1, 60.0)],
+                points: &[(0.0, 41.0), (0.1, 60.0)],
                 resets_at_h: 25.0 / 60.0,
             },
             Span {
@@ -203,9 +209,12 @@ mod tests {
 
     #[test]
     fn idle_spells_idle_the_daemon_and_claude_code_opens_only_while_asked() {
+        // The poller notes demand when it wakes, as far apart as the
+        // adaptive schedule's cap: idling may take that much longer.
+        let idles = IDLE_AFTER + ADAPTIVE_MAX_INTERVAL;
         for plan in [FULL, QUICK] {
             for pair in plan.asking.windows(2) {
-                assert!((pair[1].0 - pair[0].1) * HOUR >= IDLE_AFTER, "{pair:?}");
+                assert!((pair[1].0 - pair[0].1) * HOUR >= idles, "{pair:?}");
             }
             for &(from, to) in plan.pushing {
                 assert!(
@@ -217,6 +226,20 @@ mod tests {
                 );
             }
             assert!(plan.asking.last().unwrap().1 <= plan.hours);
+        }
+    }
+
+    #[test]
+    fn the_truth_never_changes_within_a_second_of_a_question() {
+        // Else the few microseconds between the daemon's answer and the
+        // moment it is judged could decide whether it was right.
+        for plan in [FULL, QUICK] {
+            for &spell in plan.asking {
+                for t in beats(spell, ASK_EVERY, ASK_OFFSET) {
+                    let at = |t: f64| truth(&plan.curve.at(t), t);
+                    assert_eq!(at(t - 1.0), at(t + 1.0), "at {t} s");
+                }
+            }
         }
     }
 

@@ -8,14 +8,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use claude_quota::{Client, ReadingSource, TaskValue};
+use chrono::{DateTime, TimeDelta, Utc};
+use claude_quota::{Client, TaskValue};
 use claude_quota_e2e::fake_api::ratelimit_headers;
 use tokio::time::sleep_until;
 
 use crate::clock::SimClock;
 use crate::curve::HOUR;
-use crate::plan::{ASK_EVERY, PUSH_EVERY, PUSH_OFFSET, Plan, beats};
+use crate::plan::{ASK_EVERY, ASK_OFFSET, POLL_INTERVAL, PUSH_EVERY, PUSH_OFFSET, Plan, beats};
 use crate::tally::Tally;
 use crate::truth::{Answer, truth};
 
@@ -25,8 +25,8 @@ pub struct RouterLog {
     /// Its answers against the truth.
     pub tally: Tally,
     /// For each idle spell, in real time: from the first question after it
-    /// to the first answer resting on a poll made since that question (to
-    /// the end of the asking spell when none did).
+    /// to the first answer resting on a fresh reading (to the end of the
+    /// asking spell when none did); see [`fresh_since`].
     pub woke: Vec<Duration>,
     /// How far behind its schedule its latest question went, in real time:
     /// the schedule does not drift, but a stall delays a question.
@@ -41,7 +41,7 @@ pub async fn router(plan: &Plan, clock: &SimClock, socket: &Path) -> anyhow::Res
         // Every spell but the first follows an idle one (plan.rs checks).
         let mut waking = spell > 0;
         let mut first_asked = None;
-        for t in beats(hours, ASK_EVERY, 0.0) {
+        for t in beats(hours, ASK_EVERY, ASK_OFFSET) {
             let due = clock.instant(t);
             sleep_until(due.into()).await;
             let (sent, sent_wall) = (Instant::now(), Utc::now());
@@ -49,11 +49,12 @@ pub async fn router(plan: &Plan, clock: &SimClock, socket: &Path) -> anyhow::Res
             let decision = client.decide(TaskValue::High).await?;
             let replied = Instant::now();
             let at = clock.sim(replied);
-            log.tally
-                .record(Answer::given(&decision), truth(&plan.curve.at(at), at));
+            let right = truth(&plan.curve.at(at), at);
+            log.tally.record(at, Answer::given(&decision), right);
             if waking {
-                let (first, since) = *first_asked.get_or_insert((sent, sent_wall));
-                if from_a_poll_since(&mut client, since).await? {
+                let (first, since) =
+                    *first_asked.get_or_insert((sent, fresh_since(clock, sent_wall)));
+                if reading_since(&mut client, since).await? {
                     log.woke.push(replied - first);
                     waking = false;
                 }
@@ -101,8 +102,18 @@ async fn send_to_cloud(client: &mut Client, plan: &Plan, clock: &SimClock) -> an
     Ok(())
 }
 
-/// Whether the daemon's reading now is a poll made at `since` or later.
-async fn from_a_poll_since(client: &mut Client, since: DateTime<Utc>) -> anyhow::Result<bool> {
+/// The oldest reading that counts as fresh for a question asked at
+/// `asked`: one taken at most `poll_interval` before, as the active
+/// schedule keeps them. The first question after idling wakes the poller,
+/// which polls unless its last poll is that recent (an idle poll just
+/// before); either way the answer is as fresh as while the router works.
+fn fresh_since(clock: &SimClock, asked: DateTime<Utc>) -> DateTime<Utc> {
+    let window = TimeDelta::from_std(clock.real(POLL_INTERVAL)).expect("a short interval");
+    asked - window
+}
+
+/// Whether the daemon's reading now was taken at `since` or later.
+async fn reading_since(client: &mut Client, since: DateTime<Utc>) -> anyhow::Result<bool> {
     let status = client.status().await?;
-    Ok(status.source == Some(ReadingSource::Api) && status.as_of.is_some_and(|at| at >= since))
+    Ok(status.as_of.is_some_and(|at| at >= since))
 }

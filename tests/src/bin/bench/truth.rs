@@ -30,6 +30,13 @@ impl Answer {
     }
 }
 
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = if self.use_cloud { "cloud" } else { "local" };
+        write!(f, "{} ({place})", self.tier.as_str())
+    }
+}
+
 /// The answer the true usage gives at simulated second `at`: burst below
 /// 50 %, active from 50 to 80 %, resting above 80 % or with the 7-day
 /// window above 80 %; a window past its reset counts 0 %. Only a burst
