@@ -65,7 +65,7 @@ struct Args {
     #[arg(long)]
     no_redis: bool,
     /// A run of a few seconds that only shows the harness works (and a
-    /// simulated day of 26 minutes).
+    /// simulated day of 30 minutes).
     #[arg(long)]
     quick: bool,
     /// Only the simulated day: answers against the true usage and API
