@@ -33,8 +33,10 @@ pub struct Route {
 }
 
 impl Route {
-    /// Local, because the daemon could not be asked: never a guess at the cloud.
-    pub(crate) fn fallback(err: Error) -> Route {
+    /// Local, because the daemon could not be asked: never a guess at the
+    /// cloud. Public for callers that could not even connect (the CLI's
+    /// `route` and MCP server), so their answer reads as the client's own.
+    pub fn fallback(err: Error) -> Route {
         Route {
             provider: Provider::Ollama,
             model: FALLBACK_LOCAL_MODEL.to_owned(),

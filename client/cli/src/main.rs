@@ -7,7 +7,9 @@
 mod args;
 mod doctor;
 mod guidance;
+mod mcp;
 mod render;
+mod route;
 mod service;
 mod statusline;
 mod style;
@@ -82,6 +84,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             answer(cli, &choice, &choice.model)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Route(args) => route::run(cli, &args).await,
         Command::Statusline { prefix } => {
             // Claude Code shows ANSI colors although stdout is a pipe.
             let palette = Palette::detect(cli.no_color, false);
@@ -94,6 +97,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp => mcp::run(cli.socket_path()).await,
         Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
     }

@@ -100,7 +100,7 @@ pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> Stri
 /// The per-model weekly caps as bars, named by family in lower case; from
 /// `seven_day_opus`/`seven_day_sonnet` when a daemon sends no
 /// `weekly_scoped`.
-fn model_caps(status: &Status) -> Vec<(String, Window)> {
+pub fn model_caps(status: &Status) -> Vec<(String, Window)> {
     if status.weekly_scoped.is_empty() {
         return [
             ("opus", status.seven_day_opus),
