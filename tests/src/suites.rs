@@ -10,10 +10,12 @@
 //! test of `tests/report`; in CI it fails: a gate that skips itself green
 //! proves nothing.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustix::fs::{FlockOperation, flock};
@@ -177,7 +179,15 @@ pub fn venv_python(set: &str) -> PathBuf {
 /// Installs package set `set` unless it is there at its pinned versions,
 /// holding `<set>.lock` meanwhile, so that of several tests (in one
 /// process or several) one installs and the others wait and find it done.
-pub fn install(set: &str) -> Result<(), String> {
+/// A test binary tries each set once: its other tests take that answer
+/// rather than wait for a failing download again.
+pub fn install(set: &'static str) -> Result<(), String> {
+    static TRIED: Mutex<BTreeMap<&str, Result<(), String>>> = Mutex::new(BTreeMap::new());
+    let mut tried = TRIED.lock().unwrap_or_else(PoisonError::into_inner);
+    tried.entry(set).or_insert_with(|| install_now(set)).clone()
+}
+
+fn install_now(set: &str) -> Result<(), String> {
     let dir = packages_dir();
     std::fs::create_dir_all(&dir)
         .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
@@ -225,10 +235,10 @@ pub fn install(set: &str) -> Result<(), String> {
         None => format!("took over {}s and was killed", INSTALL_TIMEOUT.as_secs()),
     };
     let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-    let lines: Vec<&str> = output.lines().collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
+    let last = output.lines().rev().find(|line| !line.trim().is_empty());
     Err(format!(
-        "`.ci/install-test-packages {set}` {failure}: {tail} (all of it in {})",
+        "`.ci/install-test-packages {set}` {failure}: {} (the whole output: {})",
+        last.unwrap_or("no output").trim(),
         log_path.display()
     ))
 }
