@@ -43,4 +43,4 @@ pub use claude_quota_proto::{
 pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
 pub use error::Error;
 pub use headers::{HeaderReading, reading_from_headers};
-pub use route::{FALLBACK_LOCAL_MODEL, ROUTE_TIMEOUT, Route, route};
+pub use route::{FALLBACK_LOCAL_MODEL, ROUTE_TIMEOUT, Route, route, route_at};

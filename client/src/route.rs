@@ -3,6 +3,7 @@
 //! local whenever the daemon cannot be asked, as `route()` does in the
 //! Python and Node clients.
 
+use std::path::Path;
 use std::time::Duration;
 
 use claude_quota_proto::{Provider, TaskComplexity, TaskValue, Tier};
@@ -33,10 +34,8 @@ pub struct Route {
 }
 
 impl Route {
-    /// Local, because the daemon could not be asked: never a guess at the
-    /// cloud. Public for callers that could not even connect (the CLI's
-    /// `route` and MCP server), so their answer reads as the client's own.
-    pub fn fallback(err: Error) -> Route {
+    /// Local, because the daemon could not be asked: never a guess at the cloud.
+    pub(crate) fn fallback(err: Error) -> Route {
         Route {
             provider: Provider::Ollama,
             model: FALLBACK_LOCAL_MODEL.to_owned(),
@@ -99,7 +98,17 @@ impl Client {
 /// never fails. For a router that asks now and then; one that asks before
 /// every call holds a [`Client`] and calls [`Client::route`].
 pub async fn route(value: TaskValue, complexity: TaskComplexity) -> Route {
-    match Client::connect().await {
+    route_at(claude_quota_proto::default_socket_path(), value, complexity).await
+}
+
+/// [`route`], asking the daemon at `socket` (a `--socket` flag's, a
+/// test's); never fails.
+pub async fn route_at(
+    socket: impl AsRef<Path>,
+    value: TaskValue,
+    complexity: TaskComplexity,
+) -> Route {
+    match Client::connect_to(socket).await {
         Ok(client) => {
             client
                 .with_timeout(ROUTE_TIMEOUT)

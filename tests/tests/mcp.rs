@@ -134,26 +134,30 @@ fn daemon(api: &FakeApi, ollama_url: &str) -> Daemon {
         .start()
 }
 
-/// A burst daemon that sees `ollama` with both local models pulled.
-async fn burst_with(api: &FakeApi, ollama: &FakeOllama) -> Daemon {
-    let daemon = daemon(api, &ollama.url());
+/// A burst daemon that sees a fake Ollama with both local models pulled,
+/// and a session asking it; `None` when the MCP client cannot run here
+/// (SKIPPED, or a failure in CI).
+async fn burst_session() -> Option<(FakeApi, FakeOllama, Daemon, Session)> {
+    if !MCP_CLIENT.ready() {
+        return None;
+    }
+    let api = FakeApi::start();
+    let ollama = FakeOllama::start(&["qwen3:14b", "qwen3:8b"]);
+    let daemon = daemon(&api, &ollama.url());
     daemon
         .wait_for(WAIT, |s| {
             s.tier == Tier::Burst && s.local.as_ref().is_some_and(|l| l.up)
         })
         .await;
-    daemon
+    let session = Session::start(daemon.socket());
+    Some((api, ollama, daemon, session))
 }
 
 #[tokio::test]
 async fn lists_the_three_tools_and_answers_each_from_the_real_daemon() {
-    if !MCP_CLIENT.ready() {
+    let Some((api, ollama, daemon, mut session)) = burst_session().await else {
         return;
-    }
-    let api = FakeApi::start();
-    let ollama = FakeOllama::start(&["qwen3:14b", "qwen3:8b"]);
-    let daemon = burst_with(&api, &ollama).await;
-    let mut session = Session::start(daemon.socket());
+    };
 
     let listed = session.tools();
     assert!(
@@ -274,13 +278,9 @@ async fn lists_the_three_tools_and_answers_each_from_the_real_daemon() {
 
 #[tokio::test]
 async fn every_ollama_fault_and_odd_argument_is_a_tool_error_and_the_session_goes_on() {
-    if !MCP_CLIENT.ready() {
+    let Some((_api, ollama, _daemon, mut session)) = burst_session().await else {
         return;
-    }
-    let api = FakeApi::start();
-    let ollama = FakeOllama::start(&["qwen3:14b", "qwen3:8b"]);
-    let daemon = burst_with(&api, &ollama).await;
-    let mut session = Session::start(daemon.socket());
+    };
 
     // Slow: the time limit answers, not Ollama.
     ollama.set_chat(Chat::Slow(Duration::from_secs(8)));

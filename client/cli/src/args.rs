@@ -50,7 +50,7 @@ pub enum Command {
         complexity: TaskComplexity,
     },
     /// Print the model and provider a task goes to now, in one answer
-    /// (exit 0 = cloud, 1 = local, 3 = daemon unreachable: the local answer)
+    /// (exit 0 = cloud, 1 = local, 3 = daemon unreachable, the local answer still printed)
     Route(crate::route::RouteArgs),
     /// Claude Code's statusLine command: push the rate limits from stdin to
     /// the daemon and print one short line (always exits 0)

@@ -3,13 +3,10 @@
 //! tool gives the same answer.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use claude_quota::{
-    Client, Error, Provider, ROUTE_TIMEOUT, Route, TaskComplexity, TaskValue, Tier,
-};
+use claude_quota::{Provider, Route, TaskComplexity, TaskValue, Tier};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -59,33 +56,13 @@ impl From<&Route> for RouteAnswer {
     }
 }
 
-/// Asks the daemon at `socket` once, connecting included, within
-/// [`ROUTE_TIMEOUT`]; never fails: any fault answers local, with
-/// `tier: None` saying the daemon could not be asked.
-pub async fn ask(socket: &Path, value: TaskValue, complexity: TaskComplexity) -> Route {
-    let asked = async {
-        match Client::connect_to(socket).await {
-            Ok(client) => {
-                client
-                    .with_timeout(ROUTE_TIMEOUT)
-                    .route(value, complexity)
-                    .await
-            }
-            Err(err) => Route::fallback(err),
-        }
-    };
-    tokio::time::timeout(ROUTE_TIMEOUT, asked)
-        .await
-        .unwrap_or_else(|_| Route::fallback(Error::Timeout(ROUTE_TIMEOUT)))
-}
-
 /// Prints `MODEL PROVIDER` (or the object with `--json`). Exit 0 when the
 /// task goes to the cloud, 1 when local, 3 when the daemon could not be
 /// asked: the local answer is still printed, and why on stderr, so a
 /// script that only reads stdout stays local and one that checks the
 /// code can tell.
 pub async fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<ExitCode> {
-    let route = ask(&cli.socket_path(), args.value, args.complexity).await;
+    let route = claude_quota::route_at(cli.socket_path(), args.value, args.complexity).await;
     let text = format!("{} {}", route.model, route.provider);
     crate::answer(cli, &RouteAnswer::from(&route), &text)?;
     if route.tier.is_none() {

@@ -22,7 +22,10 @@ fn main() -> ExitCode {
         .collect();
     if missing.is_empty() {
         let names: Vec<&str> = ALL.iter().map(|suite| suite.name).collect();
-        println!("\nsuites in other languages: every one could run here ({})\n", names.join(", "));
+        println!(
+            "\nsuites in other languages: every one could run here ({})\n",
+            names.join(", ")
+        );
         return ExitCode::SUCCESS;
     }
     println!(

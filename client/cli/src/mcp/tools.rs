@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::ollama::{self, Ask, AskError};
 use super::report::QuotaReport;
 use crate::guidance::Guidance;
-use crate::route::{self, RouteAnswer};
+use crate::route::RouteAnswer;
 
 /// How long the status questions may take: answers come from memory, but
 /// an idle daemon polls before its first answer (up to 2 s).
@@ -150,7 +150,8 @@ high, medium, low, routine: routine never goes to the cloud), task_complexity ho
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn route(&self, Parameters(args): Parameters<RouteArgs>) -> Json<RouteAnswer> {
-        let route = route::ask(&self.socket, args.task_value, args.task_complexity).await;
+        let route =
+            claude_quota::route_at(&self.socket, args.task_value, args.task_complexity).await;
         Json(RouteAnswer::from(&route))
     }
 
