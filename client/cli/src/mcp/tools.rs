@@ -54,6 +54,9 @@ pub enum ToolError {
     /// The daemon knows no Ollama URL (an older daemon).
     #[error("claude-quotad reports no local Ollama server")]
     NoOllama,
+    /// The daemon went away between the status and the model.
+    #[error("claude-quotad named no local model ({0})")]
+    NoModel(String),
     /// Ollama gave no answer.
     #[error("{0}")]
     Ollama(#[from] AskError),
@@ -188,7 +191,7 @@ answers garbage, or the daemon is unreachable: then do the work yourself.",
             .route(TaskValue::Routine, complexity)
             .await;
         if route.tier.is_none() {
-            return Err(ToolError::Daemon(Error::Protocol(route.reason)));
+            return Err(ToolError::NoModel(route.reason));
         }
         let started = Instant::now();
         let answer = ollama::ask(
