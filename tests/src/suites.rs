@@ -235,10 +235,20 @@ fn install_now(set: &str) -> Result<(), String> {
         None => format!("took over {}s and was killed", INSTALL_TIMEOUT.as_secs()),
     };
     let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-    let last = output.lines().rev().find(|line| !line.trim().is_empty());
+    // pip says why last (`ERROR: …`), npm first (`npm error code …`).
+    let lines = || {
+        output
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+    };
+    let why = lines()
+        .rfind(|line| line.starts_with("ERROR:"))
+        .or_else(|| lines().find(|line| line.starts_with("npm error")))
+        .or_else(|| lines().next_back())
+        .unwrap_or("no output");
     Err(format!(
-        "`.ci/install-test-packages {set}` {failure}: {} (the whole output: {})",
-        last.unwrap_or("no output").trim(),
+        "`.ci/install-test-packages {set}` {failure}: {why} (the whole output: {})",
         log_path.display()
     ))
 }

@@ -26,7 +26,7 @@ use crate::route::RouteAnswer;
 const DAEMON_WAIT: Duration = Duration::from_secs(5);
 
 /// The longest prompt `ask_local` takes, in characters.
-pub const MAX_PROMPT_CHARS: usize = 100_000;
+const MAX_PROMPT_CHARS: usize = 100_000;
 /// `ask_local`'s time limit: default and range, in seconds.
 const TIMEOUT_S: (u64, u64, u64) = (120, 1, 600);
 /// `ask_local`'s answer limit: default and range, in characters.
@@ -86,7 +86,7 @@ pub struct RouteArgs {
 pub struct AskLocalArgs {
     /// The whole task for the local model, self-contained (it sees nothing
     /// else): at most 100000 characters.
-    #[schemars(length(min = 1, max = 100_000))]
+    #[schemars(length(min = 1, max = MAX_PROMPT_CHARS))]
     pub prompt: String,
     /// How hard the task is: picks the daemon's local model for it
     /// (default medium).
@@ -95,12 +95,12 @@ pub struct AskLocalArgs {
     /// Seconds the whole call may take, 1 to 600 (default 120); a slower
     /// answer is a tool error.
     #[serde(default)]
-    #[schemars(range(min = 1, max = 600))]
+    #[schemars(range(min = TIMEOUT_S.1, max = TIMEOUT_S.2))]
     pub timeout_seconds: Option<u64>,
     /// The most characters of answer, 1 to 100000 (default 20000); a
     /// longer answer is cut there and marked truncated.
     #[serde(default)]
-    #[schemars(range(min = 1, max = 100_000))]
+    #[schemars(range(min = ANSWER_CHARS.1, max = ANSWER_CHARS.2))]
     pub max_answer_chars: Option<usize>,
 }
 
@@ -246,4 +246,40 @@ where
         )));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits are said in words in the description, which cannot read
+    /// the constants: this keeps the two the same.
+    #[test]
+    fn ask_local_says_its_limits_in_its_description_and_schema() {
+        let tools = QuotaTools::tool_router().list_all();
+        let ask = tools.iter().find(|t| t.name == "ask_local").unwrap();
+        let description = ask.description.as_deref().unwrap();
+        for said in [
+            format!("prompt at most {MAX_PROMPT_CHARS} characters"),
+            format!(
+                "max_answer_chars (default {}, {} to {};",
+                ANSWER_CHARS.0, ANSWER_CHARS.1, ANSWER_CHARS.2
+            ),
+            format!(
+                "timeout_seconds (default {}, {} to {})",
+                TIMEOUT_S.0, TIMEOUT_S.1, TIMEOUT_S.2
+            ),
+        ] {
+            assert!(
+                description.contains(&said),
+                "{said:?} not in {description:?}"
+            );
+        }
+        let properties = &ask.input_schema["properties"];
+        assert_eq!(properties["prompt"]["maxLength"], MAX_PROMPT_CHARS);
+        assert_eq!(properties["timeout_seconds"]["minimum"], TIMEOUT_S.1);
+        assert_eq!(properties["timeout_seconds"]["maximum"], TIMEOUT_S.2);
+        assert_eq!(properties["max_answer_chars"]["minimum"], ANSWER_CHARS.1);
+        assert_eq!(properties["max_answer_chars"]["maximum"], ANSWER_CHARS.2);
+    }
 }
