@@ -174,6 +174,7 @@ mod tests {
                 status: None,
             }],
             extra_usage: None,
+            spend_limit: false,
             representative_claim: None,
             as_of: Utc::now(),
             source: ReadingSource::Api,

@@ -245,6 +245,7 @@ mod tests {
             seven_day: seven.map(window),
             weekly_scoped: Vec::new(),
             extra_usage: None,
+            spend_limit: false,
             representative_claim: None,
             as_of: Utc::now(),
             source: ReadingSource::Api,
@@ -457,6 +458,7 @@ mod tests {
         let with_caps = |caps: Vec<ScopedCap>| Reading {
             weekly_scoped: caps,
             extra_usage: None,
+            spend_limit: false,
             representative_claim: None,
             ..reading(10.0, Some(30.0), now, Duration::ZERO)
         };

@@ -29,6 +29,11 @@ pub struct Reading {
     /// Extra usage (money beyond the windows), when reported.
     #[serde(default)]
     pub extra_usage: Option<ExtraUsage>,
+    /// Whether `extra_usage` came from the reply's `spend`: a plan's spend
+    /// limit (Team/Enterprise seats), which decides the tier when no
+    /// window does, rather than credits beyond the windows.
+    #[serde(default)]
+    pub spend_limit: bool,
     /// The binding window the rate limiter named, from response headers.
     #[serde(default)]
     pub representative_claim: Option<String>,

@@ -204,7 +204,7 @@ impl Service {
             lacking_scope: state.credentials.lacking_scope.clone(),
             last_error: state.last_error.clone(),
             last_reply_shape: state.last_reply_shape,
-            last_reply_dropped: Vec::new(),
+            last_reply_dropped: state.last_reply_dropped.clone(),
             extra_usage: reading.and_then(|r| r.extra_usage.clone()),
             representative_claim: reading.and_then(|r| r.representative_claim.clone()),
             next_poll_at: state.next_poll_at,
@@ -261,6 +261,7 @@ impl Service {
                 }
                 if reading.extra_usage.is_none() {
                     reading.extra_usage.clone_from(&held.extra_usage);
+                    reading.spend_limit = held.spend_limit;
                 }
             }
             taken = s.offer(reading);
@@ -449,6 +450,7 @@ fn pushed_reading(pushed: Pushed, now: DateTime<Utc>) -> Result<Reading, String>
         seven_day,
         weekly_scoped,
         extra_usage,
+        spend_limit: false,
         representative_claim,
         as_of: as_of.unwrap_or(now),
         source,
