@@ -29,9 +29,9 @@ pub struct Reading {
     /// Extra usage (money beyond the windows), when reported.
     #[serde(default)]
     pub extra_usage: Option<ExtraUsage>,
-    /// Whether `extra_usage` came from the reply's `spend`: a plan's spend
-    /// limit (Team/Enterprise seats), which decides the tier when no
-    /// window does, rather than credits beyond the windows.
+    /// Whether `extra_usage` is the plan's spend limit (`spend` in the
+    /// usage reply) rather than optional overage credits: on a plan with
+    /// no usage windows, the spend limit decides the tier.
     #[serde(default)]
     pub spend_limit: bool,
     /// The binding window the rate limiter named, from response headers.

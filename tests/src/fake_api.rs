@@ -135,23 +135,39 @@ impl FakeApi {
 
 /// A reply of the real endpoint's shape.
 pub fn usage_body(five_hour: f64, seven_day: Option<f64>) -> Value {
+    let (five_resets, seven_resets) = resets();
     json!({
-        "five_hour": {"utilization": five_hour, "resets_at": "2026-01-28T07:59:59.571404+00:00"},
-        "seven_day": seven_day.map(|u| json!({"utilization": u, "resets_at": "2026-02-03T09:59:59.571468+00:00"})),
+        "five_hour": {"utilization": five_hour, "resets_at": five_resets},
+        "seven_day": seven_day.map(|u| json!({"utilization": u, "resets_at": seven_resets})),
         "seven_day_opus": null,
         "seven_day_sonnet": {"utilization": 1.0, "resets_at": null},
         "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null, "utilization": null}
     })
 }
 
+/// When the windows of a scripted reply reset, as the endpoint writes
+/// them: in 2 hours (5-hour) and in 3 days (7-day) from now. Always ahead:
+/// a window past its reset counts as 0 %.
+fn resets() -> (String, String) {
+    let now = chrono::Utc::now();
+    let at = |ahead: chrono::TimeDelta| {
+        (now + ahead).to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+    };
+    (
+        at(chrono::TimeDelta::hours(2)),
+        at(chrono::TimeDelta::days(3)),
+    )
+}
+
 /// A reply of the 2026 `limits` form only: `session` and `weekly_all`
 /// percentages, and a `weekly_scoped` cap for each `(display_name, percent)`.
 pub fn limits_body(session: f64, weekly_all: f64, scoped: &[(&str, f64)]) -> Value {
+    let (five_resets, seven_resets) = resets();
     let mut limits = vec![
         json!({"kind": "session", "group": "session", "percent": session, "severity": "normal",
-               "resets_at": "2026-01-28T07:59:59.571404+00:00", "scope": null, "is_active": true}),
+               "resets_at": five_resets, "scope": null, "is_active": true}),
         json!({"kind": "weekly_all", "group": "weekly", "percent": weekly_all, "severity": "normal",
-               "resets_at": "2026-02-03T09:59:59.571468+00:00", "scope": null}),
+               "resets_at": seven_resets, "scope": null}),
     ];
     limits.extend(scoped.iter().map(|(model, percent)| {
         json!({"kind": "weekly_scoped", "group": "weekly", "percent": percent, "severity": "normal",

@@ -7,6 +7,7 @@ prompt went and, as important, where it did not."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
@@ -126,7 +127,9 @@ def usage_body(five_hour: float, seven_day: Optional[float]) -> Dict[str, Any]:
 
 
 def _window(utilization: float) -> Dict[str, Any]:
-    return {"utilization": utilization, "resets_at": "2026-02-03T09:59:59.571468+00:00"}
+    # Always ahead: a window past its reset counts as 0 % in the daemon.
+    resets_at = datetime.now(timezone.utc) + timedelta(days=3)
+    return {"utilization": utilization, "resets_at": resets_at.isoformat()}
 
 
 class FakeOllama(FakeServer):
