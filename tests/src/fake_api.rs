@@ -176,16 +176,6 @@ pub fn limits_body(session: f64, weekly_all: f64, scoped: &[(&str, f64)]) -> Val
     json!({"limits": limits, "extra_usage": {"is_enabled": false}})
 }
 
-/// A recorded reply shape from `tests/fixtures/usage/NAME.json`.
-pub fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/usage")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
-}
-
 async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> Response {
     let (fault, body) = {
         let mut s = script.lock().unwrap();
