@@ -263,12 +263,12 @@ fn caps(status: &Status) -> Vec<(String, f64)> {
 
 #[tokio::test]
 async fn a_reply_without_a_five_hour_window_is_a_reading_with_none_open() {
-    // (fixture, 7-day, caps)
-    let cases: [(&str, f64, &[(&str, f64)]); 2] = [
-        ("five-hour-null", 23.0, &[("Sonnet", 6.0)]),
-        ("limits-without-session", 41.0, &[("Opus", 58.0)]),
+    // (fixture, 7-day, the one cap)
+    let cases = [
+        ("five-hour-null", 23.0, ("Sonnet", 6.0)),
+        ("limits-without-session", 41.0, ("Opus", 58.0)),
     ];
-    for (name, seven, expected) in cases {
+    for (name, seven, (family, cap)) in cases {
         let status = status_of(name).await;
         assert_good(name, &status);
         assert_eq!(status.five_hour, None, "{name}");
@@ -277,11 +277,9 @@ async fn a_reply_without_a_five_hour_window_is_a_reading_with_none_open() {
             Some(seven),
             "{name}"
         );
-        let expected: Vec<(String, f64)> =
-            expected.iter().map(|(m, u)| ((*m).into(), *u)).collect();
         assert_eq!(
             caps(&status),
-            expected,
+            [(family.to_owned(), cap)],
             "{name}: seven_day_cowork is no family"
         );
         assert!(
@@ -382,6 +380,9 @@ async fn utilization_over_100_is_shown_as_sent() {
     assert_eq!(status.five_hour.map(|w| w.utilization), Some(104.0));
     assert_eq!(status.seven_day_opus.map(|w| w.utilization), Some(100.7));
     assert_eq!(status.tier, Tier::Resting);
+    let extra = status.extra_usage.unwrap();
+    assert_eq!(extra.utilization, Some(104.5));
+    assert_eq!((extra.used, extra.limit), (Some(104.5), Some(100.0)));
 }
 
 /// Whether `a` and `b` agree to a hundredth of a cent.

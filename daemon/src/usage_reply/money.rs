@@ -147,17 +147,17 @@ fn from_spend(spend: SpendReply, dropped: &mut Dropped) -> Option<ExtraUsage> {
     let place = |field: &str| format!("spend: {field}");
     let used = read(spend.used, || place("used"), dropped);
     let mut limit = read(spend.limit, || place("limit"), dropped);
-    if let (Some(used), Some(held)) = (&used, &limit) {
-        if let (Some(a), Some(b)) = (&used.currency, &held.currency) {
-            if a != b {
-                dropped.note(format!(
-                    "spend: limit is in {}, used in {}",
-                    quoted(&b.0),
-                    quoted(&a.0)
-                ));
-                limit = None;
-            }
-        }
+    let spent_in = used.as_ref().and_then(|money| money.currency.clone());
+    let limit_in = limit.as_ref().and_then(|money| money.currency.clone());
+    if let (Some(Label(spent_in)), Some(Label(limit_in))) = (&spent_in, &limit_in)
+        && spent_in != limit_in
+    {
+        dropped.note(format!(
+            "spend: limit is in {}, used in {}",
+            quoted(limit_in),
+            quoted(spent_in)
+        ));
+        limit = None;
     }
     let in_major = |money: &MinorAmount| {
         major(
@@ -165,16 +165,12 @@ fn from_spend(spend: SpendReply, dropped: &mut Dropped) -> Option<ExtraUsage> {
             money.exponent.unwrap_or(DEFAULT_DECIMALS),
         )
     };
-    let currency = [&used, &limit]
-        .into_iter()
-        .flatten()
-        .find_map(|money| money.currency.clone());
     Parts {
         enabled: read(spend.enabled, || place("enabled"), dropped),
         utilization: read(spend.percent, || place("percent"), dropped).map(|Amount(p)| p),
         used: used.as_ref().map(in_major),
         limit: limit.as_ref().map(in_major),
-        currency,
+        currency: spent_in.or(limit_in),
         disabled_reason: read(spend.disabled_reason, || place("disabled_reason"), dropped),
     }
     .assembled()

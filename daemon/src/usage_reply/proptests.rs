@@ -212,12 +212,11 @@ fn mutated(mut reply: Value, mutation: &Mutation) -> Value {
         }
         Mutation::AddKey(at, key, value) => {
             let objects = picked(&reply, Value::is_object);
-            if !objects.is_empty() {
-                if let Some(Value::Object(map)) =
+            if !objects.is_empty()
+                && let Some(Value::Object(map)) =
                     at_mut(&mut reply, at.get(objects.as_slice()).as_slice())
-                {
-                    map.insert(key.clone(), value.clone());
-                }
+            {
+                map.insert(key.clone(), value.clone());
             }
         }
         Mutation::AddKind(kind, value) => {
