@@ -50,68 +50,99 @@ pub struct Sources {
 }
 
 /// Reads every window and cap of `sources`, noting what is dropped and
-/// what is ignored.
+/// what is ignored. `limits` is offered first, so on a tie it stays.
 pub fn gather(sources: Sources, dropped: &mut Dropped, ignored: &mut Ignored) -> Windows {
-    let mut five_hour = Best::default();
-    let mut seven_day = Best::default();
-    let mut caps = Caps::default();
+    let mut found = Found::default();
     for (at, entry) in sources.limits.into_iter().enumerate() {
-        let Some(entry) = entry.or_drop(|| format!("limits[{at}]:"), dropped) else {
-            continue;
-        };
+        if let Some(entry) = entry.or_drop(|| format!("limits[{at}]:"), dropped) {
+            found.limit(at, entry, dropped, ignored);
+        }
+    }
+    if let Some(window) = flat_window("five_hour", sources.five_hour, dropped) {
+        found.five_hour.offer(window, ReplyPart::Flat);
+    }
+    if let Some(window) = flat_window("seven_day", sources.seven_day, dropped) {
+        found.seven_day.offer(window, ReplyPart::Flat);
+    }
+    for (key, value) in sources.other {
+        found.flat_cap(key, &value, dropped, ignored);
+    }
+    Windows {
+        five_hour: found.five_hour.chosen(),
+        seven_day: found.seven_day.chosen(),
+        weekly_scoped: found.caps.into_caps(),
+    }
+}
+
+/// What the parts read so far offer.
+#[derive(Debug, Default)]
+struct Found {
+    five_hour: Best,
+    seven_day: Best,
+    caps: Caps,
+}
+
+impl Found {
+    /// Takes `limits[at]`; a kind this daemon does not know is ignored
+    /// before any of its fields is read.
+    fn limit(
+        &mut self,
+        at: usize,
+        entry: LimitEntry,
+        dropped: &mut Dropped,
+        ignored: &mut Ignored,
+    ) {
         let name = match &entry.kind {
             Kind::Session => "session",
             Kind::WeeklyAll => "weekly_all",
             Kind::WeeklyScoped => "weekly_scoped",
             Kind::Other(kind) => {
                 ignored.note(&format!("limits kind {}", quoted(kind)));
-                continue;
+                return;
             }
         };
         let place = format!("limits[{at}] ({name})");
         let Some(window) = window(&place, "percent", entry.percent, entry.resets_at, dropped)
         else {
-            continue;
+            return;
         };
         match entry.kind {
-            Kind::Session => five_hour.offer(window, ReplyPart::Limits),
-            Kind::WeeklyAll => seven_day.offer(window, ReplyPart::Limits),
-            Kind::WeeklyScoped => {
+            Kind::Session => self.five_hour.offer(window, ReplyPart::Limits),
+            Kind::WeeklyAll => self.seven_day.offer(window, ReplyPart::Limits),
+            // (`Other` returned above, unread.)
+            Kind::WeeklyScoped | Kind::Other(_) => {
                 let severity = read(entry.severity, || format!("{place}: severity"), dropped);
                 let scope = read(entry.scope, || format!("{place}: scope"), dropped);
                 match model_name(&place, scope, dropped) {
-                    Some(model) => caps.offer(model, window, severity, ReplyPart::Limits, dropped),
+                    Some(model) => {
+                        self.caps
+                            .offer(model, window, severity, ReplyPart::Limits, dropped);
+                    }
                     None => dropped.note(format!("{place}: no model named")),
                 }
             }
-            // Skipped above, before any of its fields was read.
-            Kind::Other(_) => {}
         }
     }
-    if let Some(window) = flat_window("five_hour", sources.five_hour, dropped) {
-        five_hour.offer(window, ReplyPart::Flat);
-    }
-    if let Some(window) = flat_window("seven_day", sources.seven_day, dropped) {
-        seven_day.offer(window, ReplyPart::Flat);
-    }
-    for (key, value) in sources.other {
+
+    /// Takes top-level key `key` when it is a family's flat cap
+    /// (`seven_day_<family>`). The prefix only suggests a family: a key of
+    /// it that holds no window object is ignored; a window whose numbers
+    /// are broken is dropped.
+    fn flat_cap(
+        &mut self,
+        key: String,
+        value: &Value,
+        dropped: &mut Dropped,
+        ignored: &mut Ignored,
+    ) {
         let family = match key.strip_prefix(FLAT_CAP_PREFIX) {
             Some(family) if !family.is_empty() && !NOT_A_FAMILY.contains(&family) => family,
-            _ => {
-                ignored.note(&key);
-                continue;
-            }
+            _ => return ignored.note(&key),
         };
-        // The prefix only suggests a family: a key of it that holds no
-        // window object is ignored; a window whose numbers are broken is
-        // dropped.
-        let flat = match Option::<Field<FlatWindow>>::deserialize(&value) {
-            Ok(None) => continue,
+        let flat = match Option::<Field<FlatWindow>>::deserialize(value) {
+            Ok(None) => return,
             Ok(Some(Field::Read(flat))) => flat,
-            Ok(Some(Field::Unreadable(_))) | Err(_) => {
-                ignored.note(&key);
-                continue;
-            }
+            Ok(Some(Field::Unreadable(_))) | Err(_) => return ignored.note(&key),
         };
         if let Some(window) = window(
             &key,
@@ -120,13 +151,10 @@ pub fn gather(sources: Sources, dropped: &mut Dropped, ignored: &mut Ignored) ->
             flat.resets_at,
             dropped,
         ) {
-            caps.offer(title_case(family), window, None, ReplyPart::Flat, dropped);
+            let family = title_case(family);
+            self.caps
+                .offer(family, window, None, ReplyPart::Flat, dropped);
         }
-    }
-    Windows {
-        five_hour: five_hour.chosen(),
-        seven_day: seven_day.chosen(),
-        weekly_scoped: caps.into_caps(),
     }
 }
 
