@@ -7,7 +7,6 @@
 pub mod daemon;
 pub mod fake_api;
 pub mod fake_ollama;
-pub mod fixture;
 pub mod http;
 pub mod leaks;
 pub mod other_user;

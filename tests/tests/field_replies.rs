@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota::{
     LastErrorKind, ReadingSource, ReplyShape, Status, TaskComplexity, TaskValue, Tier,
 };
-use claude_quota_e2e::fake_api::limits_body;
-use claude_quota_e2e::fixture::fixture;
+use claude_quota_e2e::fake_api::{fixture, limits_body};
 use claude_quota_e2e::{Daemon, FakeApi, Fault, TOKEN};
 use claude_quota_proto::{ExtraUsage, ReplyPart};
 
@@ -304,18 +304,29 @@ async fn numbers_as_text_and_every_time_form_are_read() {
     let seven = status.seven_day.unwrap();
     assert_eq!((five.utilization, seven.utilization), (35.4, 18.0));
     // Epoch seconds, ISO without a zone, epoch milliseconds as text and as
-    // a number: all read, and as the instants the fixture wrote.
+    // a number: all read, and as the instants the fixture wrote (to the
+    // second: the replay moves each by the same amount, and an epoch in
+    // whole seconds cannot carry its fraction).
     let (five_reset, seven_reset) = (five.resets_at.unwrap(), seven.resets_at.unwrap());
-    assert_eq!(
-        seven_reset - five_reset,
-        chrono::TimeDelta::days(3) + chrono::TimeDelta::hours(16)
+    let apart = |a: DateTime<Utc>, b: DateTime<Utc>, by: TimeDelta| {
+        ((a - b) - by).abs() < TimeDelta::seconds(1)
+    };
+    let days = TimeDelta::days(3) + TimeDelta::hours(16);
+    assert!(
+        apart(seven_reset, five_reset, days),
+        "{five_reset} {seven_reset}"
     );
     assert_eq!(
         caps(&status),
         [("Opus".into(), 61.25), ("Sonnet".into(), 4.5)]
     );
     for cap in &status.weekly_scoped {
-        assert_eq!(cap.resets_at, Some(seven_reset), "{}", cap.model);
+        let at = cap.resets_at.unwrap();
+        assert!(
+            apart(at, seven_reset, TimeDelta::zero()),
+            "{}: {at}",
+            cap.model
+        );
     }
 }
 

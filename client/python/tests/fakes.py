@@ -118,17 +118,17 @@ class FakeUsageApi(FakeServer):
 def usage_body(five_hour: float, seven_day: Optional[float]) -> Dict[str, Any]:
     """A reply of the real endpoint's shape."""
     return {
-        "five_hour": _window(five_hour),
-        "seven_day": None if seven_day is None else _window(seven_day),
+        "five_hour": _window(five_hour, timedelta(hours=2)),
+        "seven_day": None if seven_day is None else _window(seven_day, timedelta(days=3)),
         "seven_day_opus": None,
         "seven_day_sonnet": {"utilization": 1.0, "resets_at": None},
         "extra_usage": {"is_enabled": False, "monthly_limit": None, "used_credits": None, "utilization": None},
     }
 
 
-def _window(utilization: float) -> Dict[str, Any]:
+def _window(utilization: float, ahead: timedelta) -> Dict[str, Any]:
     # Always ahead: a window past its reset counts as 0 % in the daemon.
-    resets_at = datetime.now(timezone.utc) + timedelta(days=3)
+    resets_at = datetime.now(timezone.utc) + ahead
     return {"utilization": utilization, "resets_at": resets_at.isoformat()}
 
 
