@@ -53,7 +53,8 @@ impl Amount {
         } else if number < 0.0 {
             Err(E::custom(format_args!("{shown} is negative")))
         } else {
-            Ok(Amount(number))
+            // `-0.0 + 0.0` is `0.0`: a sent `-0` shows as 0.
+            Ok(Amount(number + 0.0))
         }
     }
 }

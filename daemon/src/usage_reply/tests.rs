@@ -87,6 +87,9 @@ fn numbers_may_be_numeric_strings_and_over_100_is_kept() {
     );
     assert_eq!(five(&parsed).utilization, 35.4);
     assert_eq!(parsed.reading.seven_day.unwrap().utilization, 104.5);
+    let negative_zero =
+        five(&parse_str(r#"{"five_hour": {"utilization": -0.0}}"#).unwrap()).utilization;
+    assert!(negative_zero.is_sign_positive(), "{negative_zero}");
     assert_eq!(cap(&parsed, "opus").unwrap().utilization, 12.0);
 }
 
@@ -374,6 +377,9 @@ fn nothing_usable_is_refused_naming_the_keys_and_what_was_dropped() {
         );
     }
     assert!(matches!(parse_str("<html>"), Err(ReplyError::NotJson(_))));
+    // serde_json reads no number beyond f64's range, wherever it stands.
+    let huge = r#"{"five_hour": {"utilization": 1}, "iguana_necktie": 1e400}"#;
+    assert!(matches!(parse_str(huge), Err(ReplyError::NotJson(_))));
     assert!(matches!(parse_str("[]"), Err(ReplyError::NotAnObject(_))));
     assert!(matches!(
         parse_str("\"ok\""),
