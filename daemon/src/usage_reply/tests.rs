@@ -22,6 +22,19 @@ fn five(parsed: &Parsed) -> Window {
     parsed.reading.five_hour.expect("a 5-hour window")
 }
 
+/// Money that may be spent: `utilization` percent, `used` of `limit`
+/// in `currency`.
+fn spendable(utilization: f64, used: f64, limit: f64, currency: &str) -> ExtraUsage {
+    ExtraUsage {
+        enabled: true,
+        utilization: Some(utilization),
+        used: Some(used),
+        limit: Some(limit),
+        currency: Some(currency.into()),
+        disabled_reason: None,
+    }
+}
+
 fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
@@ -231,14 +244,7 @@ fn extra_usage_in_cents_becomes_major_units() {
     );
     assert_eq!(
         parsed.reading.extra_usage,
-        Some(ExtraUsage {
-            enabled: true,
-            utilization: Some(48.8),
-            used: Some(2.44),
-            limit: Some(5.0),
-            currency: Some("EUR".into()),
-            disabled_reason: None,
-        })
+        Some(spendable(48.8, 2.44, 5.0, "EUR"))
     );
     assert!(!parsed.reading.spend_limit);
 }
@@ -299,14 +305,7 @@ fn spend_is_preferred_and_alone_is_a_reading() {
     assert!(parsed.reading.spend_limit);
     assert_eq!(
         parsed.reading.extra_usage,
-        Some(ExtraUsage {
-            enabled: true,
-            utilization: Some(38.0),
-            used: Some(7.6),
-            limit: Some(20.0),
-            currency: Some("EUR".into()),
-            disabled_reason: None,
-        })
+        Some(spendable(38.0, 7.6, 20.0, "EUR"))
     );
     assert_eq!(parsed.reading.five_hour, None);
     assert_eq!(parsed.reading.seven_day, None);
