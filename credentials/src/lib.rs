@@ -3,6 +3,7 @@
 //! to poll, and `claude-quota doctor`, which reports what each source
 //! holds, daemon or not; neither prints the token.
 
+pub mod child;
 pub mod env;
 mod file;
 #[cfg(target_os = "macos")]
