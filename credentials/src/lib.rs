@@ -288,7 +288,7 @@ mod tests {
                 &format!(r#"{{"claudeAiOauth":{{"accessToken":"{}"}}}}"#, self.token),
                 CredentialSource::File,
             )
-            .map_err(|reason| SourceError::unusable(self.describe(), reason))
+            .map_err(|reason| SourceError::unusable(self.describe(), reason.to_string()))
         }
     }
 

@@ -9,7 +9,8 @@ use std::process::{Command, ExitStatus};
 use claude_quota_proto::CredentialSource;
 
 use super::child::{self, Finished};
-use super::{Credentials, READ_TIMEOUT, Source, SourceError, stored};
+use super::stored::{self, NotCredentials};
+use super::{Credentials, READ_TIMEOUT, Source, SourceError};
 
 /// The most output of `security` read: the item's JSON is a few hundred
 /// bytes, and a stand-in that prints without end must not fill memory.
@@ -86,7 +87,7 @@ impl SecurityCli {
     ) -> Result<Option<Credentials>, SourceError> {
         match status.code() {
             Some(0) => parse_output(&output.stdout)
-                .map_err(|reason| SourceError::unusable(self.describe(), reason)),
+                .map_err(|reason| SourceError::unusable(self.describe(), reason.to_string())),
             Some(EXIT_NOT_FOUND) => Ok(None),
             code => Err(SourceError::unavailable(
                 self.describe(),
@@ -122,12 +123,12 @@ impl Source for SecurityCli {
 
 /// The secret as printed: the stored JSON, or (macOS 26 on) its bytes in
 /// hex when `security` deems them not printable.
-fn parse_output(stdout: &[u8]) -> Result<Option<Credentials>, String> {
+fn parse_output(stdout: &[u8]) -> Result<Option<Credentials>, NotCredentials> {
     let printed = stdout.trim_ascii();
     if printed.first() == Some(&b'{') {
         return stored::parse_bytes(printed, CredentialSource::SecurityCli);
     }
-    let bytes = hex::decode(printed).map_err(|_| "the output is neither JSON nor hex")?;
+    let bytes = hex::decode(printed).map_err(|_| NotCredentials::NeitherJsonNorHex)?;
     stored::parse_bytes(bytes.trim_ascii(), CredentialSource::SecurityCli)
 }
 
