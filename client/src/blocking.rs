@@ -172,7 +172,7 @@ impl Client {
         if greeting {
             wire::greeting(&receive(&mut conn.stream, &deadline)?, &self.socket)?;
         }
-        let reply = receive(&mut conn.stream, &deadline)?;
+        let reply = wire::check(request, receive(&mut conn.stream, &deadline)?)?;
         conn.greeted = true;
         self.conn = Some(conn);
         Ok(reply)

@@ -247,7 +247,7 @@ impl Client {
         if greeting {
             wire::greeting(&receive(&mut conn.stream).await?, &self.socket)?;
         }
-        let reply = receive(&mut conn.stream).await?;
+        let reply = wire::check(request, receive(&mut conn.stream).await?)?;
         conn.greeted = true;
         self.conn = Some(conn);
         Ok(reply)

@@ -44,8 +44,8 @@ impl Route {
             .unwrap_or_else(|err| Route::fallback(&err, socket))
     }
 
-    /// The daemon's answer, when it is one a router can follow: a model to
-    /// call, and the cloud exactly when the provider is Anthropic.
+    /// The daemon's answer, already checked to be one a router can follow
+    /// (`wire::check`).
     fn from_reply(reply: Reply) -> Result<Route, Error> {
         let Reply::Route(choice) = reply else {
             return Err(wire::unexpected("route", &reply));
@@ -59,11 +59,6 @@ impl Route {
             stale,
             available,
         } = choice;
-        if model.is_empty() || use_cloud != (provider == Provider::Anthropic) {
-            return Err(Error::Protocol(format!(
-                "route answer names no model, or a provider ({provider}) that disagrees with use_cloud ({use_cloud})"
-            )));
-        }
         Ok(Route {
             provider,
             model,

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use claude_quota_proto::{
-    ErrorCode, FrameError, PROTOCOL_VERSION, Reply, Request, decode_message, encode_frame,
+    ErrorCode, FrameError, PROTOCOL_VERSION, Provider, Reply, Request, decode_message, encode_frame,
 };
 
 use crate::Error;
@@ -100,6 +100,33 @@ pub(crate) fn greeting(reply: &Reply, socket: &Path) -> Result<String, Error> {
         other => Err(answer(other.clone())
             .err()
             .unwrap_or_else(|| unexpected("hello", other))),
+    }
+}
+
+/// `reply` when it answers `request`: a reply of the type the request
+/// asks for (or an `error` reply), and for `route` one a router can follow
+/// (a model to call, and the cloud exactly when the provider is
+/// Anthropic). Anything else means the stream cannot be trusted, and the
+/// caller drops the connection.
+pub(crate) fn check(request: &Request, reply: Reply) -> Result<Reply, Error> {
+    let fits = match (request, &reply) {
+        (_, Reply::Error { .. })
+        | (Request::Hello { .. }, Reply::Hello { .. })
+        | (Request::Status | Request::Refresh | Request::Subscribe, Reply::Status(_))
+        | (Request::ShouldUseCloud { .. }, Reply::Decision(_))
+        | (Request::SelectModel { .. }, Reply::Model(_))
+        | (Request::Ingest { .. }, Reply::Ok) => true,
+        (Request::Route { .. }, Reply::Route(choice)) => {
+            !choice.model.is_empty() && choice.use_cloud == (choice.provider == Provider::Anthropic)
+        }
+        _ => false,
+    };
+    if fits {
+        Ok(reply)
+    } else {
+        Err(Error::Protocol(format!(
+            "a reply that does not answer the request: {reply:?}"
+        )))
     }
 }
 
