@@ -61,9 +61,14 @@ def find_case(cases, name):
 
 
 def read_exactly(conn, size):
+    """`size` bytes, or None when the client closed (or reset: it dropped
+    the connection with a reply of ours unread)."""
     data = b""
     while len(data) < size:
-        chunk = conn.recv(size - len(data))
+        try:
+            chunk = conn.recv(size - len(data))
+        except OSError:
+            return None
         if not chunk:
             return None
         data += chunk
