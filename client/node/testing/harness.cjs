@@ -88,7 +88,9 @@ class FakeServer {
 
 /** A reply of the real usage endpoint's shape. */
 function usageBody(fiveHour, sevenDay = 20) {
-  const window = (utilization) => ({ utilization, resets_at: "2026-02-03T09:59:59.571468+00:00" });
+  // Always ahead: a window past its reset counts as 0 % in the daemon.
+  const resetsAt = new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString();
+  const window = (utilization) => ({ utilization, resets_at: resetsAt });
   return {
     five_hour: window(fiveHour),
     seven_day: sevenDay === null ? null : window(sevenDay),
@@ -190,7 +192,11 @@ class Daemon {
       JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, expiresAt: null, scopes: ["user:inference", "user:profile"], subscriptionType: "max" } }),
     );
     // Mode 0600 whatever the umask: the daemon refuses a config others can write.
-    fs.writeFileSync(path.join(config, "config.toml"), `[ollama]\nurl = "${ollamaUrl}"\n`, { mode: 0o600 });
+    // The fixed poll schedule: tests change the fake API and expect the
+    // daemon to see it within a few poll intervals.
+    fs.writeFileSync(path.join(config, "config.toml"), `[ollama]\nurl = "${ollamaUrl}"\n[policy]\nadaptive = false\n`, {
+      mode: 0o600,
+    });
     const socket = path.join(root, "s.sock");
     const binary = process.env.CLAUDE_QUOTAD_BIN || path.join(REPO, "target", "debug", "claude-quotad");
     assert.ok(fs.existsSync(binary), `${binary} is missing: run \`cargo build --workspace\` first (or set $CLAUDE_QUOTAD_BIN)`);
