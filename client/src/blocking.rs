@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use claude_quota_proto::{
@@ -17,8 +17,9 @@ use claude_quota_proto::{
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::headers::reading_from_headers;
-use crate::route::{ROUTE_TIMEOUT, Route};
-use crate::{DEFAULT_TIMEOUT, Error, fallback, peer, wire};
+use crate::route::Route;
+use crate::settings::Settings;
+use crate::{Error, peer, wire};
 
 /// A connection and whether it has said `hello` yet.
 #[derive(Debug)]
@@ -30,11 +31,9 @@ struct Connection {
 /// A blocking connection to `claude-quotad`, opened again on demand.
 #[derive(Debug)]
 pub struct Client {
-    socket: PathBuf,
+    settings: Settings,
     /// `None` after a failed exchange, until the next call.
     conn: Option<Connection>,
-    timeout: Duration,
-    route_timeout: Duration,
 }
 
 impl Client {
@@ -47,37 +46,12 @@ impl Client {
     /// one of another user, shows at once.
     pub fn connect_to(socket: impl AsRef<Path>) -> Result<Self, Error> {
         let mut client = Self::new(socket.as_ref());
-        let deadline = Deadline::after(client.timeout);
-        client.conn = Some(open(&client.socket, &deadline)?);
+        let deadline = Deadline::after(client.settings.timeout);
+        client.conn = Some(open(&client.settings.socket, &deadline)?);
         Ok(client)
     }
 
-    /// See [`crate::Client::new`].
-    pub fn new(socket: impl Into<PathBuf>) -> Self {
-        Client {
-            socket: socket.into(),
-            conn: None,
-            timeout: DEFAULT_TIMEOUT,
-            route_timeout: ROUTE_TIMEOUT,
-        }
-    }
-
-    /// See [`crate::Client::with_timeout`].
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// See [`crate::Client::with_route_timeout`].
-    pub fn with_route_timeout(mut self, timeout: Duration) -> Self {
-        self.route_timeout = timeout;
-        self
-    }
-
-    /// See [`crate::Client::fallback_model`].
-    pub fn fallback_model(&self) -> String {
-        fallback::local_model(&self.socket)
-    }
+    crate::settings::settings_methods!();
 
     /// See [`crate::Client::hello`].
     pub fn hello(&mut self, client_name: &str) -> Result<String, Error> {
@@ -86,7 +60,7 @@ impl Client {
             client: Some(client_name.to_owned()),
         };
         let reply = self.request(request)?;
-        wire::greeting(&reply, &self.socket)
+        wire::greeting(&reply, &self.settings.socket)
     }
 
     /// See [`crate::Client::status`].
@@ -128,8 +102,8 @@ impl Client {
             task_value: value,
             task_complexity: complexity,
         };
-        let answer = self.call(&request, self.route_timeout);
-        Route::from_answer(answer, &self.socket)
+        let answer = self.call(&request, self.settings.route_timeout);
+        Route::from_answer(answer, &self.settings.socket)
     }
 
     /// See [`crate::Client::refresh`].
@@ -160,7 +134,7 @@ impl Client {
     /// One request under the client's timeout; `error` replies become
     /// [`Error`]s.
     fn request(&mut self, request: Request) -> Result<Reply, Error> {
-        wire::answer(self.call(&request, self.timeout)?)
+        wire::answer(self.call(&request, self.settings.timeout)?)
     }
 
     /// One request and its reply within `timeout`, connecting included.
@@ -170,7 +144,10 @@ impl Client {
         let deadline = Deadline::after(timeout);
         let (mut conn, greeting) = self.send(request, &deadline)?;
         if greeting {
-            wire::greeting(&receive(&mut conn.stream, &deadline)?, &self.socket)?;
+            wire::greeting(
+                &receive(&mut conn.stream, &deadline)?,
+                &self.settings.socket,
+            )?;
         }
         let reply = wire::check(request, receive(&mut conn.stream, &deadline)?)?;
         conn.greeted = true;
@@ -198,7 +175,7 @@ impl Client {
                 return Ok((held, greeting));
             }
         }
-        let mut conn = open(&self.socket, deadline)?;
+        let mut conn = open(&self.settings.socket, deadline)?;
         let greeting = wire::greets(request, false);
         write(
             &mut conn.stream,
@@ -210,7 +187,7 @@ impl Client {
 }
 
 /// See [`crate::route`]: the default socket, once (connect, ask, close),
-/// within [`ROUTE_TIMEOUT`]; never fails, local when in doubt.
+/// within [`crate::ROUTE_TIMEOUT`]; never fails, local when in doubt.
 pub fn route(value: TaskValue, complexity: TaskComplexity) -> Route {
     Client::new(claude_quota_proto::default_socket_path()).route(value, complexity)
 }

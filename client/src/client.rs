@@ -8,7 +8,7 @@
 //! stream is still in step.
 
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,12 +21,9 @@ use tokio::net::UnixStream;
 
 use crate::error::Error;
 use crate::headers::{HeaderReading, reading_from_headers};
-use crate::route::{ROUTE_TIMEOUT, Route};
-use crate::{fallback, peer, wire};
-
-/// How long a call may take by default, connecting included. Answers come
-/// from memory in microseconds; only `refresh` waits on the network.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::route::Route;
+use crate::settings::Settings;
+use crate::{peer, wire};
 
 /// A connection and whether it has said `hello` yet.
 #[derive(Debug)]
@@ -38,11 +35,9 @@ struct Connection {
 /// A connection to `claude-quotad`, opened again on demand.
 #[derive(Debug)]
 pub struct Client {
-    socket: PathBuf,
+    settings: Settings,
     /// `None` after a failed or abandoned exchange, until the next call.
     conn: Option<Connection>,
-    timeout: Duration,
-    route_timeout: Duration,
 }
 
 impl Client {
@@ -56,42 +51,11 @@ impl Client {
     /// one of another user, shows at once rather than at the first question.
     pub async fn connect_to(socket: impl AsRef<Path>) -> Result<Self, Error> {
         let mut client = Self::new(socket.as_ref());
-        client.conn = Some(open(&client.socket).await?);
+        client.conn = Some(open(&client.settings.socket).await?);
         Ok(client)
     }
 
-    /// A client of the daemon at `socket` that connects at its first call,
-    /// so that connecting counts against that call's deadline (a `route`
-    /// that cannot connect answers local at once).
-    pub fn new(socket: impl Into<PathBuf>) -> Self {
-        Client {
-            socket: socket.into(),
-            conn: None,
-            timeout: DEFAULT_TIMEOUT,
-            route_timeout: ROUTE_TIMEOUT,
-        }
-    }
-
-    /// Sets how long each call but [`Client::route`] may take, connecting
-    /// again included.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets how long [`Client::route`] may take, connecting included
-    /// (default [`ROUTE_TIMEOUT`]); past it the answer is local.
-    pub fn with_route_timeout(mut self, timeout: Duration) -> Self {
-        self.route_timeout = timeout;
-        self
-    }
-
-    /// The local model [`Client::route`] answers when the daemon cannot be
-    /// asked: the one the daemon named in its last `hello`, the built-in
-    /// default before any contact.
-    pub fn fallback_model(&self) -> String {
-        fallback::local_model(&self.socket)
-    }
+    crate::settings::settings_methods!();
 
     /// Introduces the client; returns the daemon's name and version. Fails
     /// when the daemon speaks another protocol version. (Every new
@@ -102,7 +66,7 @@ impl Client {
             client: Some(client_name.to_owned()),
         };
         let reply = self.request(request).await?;
-        wire::greeting(&reply, &self.socket)
+        wire::greeting(&reply, &self.settings.socket)
     }
 
     /// The daemon's full status.
@@ -146,9 +110,9 @@ impl Client {
             task_value: value,
             task_complexity: complexity,
         };
-        let timeout = self.route_timeout;
+        let timeout = self.settings.route_timeout;
         let answer = self.call(request, timeout).await;
-        Route::from_answer(answer, &self.socket)
+        Route::from_answer(answer, &self.settings.socket)
     }
 
     /// Asks the daemon to poll now (it polls at most once per 10 s) and
@@ -210,11 +174,11 @@ impl Client {
     /// Turns the connection into a stream of status updates: one now, then
     /// one at every change of tier or reading.
     pub async fn subscribe(mut self) -> Result<Subscription, Error> {
-        let timeout = self.timeout;
+        let timeout = self.settings.timeout;
         let subscribed = async {
             let (mut conn, greeting) = self.send(&Request::Subscribe).await?;
             if greeting {
-                wire::greeting(&receive(&mut conn.stream).await?, &self.socket)?;
+                wire::greeting(&receive(&mut conn.stream).await?, &self.settings.socket)?;
             }
             Ok(conn.stream)
         };
@@ -227,7 +191,7 @@ impl Client {
     /// One request under the client's timeout; `error` replies become
     /// [`Error`]s.
     async fn request(&mut self, request: Request) -> Result<Reply, Error> {
-        let timeout = self.timeout;
+        let timeout = self.settings.timeout;
         wire::answer(self.call(request, timeout).await?)
     }
 
@@ -245,7 +209,7 @@ impl Client {
     async fn exchange(&mut self, request: &Request) -> Result<Reply, Error> {
         let (mut conn, greeting) = self.send(request).await?;
         if greeting {
-            wire::greeting(&receive(&mut conn.stream).await?, &self.socket)?;
+            wire::greeting(&receive(&mut conn.stream).await?, &self.settings.socket)?;
         }
         let reply = wire::check(request, receive(&mut conn.stream).await?)?;
         conn.greeted = true;
@@ -267,7 +231,7 @@ impl Client {
                 return Ok((held, greeting));
             }
         }
-        let mut conn = open(&self.socket).await?;
+        let mut conn = open(&self.settings.socket).await?;
         let greeting = wire::greets(request, false);
         let out = wire::outgoing(&frame, greeting);
         conn.stream.write_all(&out).await.map_err(wire::broken)?;

@@ -42,6 +42,7 @@ mod fallback;
 mod headers;
 mod peer;
 mod route;
+mod settings;
 mod wire;
 
 pub use claude_quota_proto::{
@@ -50,8 +51,9 @@ pub use claude_quota_proto::{
     ScopedCap, Status, TaskComplexity, TaskValue, Tier, UnknownName, Window, WindowStatus,
     default_socket_path,
 };
-pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
+pub use client::{Client, Subscription};
 pub use error::Error;
 pub use fallback::FALLBACK_LOCAL_MODEL;
 pub use headers::{HeaderReading, OVERAGE_INCLUDED_FAMILY, reading_from_headers};
 pub use route::{ROUTE_TIMEOUT, Route, route};
+pub use settings::DEFAULT_TIMEOUT;
