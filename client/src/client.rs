@@ -121,16 +121,18 @@ impl Client {
         into_status(self.request(Request::Refresh).await?)
     }
 
-    /// Pushes a reading taken from Claude Code's status line at `as_of`.
+    /// Pushes a reading taken from Claude Code's status line at `as_of`:
+    /// its 5-hour window (`None` when no session window is open, which the
+    /// daemon reads as idle) and its 7-day window; at least one of them.
     /// The daemon keeps it only if it is newer than the reading it holds.
     pub async fn ingest(
         &mut self,
-        five_hour: Window,
+        five_hour: Option<Window>,
         seven_day: Option<Window>,
         as_of: DateTime<Utc>,
     ) -> Result<(), Error> {
         let reading = HeaderReading {
-            five_hour: Some(five_hour),
+            five_hour,
             seven_day,
             ..HeaderReading::default()
         };

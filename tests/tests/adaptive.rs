@@ -78,7 +78,7 @@ async fn a_push_that_contradicts_the_model_brings_the_next_poll_forward() {
     // model said 10 % and a poll in 3 s.
     api.set_usage(79.5, Some(10.0));
     let pushed = Window::new(79.0, None);
-    client.ingest(pushed, None, Utc::now()).await.unwrap();
+    client.ingest(Some(pushed), None, Utc::now()).await.unwrap();
     let asked = Instant::now();
     while api.requests() == before {
         assert!(
