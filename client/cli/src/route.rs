@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use claude_quota::{Provider, Route, TaskComplexity, TaskValue, Tier};
+use claude_quota::{Client, Provider, Route, TaskComplexity, TaskValue, Tier};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -25,7 +25,7 @@ pub struct RouteArgs {
 }
 
 /// A [`Route`] as `--json` and the MCP `route` tool print it: the wire's
-/// `route` reply, so scripts read one shape whichever way they ask.
+/// `route` reply's fields, so scripts read one shape whichever way they ask.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct RouteAnswer {
     /// `anthropic` (the cloud, spending the subscription) or `ollama` (local).
@@ -41,6 +41,9 @@ pub struct RouteAnswer {
     pub reason: String,
     /// False when the daemon saw Ollama down or without the model.
     pub available: bool,
+    /// Whether the reading behind the answer is stale (true when the
+    /// daemon could not be asked).
+    pub stale: bool,
 }
 
 impl From<&Route> for RouteAnswer {
@@ -48,10 +51,11 @@ impl From<&Route> for RouteAnswer {
         RouteAnswer {
             provider: route.provider,
             model: route.model.clone(),
-            use_cloud: route.provider == Provider::Anthropic,
+            use_cloud: route.use_cloud,
             tier: route.tier,
             reason: route.reason.clone(),
             available: route.available,
+            stale: route.stale,
         }
     }
 }
@@ -62,7 +66,9 @@ impl From<&Route> for RouteAnswer {
 /// script that only reads stdout stays local and one that checks the
 /// code can tell.
 pub async fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<ExitCode> {
-    let route = claude_quota::route_at(cli.socket_path(), args.value, args.complexity).await;
+    let route = Client::new(cli.socket_path())
+        .route(args.value, args.complexity)
+        .await;
     let text = format!("{} {}", route.model, route.provider);
     crate::answer(cli, &RouteAnswer::from(&route), &text)?;
     if route.tier.is_none() {

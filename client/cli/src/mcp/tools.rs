@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use claude_quota::{Client, Error, ROUTE_TIMEOUT, TaskComplexity, TaskValue};
+use claude_quota::{Client, Error, TaskComplexity, TaskValue};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{ContentBlock, Implementation, IntoContents, ServerCapabilities, ServerConfig};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
@@ -138,7 +138,7 @@ spawning subagents. When the quota is tight, delegate routine work with ask_loca
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn quota_status(&self) -> Result<Json<QuotaReport>, ToolError> {
-        let mut client = self.daemon().await?;
+        let mut client = self.daemon();
         let status = client.status().await?;
         let guidance = Guidance::fetch(&mut client).await?;
         Ok(Json(QuotaReport::new(&status, &guidance, Utc::now())))
@@ -153,8 +153,10 @@ high, medium, low, routine: routine never goes to the cloud), task_complexity ho
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn route(&self, Parameters(args): Parameters<RouteArgs>) -> Json<RouteAnswer> {
-        let route =
-            claude_quota::route_at(&self.socket, args.task_value, args.task_complexity).await;
+        let route = self
+            .daemon()
+            .route(args.task_value, args.task_complexity)
+            .await;
         Json(RouteAnswer::from(&route))
     }
 
@@ -182,14 +184,11 @@ answers garbage, or the daemon is unreachable: then do the work yourself.",
             )));
         }
         let complexity = args.complexity.unwrap_or(TaskComplexity::Medium);
-        let mut client = self.daemon().await?;
+        let mut client = self.daemon();
         let url = client.status().await?.local.ok_or(ToolError::NoOllama)?.url;
         // Routine work is never sent to the cloud: this is the local model
         // for the complexity, in every tier.
-        let route = client
-            .with_timeout(ROUTE_TIMEOUT)
-            .route(TaskValue::Routine, complexity)
-            .await;
+        let route = client.route(TaskValue::Routine, complexity).await;
         if route.tier.is_none() {
             return Err(ToolError::NoModel(route.reason));
         }
@@ -213,12 +212,10 @@ answers garbage, or the daemon is unreachable: then do the work yourself.",
         }))
     }
 
-    /// A connection to the daemon, within [`DAEMON_WAIT`].
-    async fn daemon(&self) -> Result<Client, Error> {
-        let client = tokio::time::timeout(DAEMON_WAIT, Client::connect_to(&self.socket))
-            .await
-            .map_err(|_| Error::Timeout(DAEMON_WAIT))??;
-        Ok(client.with_timeout(DAEMON_WAIT))
+    /// A client of the daemon whose every call, connecting included,
+    /// ends within [`DAEMON_WAIT`].
+    fn daemon(&self) -> Client {
+        Client::new(&self.socket).with_timeout(DAEMON_WAIT)
     }
 }
 
