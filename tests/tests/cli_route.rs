@@ -38,6 +38,7 @@ async fn prints_model_and_provider_and_exits_by_where_the_task_goes() {
     assert_eq!(route["use_cloud"], true);
     assert_eq!(route["tier"], "burst");
     assert_eq!(route["available"], true);
+    assert_eq!(route["stale"], false);
     assert!(route["reason"].as_str().is_some_and(|r| !r.is_empty()));
 
     api.set_usage(90.0, Some(10.0));
@@ -74,6 +75,7 @@ fn a_missing_daemon_gets_the_local_answer_and_exit_3() {
     assert_eq!(route["provider"], "ollama");
     assert_eq!(route["use_cloud"], false);
     assert_eq!(route["tier"], Value::Null);
+    assert_eq!(route["stale"], true);
 }
 
 #[test]

@@ -125,12 +125,13 @@ impl Drop for Session {
     }
 }
 
-/// A daemon polling `api` every 0.2 s with Ollama at `ollama_url`.
-fn daemon(api: &FakeApi, ollama_url: &str) -> Daemon {
+/// A daemon polling `api` every 0.2 s with Ollama at `ollama_url` and
+/// `more` in its config.
+fn daemon_with(api: &FakeApi, ollama_url: &str, more: &str) -> Daemon {
     Daemon::builder()
         .api(&api.url(), 0.2)
         .credentials_file(TOKEN, None)
-        .config(&format!("[ollama]\nurl = \"{ollama_url}\"\n"))
+        .config(&format!("[ollama]\nurl = \"{ollama_url}\"\n{more}"))
         .start()
 }
 
@@ -143,7 +144,7 @@ async fn burst_session() -> Option<(FakeApi, FakeOllama, Daemon, Session)> {
     }
     let api = FakeApi::start();
     let ollama = FakeOllama::start(&["qwen3:14b", "qwen3:8b"]);
-    let daemon = daemon(&api, &ollama.url());
+    let daemon = daemon_with(&api, &ollama.url(), "");
     daemon
         .wait_for(WAIT, |s| {
             s.tier == Tier::Burst && s.local.as_ref().is_some_and(|l| l.up)
@@ -369,9 +370,15 @@ async fn ollama_down_or_the_daemon_gone_are_tool_errors_and_route_stays_local() 
         return;
     }
     let api = FakeApi::start();
-    let mut daemon = daemon(&api, &refused_url());
+    let models = "[models]\nlocal_large = \"mistral-small:24b\"\n";
+    let mut daemon = daemon_with(&api, &refused_url(), models);
     daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
     let mut session = Session::start(daemon.socket());
+    let local = session.ok(
+        "route",
+        json!({"task_value": "medium", "task_complexity": "medium"}),
+    );
+    assert_eq!(local["model"], "mistral-small:24b", "{local}");
 
     let down = session.tool_error("ask_local", json!({"prompt": "hi"}));
     assert!(down.contains("cannot be reached"), "{down}");
@@ -390,7 +397,12 @@ async fn ollama_down_or_the_daemon_gone_are_tool_errors_and_route_stays_local() 
         json!({"task_value": "critical", "task_complexity": "high"}),
     );
     assert_eq!(local["provider"], "ollama", "never the cloud: {local}");
+    assert_eq!(
+        local["model"], "mistral-small:24b",
+        "the local model the daemon named while it was there: {local}"
+    );
     assert_eq!(local["tier"], Value::Null);
+    assert_eq!(local["stale"], true);
     assert!(
         local["reason"].as_str().unwrap().contains("staying local"),
         "{local}"
