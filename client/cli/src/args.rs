@@ -58,6 +58,13 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         prefix: Option<String>,
     },
+    /// Claude Code's hook command (PreToolUse on Agent/Task, SessionStart,
+    /// UserPromptSubmit): reads the event on stdin; prints nothing and exits
+    /// 0 on any failure
+    Hook,
+    /// Wire claude-quota into another program's settings
+    #[command(subcommand)]
+    Setup(crate::setup::Target),
     /// Print shell completions for bash, zsh, fish, elvish or powershell
     Completions {
         /// The shell

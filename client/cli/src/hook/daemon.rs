@@ -1,0 +1,63 @@
+//! The hook's one exchange with the daemon: `hello` (for the subagent
+//! models of `[claude_code]`) and `status`, pipelined on one connection,
+//! all within a deadline far below Claude Code's hook timeout. Whatever
+//! goes wrong, the answer is `None` and the hook stays silent.
+
+use std::path::Path;
+use std::time::Duration;
+
+use claude_quota_proto::{JsonCodec, PROTOCOL_VERSION, Reply, Request, Status, SubagentModels};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::UnixStream;
+use tokio_util::codec::Framed;
+
+/// The most the whole exchange may take, connecting included: the daemon
+/// answers from memory in microseconds, and a hook that makes Claude Code
+/// wait is worse than one that says nothing.
+pub const DEADLINE: Duration = Duration::from_millis(300);
+
+/// What the daemon said.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The subagent model per tier; the defaults when an older daemon does
+    /// not say.
+    pub models: SubagentModels,
+    /// Its status.
+    pub status: Status,
+}
+
+/// Asks the daemon on `socket`, within [`DEADLINE`].
+pub async fn ask(socket: &Path) -> Option<Answer> {
+    tokio::time::timeout(DEADLINE, exchange(socket))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn exchange(socket: &Path) -> Option<Answer> {
+    let stream = UnixStream::connect(socket).await.ok()?;
+    // Only a daemon of this user may steer the user's subagents.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if stream.peer_cred().ok()?.uid() != unsafe { libc::geteuid() } {
+        return None;
+    }
+    let mut conn = Framed::new(stream, JsonCodec::<Reply, Request>::new());
+    let hello = Request::Hello {
+        protocol: PROTOCOL_VERSION,
+        client: Some(concat!("claude-quota-hook/", env!("CARGO_PKG_VERSION")).to_owned()),
+    };
+    conn.feed(hello).await.ok()?;
+    conn.feed(Request::Status).await.ok()?;
+    conn.flush().await.ok()?;
+    let models = match conn.next().await?.ok()?.ok()? {
+        Reply::Hello { claude_code, .. } => claude_code.unwrap_or_default(),
+        _ => return None,
+    };
+    match conn.next().await?.ok()?.ok()? {
+        Reply::Status(status) => Some(Answer {
+            models,
+            status: *status,
+        }),
+        _ => None,
+    }
+}
