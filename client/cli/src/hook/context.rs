@@ -52,20 +52,10 @@ fn window_text(name: &str, window: Window, now: DateTime<Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use claude_quota_proto::{CredentialSource, DaemonInfo, Tier};
+    use claude_quota_proto::Tier;
 
     use super::*;
-
-    fn status(tier: Tier, reason: &str, five: Option<Window>, seven: Option<Window>) -> Status {
-        serde_json::from_value(serde_json::json!({
-            "tier": tier, "reason": reason, "five_hour": five, "seven_day": seven,
-            "seven_day_opus": null, "seven_day_sonnet": null, "as_of": null, "source": null,
-            "age_s": null, "stale": false, "credentials": CredentialSource::File,
-            "last_error": null, "next_poll_at": null, "api_calls": 0,
-            "daemon": DaemonInfo { version: "0".into(), pid: 1, uptime_s: 1 },
-        }))
-        .unwrap()
-    }
+    use crate::hook::status_fixture as status;
 
     #[test]
     fn one_line_with_the_tier_the_windows_and_their_resets() {

@@ -61,3 +61,49 @@ async fn exchange(socket: &Path) -> Option<Answer> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use claude_quota_proto::{SubagentModel, Tier};
+    use tokio::net::UnixListener;
+
+    use super::*;
+
+    /// A daemon of an older build: its `hello` names no subagent models.
+    async fn older_daemon(listener: UnixListener) {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut conn = Framed::new(stream, JsonCodec::<Request, Reply>::new());
+        for _ in 0..2 {
+            let reply = match conn.next().await.unwrap().unwrap().unwrap() {
+                Request::Hello { .. } => Reply::Hello {
+                    protocol: PROTOCOL_VERSION,
+                    daemon: "claude-quotad/0.0.9".into(),
+                    models: None,
+                    claude_code: None,
+                },
+                Request::Status => Reply::Status(Box::new(crate::hook::status_fixture(
+                    Tier::Active,
+                    "r",
+                    None,
+                    None,
+                ))),
+                other => panic!("unexpected {other:?}"),
+            };
+            conn.send(reply).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn an_older_daemon_means_the_default_models() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("d.sock");
+        let server = tokio::spawn(older_daemon(UnixListener::bind(&socket).unwrap()));
+        let answer = ask(&socket).await.expect("an answer");
+        server.await.unwrap();
+        assert_eq!(answer.models, SubagentModels::default());
+        assert_eq!(
+            answer.models.for_tier(answer.status.tier),
+            SubagentModel::Sonnet
+        );
+    }
+}

@@ -127,3 +127,23 @@ fn remember(
         saved: sessions.save(&path).is_ok(),
     })
 }
+
+/// A status of `tier` for the hook's unit tests, with `reason` and the two
+/// windows; the rest as a daemon without a reading sends it.
+#[cfg(test)]
+fn status_fixture(
+    tier: Tier,
+    reason: &str,
+    five_hour: Option<claude_quota_proto::Window>,
+    seven_day: Option<claude_quota_proto::Window>,
+) -> claude_quota_proto::Status {
+    use claude_quota_proto::{CredentialSource, DaemonInfo};
+    serde_json::from_value(serde_json::json!({
+        "tier": tier, "reason": reason, "five_hour": five_hour, "seven_day": seven_day,
+        "seven_day_opus": null, "seven_day_sonnet": null, "as_of": null, "source": null,
+        "age_s": null, "stale": false, "credentials": CredentialSource::File,
+        "last_error": null, "next_poll_at": null, "api_calls": 0,
+        "daemon": DaemonInfo { version: "0".into(), pid: 1, uptime_s: 1 },
+    }))
+    .expect("a status")
+}
