@@ -133,16 +133,22 @@ pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot add to {}", paths.settings.display()))?
     };
     let server = Server::read(&paths.state)?;
-    let (mcp_note, commands) = if args.remove {
+    let (mut mcp_note, commands) = if args.remove {
         mcp::plan_remove(&server)
     } else {
         mcp::plan_add(&server, &wiring, args.force)
     };
     let settings_changed = notes.iter().any(|note| note.changed);
-    notes.push(mcp_note);
     if args.dry_run {
+        notes.push(mcp_note);
         return dry_run(&paths, &settings, &notes, &commands);
     }
+    let claude_missing = !commands.is_empty() && which::which("claude").is_err();
+    if claude_missing {
+        mcp_note =
+            Note::same("MCP server: not changed: Claude Code's `claude` command is not on PATH");
+    }
+    notes.push(mcp_note);
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", paths.settings.display())?;
@@ -155,20 +161,18 @@ pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
         }
         file.write(&settings.to_pretty())?;
     }
-    if !commands.is_empty() {
-        if which::which("claude").is_err() {
-            let steps: Vec<String> = commands.iter().map(ToString::to_string).collect();
-            bail!(
-                "Claude Code's `claude` command is not on PATH, so the MCP server was not {}; run: {}",
-                if args.remove { "removed" } else { "added" },
-                steps.join(" && ")
-            );
-        }
-        let steps: Vec<Step> = commands.into_iter().map(Step::Run).collect();
-        plan::execute(&steps, &mut out).await?;
+    if claude_missing {
+        let steps: Vec<String> = commands.iter().map(ToString::to_string).collect();
+        bail!(
+            "the MCP server is not {}: put Claude Code's `claude` on PATH and run this again, or run: {}",
+            if args.remove { "removed" } else { "added" },
+            steps.join(" && ")
+        );
     }
+    let steps: Vec<Step> = commands.into_iter().map(Step::Run).collect();
+    plan::execute(&steps, &mut out).await?;
     let done = if notes.iter().any(|note| note.changed) {
-        "done; start a new Claude Code session (or /hooks, /mcp) to load it"
+        "done; new Claude Code sessions use it"
     } else {
         "nothing to change"
     };
