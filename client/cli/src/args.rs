@@ -72,7 +72,7 @@ pub enum Command {
     },
     /// Install, remove or inspect the login agent that keeps claude-quotad running
     Service(crate::service::ServiceArgs),
-    /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service and Ollama; say what to fix
+    /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service, Claude Code's wiring and Ollama; say what to fix
     Doctor,
 }
 

@@ -64,10 +64,10 @@ impl Node {
     /// The object's members, expanded in place for editing; `None` when
     /// this is not an object.
     pub fn object_mut(&mut self) -> Option<&mut Members> {
-        if let Node::Raw(raw) = self {
-            if raw.get().trim_start().starts_with('{') {
-                *self = Node::Object(serde_json::from_str(raw.get()).ok()?);
-            }
+        if let Node::Raw(raw) = self
+            && raw.get().trim_start().starts_with('{')
+        {
+            *self = Node::Object(serde_json::from_str(raw.get()).ok()?);
         }
         match self {
             Node::Object(members) => Some(members),
@@ -78,10 +78,10 @@ impl Node {
     /// The array's items, expanded in place for editing; `None` when this
     /// is not an array.
     pub fn array_mut(&mut self) -> Option<&mut Vec<Node>> {
-        if let Node::Raw(raw) = self {
-            if raw.get().trim_start().starts_with('[') {
-                *self = Node::Array(serde_json::from_str(raw.get()).ok()?);
-            }
+        if let Node::Raw(raw) = self
+            && raw.get().trim_start().starts_with('[')
+        {
+            *self = Node::Array(serde_json::from_str(raw.get()).ok()?);
         }
         match self {
             Node::Array(items) => Some(items),
