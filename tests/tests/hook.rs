@@ -34,6 +34,19 @@ const INHERITING_INPUT: &str =
 /// The same asking for the cheapest model.
 const HAIKU_INPUT: &str = r#"{"description":"Count lines","prompt":"wc -l","subagent_type":"general-purpose","model":"haiku"}"#;
 
+/// [`OPUS_INPUT`] asking for `model` instead.
+fn opus_input_as(model: &str) -> String {
+    OPUS_INPUT.replace(r#""model":"opus""#, &format!(r#""model":"{model}""#))
+}
+
+/// [`INHERITING_INPUT`] with `model` added at the end, as the hook adds it.
+fn inheriting_input_with(model: &str) -> String {
+    format!(
+        r#"{},"model":"{model}"}}"#,
+        INHERITING_INPUT.trim_end_matches('}')
+    )
+}
+
 /// Claude Code's `PreToolUse` event for `tool` with `tool_input`.
 fn pre_tool_use(tool: &str, tool_input: &str) -> String {
     format!(
@@ -123,17 +136,14 @@ async fn the_subagent_model_follows_the_tier_only_ever_lower_and_nothing_else_ch
     }
 
     move_to(&api, &daemon, 60.0, Tier::Active).await;
-    let to_sonnet = OPUS_INPUT.replace(r#""model":"opus""#, r#""model":"sonnet""#);
+    let to_sonnet = opus_input_as("sonnet");
     for tool in ["Agent", "Task"] {
         assert_eq!(
             hook(socket, &pre_tool_use(tool, OPUS_INPUT)),
             updated(&to_sonnet)
         );
     }
-    let inherited = format!(
-        r#"{},"model":"sonnet"}}"#,
-        INHERITING_INPUT.trim_end_matches('}')
-    );
+    let inherited = inheriting_input_with("sonnet");
     assert_eq!(
         hook(socket, &pre_tool_use("Agent", INHERITING_INPUT)),
         updated(&inherited)
@@ -153,16 +163,16 @@ async fn the_subagent_model_follows_the_tier_only_ever_lower_and_nothing_else_ch
     );
 
     move_to(&api, &daemon, 90.0, Tier::Resting).await;
-    let to_haiku = OPUS_INPUT.replace(r#""model":"opus""#, r#""model":"haiku""#);
+    let to_haiku = opus_input_as("haiku");
     let output = hook(socket, &pre_tool_use("Agent", OPUS_INPUT));
     assert_eq!(output, updated(&to_haiku));
     assert!(!output.contains("permissionDecision"));
-    let full_id = OPUS_INPUT.replace(r#""model":"opus""#, r#""model":"claude-opus-4-5""#);
+    let full_id = opus_input_as("claude-opus-4-5");
     assert_eq!(
         hook(socket, &pre_tool_use("Agent", &full_id)),
         updated(&to_haiku)
     );
-    let unknown_id = OPUS_INPUT.replace(r#""model":"opus""#, r#""model":"gpt-5""#);
+    let unknown_id = opus_input_as("gpt-5");
     assert_eq!(
         hook(socket, &pre_tool_use("Agent", &unknown_id)),
         "",
@@ -176,7 +186,7 @@ async fn unknown_moves_subagents_as_resting_does() {
     // No credentials: no reading, tier unknown.
     let daemon = Daemon::builder().start();
     daemon.wait_for(WAIT, |s| s.tier == Tier::Unknown).await;
-    let to_haiku = OPUS_INPUT.replace(r#""model":"opus""#, r#""model":"haiku""#);
+    let to_haiku = opus_input_as("haiku");
     assert_eq!(
         hook(daemon.socket(), &pre_tool_use("Agent", OPUS_INPUT)),
         updated(&to_haiku)
@@ -190,7 +200,7 @@ async fn the_mapping_comes_from_the_daemons_claude_code_config() {
     let daemon = daemon(&api, config);
     let socket = daemon.socket();
     move_to(&api, &daemon, 10.0, Tier::Burst).await;
-    let to_sonnet = OPUS_INPUT.replace(r#""model":"opus""#, r#""model":"sonnet""#);
+    let to_sonnet = opus_input_as("sonnet");
     assert_eq!(
         hook(socket, &pre_tool_use("Agent", OPUS_INPUT)),
         updated(&to_sonnet)
@@ -203,10 +213,7 @@ async fn the_mapping_comes_from_the_daemons_claude_code_config() {
         "",
         "opus is no lower than opus"
     );
-    let inherited = format!(
-        r#"{},"model":"opus"}}"#,
-        INHERITING_INPUT.trim_end_matches('}')
-    );
+    let inherited = inheriting_input_with("opus");
     assert_eq!(
         hook(socket, &pre_tool_use("Agent", INHERITING_INPUT)),
         updated(&inherited)
