@@ -174,7 +174,7 @@ impl Chain {
         &self,
         now: DateTime<Utc>,
         lacking_scope: &[Secret],
-    ) -> Result<Credentials, String> {
+    ) -> Result<Credentials, NoCredentials> {
         let mut tried = Vec::with_capacity(self.sources.len());
         let mut expired = None;
         let mut refused = None;
@@ -204,11 +204,20 @@ impl Chain {
             tracing::debug!(tried = %tried.join("; "), "no usable token found; using the first held");
             return Ok(credentials);
         }
-        Err(format!(
-            "no Claude Code credentials found; tried: {}. Log in with `claude` (Claude Code) or set CLAUDE_CODE_OAUTH_TOKEN",
-            tried.join("; ")
-        ))
+        Err(NoCredentials { tried })
     }
+}
+
+/// No source yielded a token: every place tried, and what each held, so
+/// the user can tell which login is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no Claude Code credentials found; tried: {}. Log in with `claude` (Claude Code) or set CLAUDE_CODE_OAUTH_TOKEN",
+    tried.join("; ")
+)]
+pub struct NoCredentials {
+    /// Each place tried, with what it held or why it could not be read.
+    pub tried: Vec<String>,
 }
 
 /// Reads `source` on a thread of its own and gives up after `limit`: a

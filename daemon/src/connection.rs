@@ -12,12 +12,9 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
-use crate::answers::Outgoing;
+use crate::outgoing::{Connection, Outgoing, feed_reply};
 use crate::service::Service;
 use crate::subscription;
-
-/// The framed connection as the daemon sees it.
-pub type Connection = Framed<UnixStream, JsonCodec<Request, Outgoing>>;
 
 /// How long a client may take to finish a frame it has started. A frame
 /// of 64 KiB takes microseconds locally; a client that stalls mid-frame is
@@ -83,23 +80,6 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
         if feed_reply(&mut conn, reply).await.is_err() {
             return;
         }
-    }
-}
-
-/// Queues `reply`; one too large for a frame is answered with an `internal`
-/// error saying so instead, never a silent close. An error means the
-/// connection is broken.
-pub async fn feed_reply(conn: &mut Connection, reply: Outgoing) -> Result<(), FrameError> {
-    match conn.feed(reply).await {
-        Err(FrameError::TooLarge) => {
-            tracing::error!(limit = MAX_FRAME_LEN, "a reply outgrew the frame limit");
-            let reply = Reply::error(
-                ErrorCode::Internal,
-                format!("the reply is larger than the {MAX_FRAME_LEN}-byte frame limit"),
-            );
-            conn.feed(reply.into()).await
-        }
-        other => other,
     }
 }
 
@@ -193,26 +173,5 @@ async fn wait_for_frame(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_reply_too_large_for_a_frame_becomes_an_internal_error() {
-        let (ours, theirs) = UnixStream::pair().unwrap();
-        let mut conn: Connection = Framed::new(ours, JsonCodec::new());
-        let huge = Reply::error(ErrorCode::BadRequest, "x".repeat(MAX_FRAME_LEN));
-        feed_reply(&mut conn, huge.into()).await.unwrap();
-        conn.flush().await.unwrap();
-        let mut client = Framed::new(theirs, JsonCodec::<Reply, Request>::new());
-        let reply = client.next().await.unwrap().unwrap().unwrap();
-        let Reply::Error { code, message } = reply else {
-            panic!("{reply:?}")
-        };
-        assert_eq!(code, ErrorCode::Internal);
-        assert!(message.contains("frame limit"), "{message}");
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use claude_quota_proto::CredentialSource;
 
-use claude_quota_credentials::{Chain, Credentials, KeychainMethod, Secret};
+use claude_quota_credentials::{Chain, Credentials, KeychainMethod, NoCredentials, Secret};
 
 /// The credentials in use and the chain to read them again from.
 pub struct CredentialCache {
@@ -64,7 +64,7 @@ impl CredentialCache {
     }
 
     /// The held credentials while they have not expired, else a fresh read.
-    pub async fn current(&mut self, now: DateTime<Utc>) -> Result<Credentials, String> {
+    pub async fn current(&mut self, now: DateTime<Utc>) -> Result<Credentials, NoCredentials> {
         match &self.held {
             Some(held) if !held.expired(now) => Ok(held.clone()),
             _ => self.reload().await,
@@ -73,12 +73,16 @@ impl CredentialCache {
 
     /// Reads the sources again, off the runtime (a keyring read may block
     /// on D-Bus or a user prompt).
-    pub async fn reload(&mut self) -> Result<Credentials, String> {
+    pub async fn reload(&mut self) -> Result<Credentials, NoCredentials> {
         let chain = Arc::clone(&self.chain);
         let lacking_scope = self.lacking_scope.clone();
         let read = tokio::task::spawn_blocking(move || chain.read(Utc::now(), &lacking_scope))
             .await
-            .unwrap_or_else(|err| Err(format!("credential read failed: {err}")));
+            .unwrap_or_else(|err| {
+                Err(NoCredentials {
+                    tried: vec![format!("the read itself failed: {err}")],
+                })
+            });
         self.held = read.as_ref().ok().cloned();
         read
     }

@@ -2,30 +2,33 @@
 //! handlers together, and owns the shutdown path.
 
 mod answers;
+mod args;
 mod backoff;
 mod config;
-mod config_rules;
 mod connection;
 mod credential_cache;
 mod demand;
+mod fetch;
 mod forecast;
 mod http;
-mod local_choice;
+mod ingest;
 mod logging;
 mod notify;
 mod ollama;
+mod outgoing;
 mod ownership;
 mod persist;
 mod policy;
 mod poller;
 mod reading;
+mod schedule;
 mod server;
 mod service;
-mod settings;
 mod signals;
 mod socket;
 mod socket_dir;
 mod state;
+mod status;
 mod subscription;
 mod supervise;
 mod usage_api;
@@ -40,11 +43,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::args::Args;
 use crate::demand::Demand;
 use crate::ollama::OllamaWatch;
 use crate::poller::Poller;
 use crate::service::Service;
-use crate::settings::Args;
 use crate::signals::{Event, Signals};
 use crate::state::Snapshot;
 use crate::supervise::Supervisor;
@@ -134,7 +137,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     tasks.spawn(
         "notifier",
-        notify::run(state.subscribe(), config_rx.clone(), shutdown.clone()),
+        notify::run(
+            state.subscribe(),
+            config_rx.clone(),
+            local_rx.clone(),
+            shutdown.clone(),
+        ),
     );
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));

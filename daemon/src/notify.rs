@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::Tier;
+use claude_quota_proto::{LocalInfo, Tier};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
@@ -21,8 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::policy::Now;
-use crate::service;
+use crate::policy::{self, Now};
 use crate::state::Snapshot;
 
 /// How long a hook may run before it (and its process group) is killed.
@@ -98,6 +97,7 @@ enum Kind {
 pub async fn run(
     state: watch::Receiver<Snapshot>,
     config: watch::Receiver<Arc<Config>>,
+    local: watch::Receiver<LocalInfo>,
     shutdown: CancellationToken,
 ) {
     let (changes, _) = watch::channel(None);
@@ -107,7 +107,7 @@ pub async fn run(
     }
     tokio::select! {
         () = shutdown.cancelled() => {}
-        () = watch_changes(state, config, changes) => {}
+        () = watch_changes(state, config, local, changes) => {}
     }
 }
 
@@ -117,13 +117,18 @@ pub async fn run(
 async fn watch_changes(
     mut state: watch::Receiver<Snapshot>,
     mut config: watch::Receiver<Arc<Config>>,
+    local: watch::Receiver<LocalInfo>,
     changes: watch::Sender<Option<Change>>,
 ) {
     let mut shown: Option<Notable> = None;
     loop {
         let now = Now::current();
-        let assessment =
-            service::assess(&config.borrow_and_update(), &state.borrow_and_update(), now);
+        let assessment = policy::verdict(
+            &state.borrow_and_update(),
+            &config.borrow_and_update(),
+            &local.borrow(),
+            now,
+        );
         let notable = Notable {
             tier: assessment.tier,
             cloud_capped_by: assessment
@@ -148,9 +153,9 @@ async fn watch_changes(
                     tier: notable.tier,
                     previous: previous.tier,
                     reason: assessment.reason,
-                    five_hour: reading.map(|r| r.five_hour.utilization),
+                    five_hour: reading.map(|r| r.five_hour.map_or(0.0, |w| w.utilization)),
                     seven_day: reading.and_then(|r| r.seven_day.map(|w| w.utilization)),
-                    resets_at: reading.and_then(|r| r.five_hour.resets_at),
+                    resets_at: reading.and_then(|r| r.five_hour?.resets_at),
                     cloud_capped_by: notable.cloud_capped_by.clone(),
                 }));
                 shown = Some(notable);
@@ -159,7 +164,7 @@ async fn watch_changes(
         }
         // A stale assessment notifies of nothing, so only news wakes it.
         let by_itself = assessment
-            .holds_until
+            .tier_until
             .filter(|_| !assessment.stale)
             .map(|until| until.saturating_duration_since(now.monotonic))
             .unwrap_or(LONGEST_SLEEP)

@@ -164,7 +164,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/last-reading.json");
         let reading = Reading {
-            five_hour: Window::new(42.0, Some(Utc::now())),
+            five_hour: Some(Window::new(42.0, Some(Utc::now()))),
             seven_day: None,
             weekly_scoped: vec![claude_quota_proto::ScopedCap {
                 model: "Sonnet".into(),
@@ -174,6 +174,7 @@ mod tests {
                 status: None,
             }],
             extra_usage: None,
+            spend_limit: false,
             representative_claim: None,
             as_of: Utc::now(),
             source: ReadingSource::Api,
@@ -233,7 +234,7 @@ mod tests {
         )
         .unwrap();
         let loaded = load(&path).reading.unwrap();
-        assert_eq!(loaded.five_hour.utilization, 12.0);
+        assert_eq!(loaded.five_hour.unwrap().utilization, 12.0);
         assert!(loaded.weekly_scoped.is_empty());
     }
 

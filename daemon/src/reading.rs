@@ -13,12 +13,13 @@ use chrono::{DateTime, Utc};
 use claude_quota_proto::{ExtraUsage, ReadingSource, ScopedCap, Window};
 use serde::{Deserialize, Serialize};
 
-/// What the daemon knows of the subscription's usage at one moment. The
-/// 5-hour window is required: without it no tier can be named.
+/// What the daemon knows of the subscription's usage at one moment. Any
+/// part may be missing: no 5-hour window means none is open (nothing used
+/// in the last five hours), which the policy reads as an idle window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
-    /// The rolling 5-hour window.
-    pub five_hour: Window,
+    /// The rolling 5-hour window; `None` when no session window is open.
+    pub five_hour: Option<Window>,
     /// The rolling 7-day window, when reported.
     pub seven_day: Option<Window>,
     /// The per-model weekly caps, when reported; a reading saved before
@@ -28,6 +29,11 @@ pub struct Reading {
     /// Extra usage (money beyond the windows), when reported.
     #[serde(default)]
     pub extra_usage: Option<ExtraUsage>,
+    /// Whether `extra_usage` is the plan's spend limit (`spend` in the
+    /// usage reply) rather than optional overage credits: on a plan with
+    /// no usage windows, the spend limit decides the tier.
+    #[serde(default)]
+    pub spend_limit: bool,
     /// The binding window the rate limiter named, from response headers.
     #[serde(default)]
     pub representative_claim: Option<String>,

@@ -94,8 +94,8 @@ impl Snapshot {
         if newer {
             self.history.record(Sample {
                 at: reading.as_of,
-                utilization: reading.five_hour.utilization,
-                resets_at: reading.five_hour.resets_at,
+                utilization: reading.five_hour.map_or(0.0, |w| w.utilization),
+                resets_at: reading.five_hour.and_then(|w| w.resets_at),
             });
             self.reading = Some(reading);
         }

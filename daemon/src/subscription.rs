@@ -12,8 +12,11 @@ use claude_quota_proto::{LastErrorKind, Reply, Status, Tier};
 use futures_util::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, feed_reply};
+use crate::outgoing::{Connection, feed_reply};
 use crate::service::Service;
+
+/// The longest a subscriber sleeps when nothing changes.
+const LONGEST_SLEEP: Duration = Duration::from_secs(86_400);
 
 /// What a subscriber is told about: a change in any of these sends a frame.
 /// Ages, counters and the next poll time change constantly and are left out.
@@ -47,7 +50,7 @@ pub async fn stream(mut conn: Connection, service: &Service, shutdown: &Cancella
     changes.mark_unchanged();
     let mut shown = None;
     loop {
-        let status = service.status_now();
+        let (status, changes_at) = service.look();
         let visible = Visible::of(&status);
         if shown.as_ref() != Some(&visible) {
             let frame = Reply::Status(Box::new(status.clone())).into();
@@ -56,12 +59,16 @@ pub async fn stream(mut conn: Connection, service: &Service, shutdown: &Cancella
             }
             shown = Some(visible);
         }
-        // A fresh reading turns stale with no event of its own: wake then.
-        let goes_stale = service.stale_in().unwrap_or(Duration::MAX);
+        // A fresh reading turns stale, a window resets, with no event of
+        // their own: wake just after.
+        let by_itself = changes_at
+            .map(|at| at.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or(LONGEST_SLEEP)
+            .min(LONGEST_SLEEP);
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = changes.changed() => if changed.is_err() { return },
-            () = tokio::time::sleep(goes_stale.min(Duration::from_secs(86_400))) => {}
+            () = tokio::time::sleep(by_itself + Duration::from_millis(1)) => {}
             incoming = conn.next() => match incoming {
                 // Requests on a subscribed connection are not answered; the
                 // stream is one-way until the client closes.

@@ -153,10 +153,11 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, String> {
     }
     Ok(Parsed {
         reading: Reading {
-            five_hour,
+            five_hour: Some(five_hour),
             seven_day: limits.weekly_all.or(flat_seven),
             weekly_scoped,
             extra_usage: None,
+            spend_limit: false,
             representative_claim: None,
             as_of: now,
             source: ReadingSource::Api,
@@ -311,9 +312,9 @@ mod tests {
         .unwrap();
         let reading = &parsed.reading;
         assert_eq!(parsed.shape, ReplyShape::Flat);
-        assert_eq!(reading.five_hour.utilization, 61.0);
+        assert_eq!(reading.five_hour.unwrap().utilization, 61.0);
         assert_eq!(
-            reading.five_hour.resets_at.unwrap().to_rfc3339(),
+            reading.five_hour.unwrap().resets_at.unwrap().to_rfc3339(),
             "2026-01-28T07:59:59.571404+00:00"
         );
         assert_eq!(reading.seven_day.unwrap().utilization, 22.0);
@@ -337,7 +338,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parsed.shape, ReplyShape::Limits);
-        assert_eq!(parsed.reading.five_hour.utilization, 62.0);
+        assert_eq!(parsed.reading.five_hour.unwrap().utilization, 62.0);
         assert_eq!(parsed.reading.seven_day.unwrap().utilization, 30.0);
         let sonnet = cap(&parsed, "SONNET").unwrap();
         assert_eq!(sonnet.utilization, 97.0);
@@ -359,7 +360,7 @@ mod tests {
         .unwrap();
         assert_eq!(parsed.shape, ReplyShape::Mixed);
         let reading = &parsed.reading;
-        assert_eq!(reading.five_hour.utilization, 55.5, "limits win");
+        assert_eq!(reading.five_hour.unwrap().utilization, 55.5, "limits win");
         assert_eq!(reading.seven_day.unwrap().utilization, 5.0, "flat fills in");
         assert_eq!(cap(&parsed, "sonnet").unwrap().utilization, 88.0);
         assert_eq!(cap(&parsed, "opus").unwrap().utilization, 40.0);
@@ -412,7 +413,7 @@ mod tests {
                            {"kind": "weekly_scoped", "percent": 12, "scope": null}]}"#,
         )
         .unwrap();
-        assert_eq!(parsed.reading.five_hour.utilization, 3.0);
+        assert_eq!(parsed.reading.five_hour.unwrap().utilization, 3.0);
         assert!(parsed.reading.seven_day.is_none());
         assert!(parsed.reading.weekly_scoped.is_empty());
     }

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 /// A fault the fake serves instead of a reading.
@@ -135,23 +136,39 @@ impl FakeApi {
 
 /// A reply of the real endpoint's shape.
 pub fn usage_body(five_hour: f64, seven_day: Option<f64>) -> Value {
+    let (five_resets, seven_resets) = resets();
     json!({
-        "five_hour": {"utilization": five_hour, "resets_at": "2026-01-28T07:59:59.571404+00:00"},
-        "seven_day": seven_day.map(|u| json!({"utilization": u, "resets_at": "2026-02-03T09:59:59.571468+00:00"})),
+        "five_hour": {"utilization": five_hour, "resets_at": five_resets},
+        "seven_day": seven_day.map(|u| json!({"utilization": u, "resets_at": seven_resets})),
         "seven_day_opus": null,
         "seven_day_sonnet": {"utilization": 1.0, "resets_at": null},
         "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null, "utilization": null}
     })
 }
 
+/// When the windows of a scripted reply reset, as the endpoint writes
+/// them: in 2 hours (5-hour) and in 3 days (7-day) from now. Always ahead:
+/// a window past its reset counts as 0 %.
+fn resets() -> (String, String) {
+    let now = chrono::Utc::now();
+    let at = |ahead: chrono::TimeDelta| {
+        (now + ahead).to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+    };
+    (
+        at(chrono::TimeDelta::hours(2)),
+        at(chrono::TimeDelta::days(3)),
+    )
+}
+
 /// A reply of the 2026 `limits` form only: `session` and `weekly_all`
 /// percentages, and a `weekly_scoped` cap for each `(display_name, percent)`.
 pub fn limits_body(session: f64, weekly_all: f64, scoped: &[(&str, f64)]) -> Value {
+    let (five_resets, seven_resets) = resets();
     let mut limits = vec![
         json!({"kind": "session", "group": "session", "percent": session, "severity": "normal",
-               "resets_at": "2026-01-28T07:59:59.571404+00:00", "scope": null, "is_active": true}),
+               "resets_at": five_resets, "scope": null, "is_active": true}),
         json!({"kind": "weekly_all", "group": "weekly", "percent": weekly_all, "severity": "normal",
-               "resets_at": "2026-02-03T09:59:59.571468+00:00", "scope": null}),
+               "resets_at": seven_resets, "scope": null}),
     ];
     limits.extend(scoped.iter().map(|(model, percent)| {
         json!({"kind": "weekly_scoped", "group": "weekly", "percent": percent, "severity": "normal",
@@ -160,14 +177,110 @@ pub fn limits_body(session: f64, weekly_all: f64, scoped: &[(&str, f64)]) -> Val
     json!({"limits": limits, "extra_usage": {"is_enabled": false}})
 }
 
-/// A recorded reply shape from `tests/fixtures/usage/NAME.json`.
+/// A recorded reply shape from `tests/fixtures/usage/NAME.json`, replayed
+/// as if recorded now ([`replayed_now`]).
 pub fn fixture(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/usage")
         .join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    let recorded =
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    replayed_now(recorded)
+}
+
+/// A recorded reply with every `resets_at` moved by the same amount so
+/// that the earliest lies an hour ahead, each written in its own form
+/// (RFC 3339, zone-less ISO, epoch seconds or milliseconds, as a number or
+/// a string): a window past its reset counts as 0 %, and a reply recorded
+/// months ago would otherwise say nothing but that. Times that cannot be
+/// read are left as they are.
+pub fn replayed_now(mut recorded: Value) -> Value {
+    let mut earliest = None;
+    visit_resets(&mut recorded, &mut |at| {
+        earliest = Some(earliest.map_or(at, |e: DateTime<Utc>| e.min(at)));
+        None
+    });
+    let Some(earliest) = earliest else {
+        return recorded;
+    };
+    let shift = (Utc::now() + TimeDelta::hours(1)) - earliest;
+    visit_resets(&mut recorded, &mut |at| Some(at + shift));
+    recorded
+}
+
+/// Calls `f` on every readable `resets_at` in `value`, writing back what it
+/// returns in the form the time was written in.
+fn visit_resets(value: &mut Value, f: &mut impl FnMut(DateTime<Utc>) -> Option<DateTime<Utc>>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key == "resets_at" {
+                    if let Some((at, form)) = TimeForm::read(value)
+                        && let Some(new) = f(at)
+                    {
+                        *value = form.write(new);
+                    }
+                } else {
+                    visit_resets(value, f);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| visit_resets(item, f)),
+        _ => {}
+    }
+}
+
+/// How a recorded time was written.
+enum TimeForm {
+    Rfc3339,
+    Zoneless,
+    Seconds { quoted: bool },
+    Millis { quoted: bool },
+}
+
+impl TimeForm {
+    fn read(value: &Value) -> Option<(DateTime<Utc>, TimeForm)> {
+        let (number, quoted) = match value {
+            Value::Number(n) => (n.as_f64()?, false),
+            Value::String(text) => {
+                if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+                    return Some((at.to_utc(), TimeForm::Rfc3339));
+                }
+                if let Ok(at) = text.parse::<chrono::NaiveDateTime>() {
+                    return Some((at.and_utc(), TimeForm::Zoneless));
+                }
+                (text.trim().parse::<f64>().ok()?, true)
+            }
+            _ => return None,
+        };
+        if number > 1e12 {
+            let at = DateTime::from_timestamp_millis(number as i64)?;
+            Some((at, TimeForm::Millis { quoted }))
+        } else {
+            let at = DateTime::from_timestamp(number as i64, 0)?;
+            Some((at, TimeForm::Seconds { quoted }))
+        }
+    }
+
+    fn write(&self, at: DateTime<Utc>) -> Value {
+        let number = |n: i64, quoted: bool| {
+            if quoted {
+                Value::String(n.to_string())
+            } else {
+                Value::from(n)
+            }
+        };
+        match *self {
+            TimeForm::Rfc3339 => Value::String(at.to_rfc3339()),
+            TimeForm::Zoneless => {
+                Value::String(at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+            }
+            TimeForm::Seconds { quoted } => number(at.timestamp(), quoted),
+            TimeForm::Millis { quoted } => number(at.timestamp_millis(), quoted),
+        }
+    }
 }
 
 async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> Response {

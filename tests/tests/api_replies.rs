@@ -30,7 +30,7 @@ async fn nulls_unknown_keys_and_missing_windows_parse() {
 }
 
 #[tokio::test]
-async fn a_reply_without_five_hour_is_a_bad_response_and_the_reading_is_kept() {
+async fn a_reply_with_nothing_usable_is_a_bad_response_and_the_reading_is_kept() {
     let api = FakeApi::start();
     api.set_usage(61.0, Some(22.0));
     let daemon = Daemon::builder()
@@ -39,8 +39,9 @@ async fn a_reply_without_five_hour_is_a_bad_response_and_the_reading_is_kept() {
         .start();
     let good = daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
 
+    // Nothing a tier could rest on: no window, no cap, no spend limit.
     api.fail_with(Fault::Body(
-        r#"{"seven_day": {"utilization": 1.0, "resets_at": null}}"#.into(),
+        r#"{"five_hour": null, "iguana_necktie": {"utilization": 1.0}}"#.into(),
     ));
     let status = daemon
         .wait_for_error(WAIT, LastErrorKind::BadResponse)

@@ -145,7 +145,8 @@ async fn malformed_pushes_are_refused_and_change_nothing() {
         json!({"type": "ingest", "source": "statusline", "five_hour": {"utilization": 20.0, "resets_at": long_ago}}),
         json!({"type": "ingest", "source": "api", "five_hour": window(json!(20.0))}),
         json!({"type": "ingest", "source": "carrier-pigeon", "five_hour": window(json!(20.0))}),
-        json!({"type": "ingest", "source": "statusline", "seven_day": window(json!(20.0))}),
+        json!({"type": "ingest", "source": "statusline"}),
+        json!({"type": "ingest", "source": "headers", "weekly_scoped": [{"model": "x".repeat(65), "utilization": 1.0, "resets_at": null, "severity": null}]}),
     ];
     for request in refused {
         match raw.ask(request.clone()).await {
@@ -162,6 +163,30 @@ async fn malformed_pushes_are_refused_and_change_nothing() {
         (before.as_of, before.tier, before.source)
     );
     assert_eq!(after.last_push_at, None);
+}
+
+/// Claude Code hands the status line only a 7-day window when no 5-hour
+/// session is open: that is a reading whose 5-hour window is idle.
+#[tokio::test]
+async fn a_push_with_only_the_seven_day_window_is_an_idle_five_hour_window() {
+    let api = FakeApi::start();
+    api.set_usage(70.0, Some(20.0));
+    let daemon = Daemon::builder()
+        .api(&api.url(), 30.0)
+        .credentials_file(TOKEN, None)
+        .start();
+    daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
+    let mut raw = RawConnection::connect(daemon.socket()).await;
+    let push = json!({"type": "ingest", "source": "statusline",
+                      "seven_day": {"utilization": 41.0, "resets_at": null}});
+    assert_eq!(raw.ask(push).await, Reply::Ok);
+    let status = daemon.client().await.status().await.unwrap();
+    assert_eq!(
+        (status.tier, status.reason.as_str(), status.five_hour),
+        (Tier::Burst, "no 5-hour window open", None)
+    );
+    assert_eq!(status.seven_day.unwrap().utilization, 41.0);
+    assert_eq!(status.source, Some(ReadingSource::Statusline));
 }
 
 #[test]

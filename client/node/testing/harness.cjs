@@ -88,7 +88,9 @@ class FakeServer {
 
 /** A reply of the real usage endpoint's shape. */
 function usageBody(fiveHour, sevenDay = 20) {
-  const window = (utilization) => ({ utilization, resets_at: "2026-02-03T09:59:59.571468+00:00" });
+  // Always ahead: a window past its reset counts as 0 % in the daemon.
+  const resetsAt = new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString();
+  const window = (utilization) => ({ utilization, resets_at: resetsAt });
   return {
     five_hour: window(fiveHour),
     seven_day: sevenDay === null ? null : window(sevenDay),

@@ -7,6 +7,7 @@ prompt went and, as important, where it did not."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
@@ -117,16 +118,18 @@ class FakeUsageApi(FakeServer):
 def usage_body(five_hour: float, seven_day: Optional[float]) -> Dict[str, Any]:
     """A reply of the real endpoint's shape."""
     return {
-        "five_hour": _window(five_hour),
-        "seven_day": None if seven_day is None else _window(seven_day),
+        "five_hour": _window(five_hour, timedelta(hours=2)),
+        "seven_day": None if seven_day is None else _window(seven_day, timedelta(days=3)),
         "seven_day_opus": None,
         "seven_day_sonnet": {"utilization": 1.0, "resets_at": None},
         "extra_usage": {"is_enabled": False, "monthly_limit": None, "used_credits": None, "utilization": None},
     }
 
 
-def _window(utilization: float) -> Dict[str, Any]:
-    return {"utilization": utilization, "resets_at": "2026-02-03T09:59:59.571468+00:00"}
+def _window(utilization: float, ahead: timedelta) -> Dict[str, Any]:
+    # Always ahead: a window past its reset counts as 0 % in the daemon.
+    resets_at = datetime.now(timezone.utc) + ahead
+    return {"utilization": utilization, "resets_at": resets_at.isoformat()}
 
 
 class FakeOllama(FakeServer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -53,11 +53,14 @@ def process_monitor(monkeypatch):
 
 def test_check_reads_the_windows_and_the_tier(daemon):
     status = QuotaMonitor(daemon.socket).check()
+    now = datetime.now(timezone.utc)
+    five, seven = status.five_hour_resets_at, status.seven_day_resets_at
+    assert now < five < now + timedelta(hours=2) < seven < now + timedelta(days=3)
     assert status == QuotaStatus(
         five_hour_utilization=10.0,
         seven_day_utilization=20.0,
-        five_hour_resets_at=datetime(2026, 2, 3, 9, 59, 59, 571468, tzinfo=timezone.utc),
-        seven_day_resets_at=datetime(2026, 2, 3, 9, 59, 59, 571468, tzinfo=timezone.utc),
+        five_hour_resets_at=five,
+        seven_day_resets_at=seven,
         tier=MetabolicTier.BURST,
         reason=status.reason,
     )

@@ -8,23 +8,21 @@
 
 use std::time::Duration;
 
-use reqwest::Url;
-use toml::de::DeTable;
+use std::ops::Deref;
 
-use crate::config::{Config, Seconds};
+use reqwest::Url;
+
+use super::model::{MIN_LOOPBACK_INTERVAL, Seconds, Settings};
 
 /// The shortest poll (and refresh) interval allowed against Anthropic's
 /// endpoint, which rate-limits hard.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The shortest interval of any kind, even against a loopback test server.
-pub const MIN_LOOPBACK_INTERVAL: Duration = Duration::from_millis(100);
-
 /// The longest poll interval.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The longest interval of any kind (`stale_after`, `backoff_cap`): a day.
-pub const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
+const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
 
 /// The most connections a daemon accepts at once.
 const MAX_CONNECTIONS: usize = 65_536;
@@ -40,9 +38,39 @@ pub struct Broken {
     pub allowed: String,
 }
 
+/// A configuration that passed every rule: the only kind the daemon runs
+/// on. It can only be made by [`Config::check`], so no part of the daemon
+/// can hold values that were never checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config(Settings);
+
+impl Config {
+    /// Checks every key of `settings` against its range and the URLs
+    /// against their rules; the first broken key is returned.
+    pub fn check(settings: Settings) -> Result<Config, Broken> {
+        check(&settings)?;
+        Ok(Config(settings))
+    }
+}
+
+impl Deref for Config {
+    type Target = Settings;
+
+    fn deref(&self) -> &Settings {
+        &self.0
+    }
+}
+
+impl Default for Config {
+    /// The contract's defaults, which pass every rule.
+    fn default() -> Self {
+        Config::check(Settings::default()).expect("the defaults pass the rules")
+    }
+}
+
 /// Checks every key against its range and the URLs against their rules;
 /// the first broken key is returned.
-pub fn check(config: &Config) -> Result<(), Broken> {
+fn check(config: &Settings) -> Result<(), Broken> {
     let api = parse_url("api_url", &config.api_url)?;
     parse_url("ollama.url", &config.ollama.url)?;
     let loopback = is_loopback(&api);
@@ -218,39 +246,18 @@ fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The line (1-based) where `key` (dotted for tables) is written in the
-/// TOML `text`, and its value as written; `None` when the key is absent
-/// (its value is the default).
-pub fn locate(text: &str, key: &str) -> Option<(usize, String)> {
-    let document = DeTable::parse(text).ok()?;
-    let mut parts = key.split('.');
-    let first = parts.next()?;
-    let (mut at, mut value) = document
-        .get_ref()
-        .iter()
-        .find(|(name, _)| name.get_ref() == first)
-        .map(|(name, value)| (name.span(), value))?;
-    for part in parts {
-        value = value.get_ref().get(part)?;
-        at = value.span();
-    }
-    let line = text.get(..at.start)?.matches('\n').count() + 1;
-    let written = text.get(value.span())?.trim().to_owned();
-    Some((line, written))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn broken_key(text: &str) -> Option<&'static str> {
-        let config: Config = toml::from_str(text).expect("parses");
-        check(&config).err().map(|broken| broken.key)
+        let settings: Settings = toml::from_str(text).expect("parses");
+        Config::check(settings).err().map(|broken| broken.key)
     }
 
     #[test]
     fn the_defaults_pass() {
-        check(&Config::default()).unwrap();
+        Config::check(Settings::default()).unwrap();
     }
 
     #[test]
@@ -351,17 +358,5 @@ mod tests {
             broken_key("[models]\ncloud_family = \" \""),
             Some("models.cloud_family")
         );
-    }
-
-    #[test]
-    fn a_key_is_located_by_line_with_its_text() {
-        let text = "poll_interval = 30\n\n[thresholds]\nburst_below = 5e1 # comment\n";
-        assert_eq!(locate(text, "poll_interval"), Some((1, "30".into())));
-        assert_eq!(
-            locate(text, "thresholds.burst_below"),
-            Some((4, "5e1".into()))
-        );
-        assert_eq!(locate(text, "stale_after"), None);
-        assert_eq!(locate(text, "thresholds.resting_above"), None);
     }
 }

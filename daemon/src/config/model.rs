@@ -1,26 +1,27 @@
-//! The daemon's configuration: TOML file, then environment, then flags.
+//! The configuration as written: every key of the file with the
+//! contract's default, before any check. The daemon never runs on these
+//! [`Settings`] directly; [`super::rules`] turns them into a
+//! [`super::Config`] or names the key that is out of range.
 //!
-//! Every field has the contract's default, so an absent file is a valid
-//! configuration. Unknown keys are refused rather than ignored: a typo in
-//! `resting_above` must not silently leave the default threshold in force.
+//! Every field has a default, so an absent file is a valid configuration.
+//! Unknown keys are refused rather than ignored: a typo in `resting_above`
+//! must not silently leave the default threshold in force.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use claude_quota_credentials::KeychainMethod;
 use claude_quota_proto::{SubagentModel, SubagentModels};
 use serde::{Deserialize, Deserializer};
 
-use crate::config_rules::{self, Broken, MIN_LOOPBACK_INTERVAL};
-use claude_quota_credentials::small_file;
+/// The shortest interval of any kind, even against a loopback test server.
+pub const MIN_LOOPBACK_INTERVAL: Duration = Duration::from_millis(100);
 
-use crate::ownership::{self, NotOwn};
-
-/// Everything the daemon can be told.
+/// Every key the daemon can be told, as read.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Config {
+pub struct Settings {
     /// How often the usage API is polled when nothing fresher is pushed.
     pub poll_interval: Seconds,
     /// How old a reading may get before the tier becomes `unknown`.
@@ -173,7 +174,7 @@ pub struct Ollama {
     pub url: String,
 }
 
-impl Default for Config {
+impl Default for Settings {
     fn default() -> Self {
         Self {
             poll_interval: Seconds(Duration::from_secs(30)),
@@ -259,13 +260,10 @@ impl<'de> Deserialize<'de> for Seconds {
 impl Seconds {
     /// Parses seconds as given on the command line or in the file. A value
     /// too large for a `Duration` saturates: the range check of
-    /// [`config_rules`] then refuses it with its key and line.
-    pub fn try_from_secs(secs: f64) -> Result<Self, String> {
+    /// [`super::rules`] then refuses it with its key and line.
+    pub fn try_from_secs(secs: f64) -> Result<Self, NotADuration> {
         if !secs.is_finite() || secs < MIN_LOOPBACK_INTERVAL.as_secs_f64() {
-            return Err(format!(
-                "{secs} is not a duration of at least {} seconds",
-                MIN_LOOPBACK_INTERVAL.as_secs_f64()
-            ));
+            return Err(NotADuration(secs));
         }
         Ok(Seconds(
             Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX),
@@ -273,133 +271,15 @@ impl Seconds {
     }
 }
 
+/// A number of seconds no interval may be: not finite, or under the
+/// shortest interval allowed anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{0} is not a duration of at least {min} seconds", min = MIN_LOOPBACK_INTERVAL.as_secs_f64())]
+pub struct NotADuration(pub f64);
+
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}s", self.0.as_secs_f64())
-    }
-}
-
-/// A configuration that cannot be used, with where and why.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file exists but could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML of the expected shape; the message of the
-    /// TOML parser names the line and column.
-    #[error("invalid config {path}: {source}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message, with line and column.
-        source: toml::de::Error,
-    },
-    /// The config, or a program it names, could be changed by another
-    /// user, who could then send the token elsewhere or run commands as
-    /// this user.
-    #[error(
-        "refusing {what} {path}: it {reason}; whoever can change it can send your Claude login elsewhere or run commands as you"
-    )]
-    Untrusted {
-        /// What the file is to the daemon (`the config`, `[notify] command`).
-        what: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Whose it is or who may write it.
-        reason: String,
-    },
-    /// A value that parses but is out of its range.
-    #[error("invalid config {place}: {} = {} is not allowed: must be {}", broken.key, broken.value, broken.allowed)]
-    Invalid {
-        /// Where the value was given: the file and line, or the flag.
-        place: String,
-        /// The key, its value and its range.
-        broken: Broken,
-    },
-}
-
-/// The config file's text, when there is one, kept to point at the line of
-/// a refused value.
-#[derive(Debug, Clone)]
-pub struct Source {
-    /// The file.
-    pub path: PathBuf,
-    /// Its text; `None` when it does not exist (and need not).
-    pub text: Option<String>,
-}
-
-impl Source {
-    /// Reads the file at `path`; a missing file is no text only when
-    /// `required` is false (the default path need not exist, an explicitly
-    /// named one must).
-    /// A file another user could change is refused ([`ConfigError::Untrusted`]).
-    pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        let text = match ownership::read_own(path, small_file::open_to_string) {
-            Ok(text) => Some(text),
-            Err(NotOwn::Io(err)) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
-            Err(NotOwn::Io(source)) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-            Err(NotOwn::Untrusted(reason)) => {
-                return Err(ConfigError::Untrusted {
-                    what: "the config",
-                    path: path.to_owned(),
-                    reason,
-                });
-            }
-        };
-        Ok(Source {
-            path: path.to_owned(),
-            text,
-        })
-    }
-
-    /// The configuration the file holds: the defaults for what it leaves
-    /// out, all of it when there is no file.
-    pub fn parse(&self) -> Result<Config, ConfigError> {
-        let Some(text) = &self.text else {
-            return Ok(Config::default());
-        };
-        toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: self.path.clone(),
-            source,
-        })
-    }
-
-    /// The error for a value refused by the range check, naming the file
-    /// and line it was written on, or saying that it is the default.
-    pub fn refuse(&self, mut broken: Broken) -> ConfigError {
-        let path = self.path.display();
-        let place = match self
-            .text
-            .as_deref()
-            .and_then(|t| config_rules::locate(t, broken.key))
-        {
-            Some((line, written)) => {
-                broken.value = written;
-                format!("{path}, line {line}")
-            }
-            None => {
-                broken.value.push_str(" (the default)");
-                path.to_string()
-            }
-        };
-        ConfigError::Invalid { place, broken }
-    }
-}
-
-impl Config {
-    /// Checks every key against its range (see [`config_rules`]).
-    pub fn check(&self) -> Result<(), Broken> {
-        config_rules::check(self)
     }
 }
 
@@ -438,9 +318,8 @@ resting = "haiku"
 [ollama]
 url = "http://127.0.0.1:11434"
 "#;
-        let config: Config = toml::from_str(text).unwrap();
-        assert_eq!(config, Config::default());
-        config.check().unwrap();
+        let settings: Settings = toml::from_str(text).unwrap();
+        assert_eq!(settings, Settings::default());
     }
 
     #[test]
@@ -450,17 +329,18 @@ url = "http://127.0.0.1:11434"
             ("security-cli", KeychainMethod::SecurityCli),
             ("auto", KeychainMethod::Auto),
         ] {
-            let config: Config = toml::from_str(&format!("keychain = {text:?}")).unwrap();
+            let config: Settings = toml::from_str(&format!("keychain = {text:?}")).unwrap();
             assert_eq!(config.keychain, method);
         }
-        assert!(toml::from_str::<Config>("keychain = \"security\"").is_err());
+        assert!(toml::from_str::<Settings>("keychain = \"security\"").is_err());
     }
 
     #[test]
     fn a_typo_is_refused_with_its_line() {
-        let err = toml::from_str::<Config>("poll_interval = 30\n[thresholds]\nresting_abov = 70\n")
-            .unwrap_err()
-            .to_string();
+        let err =
+            toml::from_str::<Settings>("poll_interval = 30\n[thresholds]\nresting_abov = 70\n")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("resting_abov"), "{err}");
     }
@@ -489,44 +369,22 @@ url = "http://127.0.0.1:11434"
 
     #[test]
     fn pace_and_notify_are_off_unless_asked_for() {
-        let config: Config = toml::from_str(
+        let config: Settings = toml::from_str(
             "[policy]\npace = true\n[notify]\ncommand = \"/bin/hook\"\ndesktop = true\n",
         )
         .unwrap();
         assert!(config.policy.pace);
         assert_eq!(config.notify.command, Some(PathBuf::from("/bin/hook")));
         assert!(config.notify.desktop);
-        let defaults = Config::default();
+        let defaults = Settings::default();
         assert!(!defaults.policy.pace && !defaults.notify.desktop);
         assert_eq!(defaults.notify.command, None);
     }
 
     #[test]
     fn a_huge_duration_saturates_instead_of_panicking() {
-        let config: Config = toml::from_str("poll_interval = 1e20\nstale_after = 1e30").unwrap();
+        let config: Settings = toml::from_str("poll_interval = 1e20\nstale_after = 1e30").unwrap();
         assert_eq!(config.poll_interval.0, Duration::MAX);
         assert_eq!(config.stale_after.0, Duration::MAX);
-    }
-
-    #[test]
-    fn a_refused_value_names_its_file_line_and_text() {
-        let source = Source {
-            path: PathBuf::from("/etc/cq.toml"),
-            text: Some("api_url = \"https://x\"\n[thresholds]\nburst_below = 9e1\n".into()),
-        };
-        let config = source.parse().unwrap();
-        let err = source.refuse(config.check().unwrap_err()).to_string();
-        assert_eq!(
-            err,
-            "invalid config /etc/cq.toml, line 3: thresholds.burst_below = 9e1 is not allowed: must be 0 … thresholds.resting_above (80) percent"
-        );
-        let source = Source {
-            path: PathBuf::from("/etc/cq.toml"),
-            text: Some("poll_interval = 600\n".into()),
-        };
-        let err = source
-            .refuse(source.parse().unwrap().check().unwrap_err())
-            .to_string();
-        assert!(err.contains("/etc/cq.toml: stale_after = 300 (the default) is not allowed: must be poll_interval (600) … 86400 seconds"), "{err}");
     }
 }

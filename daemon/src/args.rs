@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, ConfigError, Seconds, Source};
+use crate::config::{Config, ConfigError, NotADuration, Seconds, Source};
 use crate::logging::LogFormat;
 use crate::ownership;
 
@@ -46,10 +46,9 @@ pub struct Args {
     pub check_config: bool,
 }
 
-fn parse_seconds(text: &str) -> Result<Seconds, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+fn parse_seconds(text: &str) -> Result<Seconds, NotADuration> {
+    // Text that is no number at all is as unusable as a negative one.
+    let secs: f64 = text.trim().parse().unwrap_or(f64::NAN);
     Seconds::try_from_secs(secs)
 }
 
@@ -96,9 +95,9 @@ impl Args {
     fn load(&self) -> Result<(Source, Config), ConfigError> {
         let (path, required) = self.config_path();
         let source = Source::read(&path, required)?;
-        let mut config = source.parse()?;
+        let mut settings = source.parse()?;
         // A hook that does not exist yet fails when it runs, logged then.
-        if let Some(hook) = &config.notify.command
+        if let Some(hook) = &settings.notify.command
             && let Some(reason) = ownership::untrusted_path(hook)
         {
             return Err(ConfigError::Untrusted {
@@ -108,20 +107,18 @@ impl Args {
             });
         }
         if let Some(url) = &self.api_url {
-            config.api_url.clone_from(url);
+            settings.api_url.clone_from(url);
         }
         if let Some(interval) = self.poll_interval {
-            config.poll_interval = interval;
+            settings.poll_interval = interval;
         }
-        config
-            .check()
-            .map_err(|broken| match self.flag_for(broken.key) {
-                Some(flag) => ConfigError::Invalid {
-                    place: flag.into(),
-                    broken,
-                },
-                None => source.refuse(broken),
-            })?;
+        let config = Config::check(settings).map_err(|broken| match self.flag_for(broken.key) {
+            Some(flag) => ConfigError::Invalid {
+                place: flag.into(),
+                broken,
+            },
+            None => source.refuse(broken),
+        })?;
         Ok((source, config))
     }
 

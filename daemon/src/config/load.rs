@@ -1,0 +1,187 @@
+//! Reading the config file: refusing one another user could change,
+//! parsing it into [`Settings`], and naming the file and line of a value
+//! the rules refuse.
+
+use std::path::{Path, PathBuf};
+
+use claude_quota_credentials::small_file;
+use toml::de::DeTable;
+
+use super::model::Settings;
+use super::rules::Broken;
+use crate::ownership::{self, NotOwn};
+
+/// A configuration that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape; the message of the
+    /// TOML parser names the line and column.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        source: toml::de::Error,
+    },
+    /// The config, or a program it names, could be changed by another
+    /// user, who could then send the token elsewhere or run commands as
+    /// this user.
+    #[error(
+        "refusing {what} {path}: it {reason}; whoever can change it can send your Claude login elsewhere or run commands as you"
+    )]
+    Untrusted {
+        /// What the file is to the daemon (`the config`, `[notify] command`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Whose it is or who may write it.
+        reason: String,
+    },
+    /// A value that parses but is out of its range.
+    #[error("invalid config {place}: {} = {} is not allowed: must be {}", broken.key, broken.value, broken.allowed)]
+    Invalid {
+        /// Where the value was given: the file and line, or the flag.
+        place: String,
+        /// The key, its value and its range.
+        broken: Broken,
+    },
+}
+
+/// The config file's text, when there is one, kept to point at the line of
+/// a refused value.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text; `None` when it does not exist (and need not).
+    pub text: Option<String>,
+}
+
+impl Source {
+    /// Reads the file at `path`; a missing file is no text only when
+    /// `required` is false (the default path need not exist, an explicitly
+    /// named one must).
+    /// A file another user could change is refused ([`ConfigError::Untrusted`]).
+    pub fn read(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let text = match ownership::read_own(path, small_file::open_to_string) {
+            Ok(text) => Some(text),
+            Err(NotOwn::Io(err)) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
+            Err(NotOwn::Io(source)) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+            Err(NotOwn::Untrusted(reason)) => {
+                return Err(ConfigError::Untrusted {
+                    what: "the config",
+                    path: path.to_owned(),
+                    reason,
+                });
+            }
+        };
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+        })
+    }
+
+    /// The configuration the file holds: the defaults for what it leaves
+    /// out, all of it when there is no file.
+    pub fn parse(&self) -> Result<Settings, ConfigError> {
+        let Some(text) = &self.text else {
+            return Ok(Settings::default());
+        };
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The error for a value refused by the range check, naming the file
+    /// and line it was written on, or saying that it is the default.
+    pub fn refuse(&self, mut broken: Broken) -> ConfigError {
+        let path = self.path.display();
+        let place = match self.text.as_deref().and_then(|t| locate(t, broken.key)) {
+            Some((line, written)) => {
+                broken.value = written;
+                format!("{path}, line {line}")
+            }
+            None => {
+                broken.value.push_str(" (the default)");
+                path.to_string()
+            }
+        };
+        ConfigError::Invalid { place, broken }
+    }
+}
+
+/// The line (1-based) where `key` (dotted for tables) is written in the
+/// TOML `text`, and its value as written; `None` when the key is absent
+/// (its value is the default).
+pub fn locate(text: &str, key: &str) -> Option<(usize, String)> {
+    let document = DeTable::parse(text).ok()?;
+    let mut parts = key.split('.');
+    let first = parts.next()?;
+    let (mut at, mut value) = document
+        .get_ref()
+        .iter()
+        .find(|(name, _)| name.get_ref() == first)
+        .map(|(name, value)| (name.span(), value))?;
+    for part in parts {
+        value = value.get_ref().get(part)?;
+        at = value.span();
+    }
+    let line = text.get(..at.start)?.matches('\n').count() + 1;
+    let written = text.get(value.span())?.trim().to_owned();
+    Some((line, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_refused_value_names_its_file_line_and_text() {
+        let source = Source {
+            path: PathBuf::from("/etc/cq.toml"),
+            text: Some("api_url = \"https://x\"\n[thresholds]\nburst_below = 9e1\n".into()),
+        };
+        let settings = source.parse().unwrap();
+        let err = source
+            .refuse(Config::check(settings).unwrap_err())
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid config /etc/cq.toml, line 3: thresholds.burst_below = 9e1 is not allowed: must be 0 … thresholds.resting_above (80) percent"
+        );
+        let source = Source {
+            path: PathBuf::from("/etc/cq.toml"),
+            text: Some("poll_interval = 600\n".into()),
+        };
+        let err = source
+            .refuse(Config::check(source.parse().unwrap()).unwrap_err())
+            .to_string();
+        assert!(err.contains("/etc/cq.toml: stale_after = 300 (the default) is not allowed: must be poll_interval (600) … 86400 seconds"), "{err}");
+    }
+    #[test]
+    fn a_key_is_located_by_line_with_its_text() {
+        let text = "poll_interval = 30\n\n[thresholds]\nburst_below = 5e1 # comment\n";
+        assert_eq!(locate(text, "poll_interval"), Some((1, "30".into())));
+        assert_eq!(
+            locate(text, "thresholds.burst_below"),
+            Some((4, "5e1".into()))
+        );
+        assert_eq!(locate(text, "stale_after"), None);
+        assert_eq!(locate(text, "thresholds.resting_above"), None);
+    }
+}

@@ -1,0 +1,73 @@
+//! The `status` reply: the daemon's whole state as a person or a script
+//! sees it, read off the policy's verdict so that the tier, the reason and
+//! the windows shown are the ones every answer rests on.
+
+use std::time::Instant;
+
+use claude_quota_proto::{DaemonInfo, LocalInfo, ScopedCap, Status, Window};
+
+use crate::policy::{Now, Verdict};
+use crate::state::Snapshot;
+
+/// Everything about the daemon process itself a status shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Process {
+    /// When the daemon started, for its uptime.
+    pub started: Instant,
+}
+
+/// The status of `state` as `verdict` judges it at `now`.
+pub fn status(
+    verdict: Verdict,
+    state: &Snapshot,
+    local: &LocalInfo,
+    process: Process,
+    now: Now,
+) -> Status {
+    let reading = state.reading.as_ref();
+    let windows = verdict.windows;
+    let scoped = |family: &str| windows.cap(family).map(as_window);
+    Status {
+        tier: verdict.tier,
+        reason: verdict.reason,
+        five_hour: windows.five_hour,
+        seven_day: windows.seven_day,
+        seven_day_opus: scoped("opus"),
+        seven_day_sonnet: scoped("sonnet"),
+        cloud_capped_by: verdict.cloud_capped_by,
+        as_of: reading.map(|r| r.as_of),
+        source: reading.map(|r| r.source),
+        age_s: reading.map(|r| r.age(now.monotonic).as_secs()),
+        stale: verdict.stale,
+        last_push_at: state.last_push_at,
+        credentials: state.credentials.source,
+        subscription_type: state.credentials.subscription_type.clone(),
+        token_expires_at: state.credentials.expires_at,
+        lacking_scope: state.credentials.lacking_scope.clone(),
+        last_error: state.last_error.clone(),
+        last_reply_shape: state.last_reply_shape,
+        last_reply_dropped: Vec::new(),
+        extra_usage: reading.and_then(|r| r.extra_usage.clone()),
+        representative_claim: reading.and_then(|r| r.representative_claim.clone()),
+        next_poll_at: state.next_poll_at,
+        api_calls: state.api_calls,
+        polling: Some(state.polling),
+        daemon: DaemonInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            pid: std::process::id(),
+            uptime_s: process.started.elapsed().as_secs(),
+        },
+        forecast: verdict.forecast,
+        local: Some(local.clone()),
+        weekly_scoped: windows.weekly_scoped,
+    }
+}
+
+/// A cap as a window, for the status fields that predate `weekly_scoped`
+/// and name Opus and Sonnet on their own.
+fn as_window(cap: &ScopedCap) -> Window {
+    Window {
+        status: cap.status,
+        ..Window::new(cap.utilization, cap.resets_at)
+    }
+}
