@@ -10,6 +10,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
+use tokio::sync::Notify;
+
 /// The demand for fresh readings, shared by the connections and the poller.
 #[derive(Debug, Default)]
 pub struct Demand {
@@ -19,6 +21,8 @@ pub struct Demand {
     idle: AtomicBool,
     /// Connections streaming `subscribe`.
     subscribers: AtomicUsize,
+    /// A pushed reading became current: the poller re-plans its next poll.
+    pushes: Notify,
 }
 
 impl Demand {
@@ -45,6 +49,17 @@ impl Demand {
     /// Whether a subscriber is connected: one keeps polling active.
     pub fn has_subscribers(&self) -> bool {
         self.subscribers.load(Relaxed) > 0
+    }
+
+    /// Tells the poller a pushed reading became current.
+    pub fn pushed(&self) {
+        self.pushes.notify_one();
+    }
+
+    /// Waits for a pushed reading (for the poller); pushes that came while
+    /// nobody waited are seen at once, as one.
+    pub async fn next_push(&self) {
+        self.pushes.notified().await;
     }
 
     /// Counts a subscriber for as long as the guard lives.

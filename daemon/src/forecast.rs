@@ -16,6 +16,8 @@ pub struct Sample {
     pub utilization: f64,
     /// When that window resets, when known: it names the window.
     pub resets_at: Option<DateTime<Utc>>,
+    /// The 7-day utilization then, when reported.
+    pub seven_day: Option<f64>,
 }
 
 /// How many samples are kept, the oldest dropped first. The default 30 s
@@ -65,12 +67,8 @@ impl History {
     /// current window holds too little data or the pace is flat.
     pub fn forecast(&self, resting_above: f64, now: DateTime<Utc>) -> Option<Forecast> {
         let window = self.current_window(now);
-        let first = window.first()?;
         let last = window.last()?;
-        if (last.at - first.at).num_seconds() as f64 <= MIN_SPAN_SECS {
-            return None;
-        }
-        let rate = slope_per_hour(&window)?;
+        let rate = self.five_hour_rate(now)?;
         if rate < FLAT_PCT_PER_HOUR {
             return None;
         }
@@ -88,6 +86,48 @@ impl History {
             resting_at: reach(resting_above),
             exhausted_at: reach(100.0),
         })
+    }
+
+    /// The 5-hour window's burn rate in percent per hour over the readings
+    /// of the current window, flat or not; `None` with too little data.
+    pub fn five_hour_rate(&self, now: DateTime<Utc>) -> Option<f64> {
+        let window = self.current_window(now);
+        let span = (window.last()?.at - window.first()?.at).num_seconds() as f64;
+        (span > MIN_SPAN_SECS)
+            .then(|| slope_per_hour(&window))
+            .flatten()
+    }
+
+    /// The 7-day window's burn rate in percent per hour over the last five
+    /// hours of readings (since its last drop, which is a reset); `None`
+    /// with too little data. The weekly window moves too slowly for the
+    /// samples of one 5-hour window to miss a step.
+    pub fn weekly_rate(&self, now: DateTime<Utc>) -> Option<f64> {
+        let mut run: Vec<Sample> = Vec::new();
+        for sample in self.samples.iter().rev() {
+            let Some(seven) = sample.seven_day else {
+                continue;
+            };
+            if now - sample.at > WINDOW {
+                break;
+            }
+            if run
+                .last()
+                .and_then(|later| later.seven_day)
+                .is_some_and(|later| seven > later)
+            {
+                break;
+            }
+            run.push(Sample {
+                utilization: seven,
+                ..*sample
+            });
+        }
+        run.reverse();
+        let span = (run.last()?.at - run.first()?.at).num_seconds() as f64;
+        (span > MIN_SPAN_SECS)
+            .then(|| slope_per_hour(&run))
+            .flatten()
     }
 
     /// The newest run of samples from one window: same reset time, no
@@ -148,6 +188,7 @@ mod tests {
                 at: start + TimeDelta::minutes(minute),
                 utilization,
                 resets_at: Some(start + TimeDelta::hours(reset_hour)),
+                seven_day: None,
             });
         }
         history
@@ -222,6 +263,7 @@ mod tests {
             at: start - TimeDelta::hours(2),
             utilization: 35.0,
             resets_at: None,
+            seven_day: None,
         });
         assert_eq!(stepped.samples.len(), 1);
         assert_eq!(stepped.samples[0].utilization, 35.0);

@@ -20,6 +20,7 @@ use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::demand::Demand;
 use crate::fetch::{Fetch, Fetched};
+use crate::policy::{self, Now};
 pub use crate::schedule::Wish;
 use crate::schedule::{Intervals, Outcome, Schedule};
 use crate::state::{Cooldown, Snapshot};
@@ -32,6 +33,10 @@ pub struct PollRequest {
     /// Answered when the wish is settled.
     pub done: oneshot::Sender<()>,
 }
+
+/// How many times in a row an idle poll that found nothing new doubles the
+/// idle interval (adaptive polling): at most 4 × `idle_poll_interval`.
+const QUIET_DOUBLINGS: u32 = 2;
 
 /// The longest saved cooldown honored after a restart, unless
 /// `backoff_cap` is longer: what a `Retry-After` may ask for.
@@ -48,6 +53,8 @@ pub struct Poller {
     /// The cooldown last published, by the schedule's instant: its wall
     /// time is worked out once, so the saved file does not churn.
     cooldown_shown: Option<(Instant, Cooldown)>,
+    /// Idle polls in a row that found the windows unchanged.
+    quiet: u32,
 }
 
 impl Poller {
@@ -84,6 +91,7 @@ impl Poller {
             demand,
             schedule,
             cooldown_shown: None,
+            quiet: 0,
         };
         poller.publish();
         Ok(poller)
@@ -108,6 +116,10 @@ impl Poller {
                 },
                 Ok(()) = self.config.changed() => {
                     self.reconfigure();
+                    continue;
+                }
+                () = self.demand.next_push() => {
+                    self.replan();
                     continue;
                 }
             };
@@ -160,16 +172,18 @@ impl Poller {
 
     /// One round, then the schedule it leads to.
     async fn poll_once(&mut self) {
-        let interval = self.config.borrow().poll_interval.0;
-        let outcome = match self.pushed_reading_fresh_for(interval) {
+        let outcome = match self.pushed_reading_fresh_for() {
             Some(fresh_for) => {
                 tracing::debug!(?fresh_for, "pushed reading is fresh; not polling");
                 Outcome::Pushed { fresh_for }
             }
             None => {
                 self.schedule.polling_now(Instant::now());
+                let before = self.utilizations();
                 match self.fetch.poll().await {
-                    Fetched::Reading => Outcome::Fresh { next_in: interval },
+                    Fetched::Reading => Outcome::Fresh {
+                        next_in: self.next_in(before),
+                    },
                     Fetched::NoCredentials => Outcome::NoCredentials,
                     Fetched::Failed { retry_after } => Outcome::Failed { retry_after },
                 }
@@ -180,15 +194,61 @@ impl Poller {
         self.publish();
     }
 
-    /// How much longer a pushed reading stays fresher than `interval`.
-    fn pushed_reading_fresh_for(&self, interval: Duration) -> Option<Duration> {
+    /// When to poll after a fresh reading: the plan of the policy while
+    /// someone listens; while idle, `idle_poll_interval`, doubled (up to
+    /// [`QUIET_DOUBLINGS`] times, when adaptive) for every idle poll in a
+    /// row that found the windows as they were (`before`).
+    fn next_in(&mut self, before: Option<(Option<f64>, Option<f64>)>) -> Duration {
+        let config = self.config.borrow().clone();
+        if !self.schedule.is_idle() {
+            self.quiet = 0;
+            return policy::next_poll_in(&self.state.borrow(), &config, Now::current());
+        }
+        if config.policy.adaptive && before.is_some() && before == self.utilizations() {
+            self.quiet = (self.quiet + 1).min(QUIET_DOUBLINGS);
+        } else {
+            self.quiet = 0;
+        }
+        config.idle_poll_interval.0.saturating_mul(1 << self.quiet)
+    }
+
+    /// The 5-hour and 7-day utilization of the reading held.
+    fn utilizations(&self) -> Option<(Option<f64>, Option<f64>)> {
+        let state = self.state.borrow();
+        let reading = state.reading.as_ref()?;
+        let utilization = |w: Option<claude_quota_proto::Window>| w.map(|w| w.utilization);
+        Some((
+            utilization(reading.five_hour),
+            utilization(reading.seven_day),
+        ))
+    }
+
+    /// A pushed reading became current: when it says the next poll should
+    /// come sooner than planned (the burn rate is not what the model said),
+    /// the plan moves forward at once.
+    fn replan(&mut self) {
+        let config = self.config.borrow().clone();
+        if config.policy.adaptive {
+            let next_in = policy::next_poll_in(&self.state.borrow(), &config, Now::current());
+            self.schedule.hasten(Instant::now() + next_in);
+            self.publish();
+        }
+    }
+
+    /// How much longer a pushed reading spares the API: until it is as old
+    /// as the plan says a reading may get (`poll_interval` on the fixed
+    /// schedule).
+    fn pushed_reading_fresh_for(&self) -> Option<Duration> {
+        let config = self.config.borrow().clone();
         let state = self.state.borrow();
         let reading = state.reading.as_ref()?;
         if !reading.source.is_pushed() {
             return None;
         }
-        let age = reading.age(std::time::Instant::now());
-        interval.checked_sub(age).filter(|left| !left.is_zero())
+        let now = Now::current();
+        let horizon = policy::next_poll_in(&state, &config, now);
+        let age = reading.age(now.monotonic);
+        horizon.checked_sub(age).filter(|left| !left.is_zero())
     }
 
     /// Shows the schedule: how the API is polled, when next, the cooldown
@@ -215,9 +275,8 @@ impl Poller {
                     }
                 });
         let cooldown = self.cooldown_shown.map(|(_, cooldown)| cooldown);
-        let was_idle = self.state.borrow().polling;
-        if was_idle != polling {
-            tracing::info!(%polling, "polling mode");
+        if self.state.borrow().polling != polling {
+            tracing::info!("polling {polling}");
         }
         self.state.send_if_modified(|s| {
             let changed = s.polling != polling || s.cooldown != cooldown;

@@ -55,10 +55,11 @@ pub struct Intervals {
 /// What a round of the poller came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// A reading arrived; with someone listening, poll again after `next_in`.
+    /// A reading arrived; poll again after `next_in`.
     Fresh {
-        /// When the reading could next change an answer (`poll_interval`
-        /// on the fixed schedule).
+        /// While someone listens, when the reading could next change an
+        /// answer (`poll_interval` on the fixed schedule); while idle, the
+        /// idle interval.
         next_in: Duration,
     },
     /// A pushed reading is fresh for `fresh_for` more: no call was made.
@@ -223,14 +224,11 @@ impl Schedule {
         self.phase = match outcome {
             Outcome::Fresh { next_in } => {
                 self.backoff.success();
+                let next = after(now, next_in);
                 if self.idle {
-                    Phase::Idle {
-                        next: after(now, self.every.idle_poll),
-                    }
+                    Phase::Idle { next }
                 } else {
-                    Phase::Active {
-                        next: after(now, next_in),
-                    }
+                    Phase::Active { next }
                 }
             }
             Outcome::Pushed { fresh_for } => Phase::Pushed {
@@ -243,6 +241,20 @@ impl Schedule {
                 until: after(now, self.backoff.failure(retry_after)),
             },
         };
+    }
+
+    /// Brings the next active poll forward to `at` (a pushed reading said
+    /// the plan's model was wrong), but never within `poll_interval` of the
+    /// last poll. Idle, cooling down or resting on a push: nothing changes.
+    pub fn hasten(&mut self, at: Instant) {
+        if let Phase::Active { next } = self.phase {
+            let earliest = self
+                .last_poll
+                .map_or(at, |last| after(last, self.every.poll));
+            self.phase = Phase::Active {
+                next: next.min(at.max(earliest)),
+            };
+        }
     }
 
     /// Takes reloaded intervals; polls at once unless a cooldown is in force.
@@ -394,6 +406,27 @@ mod tests {
         assert!(!s.grant(Wish::Wake, Instant::now()));
         advance(Duration::from_secs(20)).await;
         assert!(s.due(Instant::now(), true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_push_brings_the_next_poll_forward_but_not_within_an_interval() {
+        let mut s = schedule(None);
+        s.polling_now(Instant::now());
+        s.after(
+            Instant::now(),
+            Outcome::Fresh {
+                next_in: Duration::from_secs(240),
+            },
+        );
+        advance(Duration::from_secs(10)).await;
+        s.hasten(Instant::now());
+        assert_eq!(s.next_wake(), Instant::now() + Duration::from_secs(20));
+        s.hasten(Instant::now() + Duration::from_secs(500));
+        assert_eq!(s.next_wake(), Instant::now() + Duration::from_secs(20));
+        s.after(Instant::now(), Outcome::Failed { retry_after: None });
+        let cooling = s.next_wake();
+        s.hasten(Instant::now());
+        assert_eq!(s.next_wake(), cooling, "a cooldown stands");
     }
 
     #[tokio::test(start_paused = true)]

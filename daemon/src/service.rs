@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::answers::AnswerCache;
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
-use crate::ingest::{self, Pushed};
+use crate::ingest::{self, Pushed, Taken};
 use crate::outgoing::Outgoing;
 use crate::policy::{self, Now};
 use crate::poller::{PollRequest, Wish};
@@ -128,7 +128,12 @@ impl Service {
                     representative_claim,
                 };
                 match ingest::apply(&self.state, pushed, Utc::now()) {
-                    Ok(_) => Reply::Ok.into(),
+                    Ok(taken) => {
+                        if taken == Taken::Reading {
+                            self.demand.pushed();
+                        }
+                        Reply::Ok.into()
+                    }
                     Err(refused) => Reply::error(ErrorCode::BadRequest, refused.to_string()).into(),
                 }
             }

@@ -96,6 +96,7 @@ impl Snapshot {
                 at: reading.as_of,
                 utilization: reading.five_hour.map_or(0.0, |w| w.utilization),
                 resets_at: reading.five_hour.and_then(|w| w.resets_at),
+                seven_day: reading.seven_day.map(|w| w.utilization),
             });
             self.reading = Some(reading);
         }

@@ -21,6 +21,23 @@ const DEFAULT_CONFIG: &str = if cfg!(target_os = "macos") {
     "config/claude-quota/config.toml"
 };
 
+/// A test's config with the fixed poll schedule unless it names one: most
+/// tests change the fake API and wait for the daemon to see it within a
+/// few poll intervals, which the adaptive schedule (polling only when the
+/// reading could change an answer) would rightly not do.
+fn with_fixed_schedule(toml: &str) -> String {
+    if toml.contains("adaptive") {
+        return toml.to_owned();
+    }
+    match toml.find("[policy]") {
+        Some(at) => {
+            let (before, after) = toml.split_at(at + "[policy]".len());
+            format!("{before}\nadaptive = false{after}")
+        }
+        None => format!("{toml}\n[policy]\nadaptive = false\n"),
+    }
+}
+
 /// How long a daemon may take to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -199,7 +216,8 @@ impl DaemonBuilder {
         }
         let config_path = root.join(DEFAULT_CONFIG);
         fs::create_dir_all(config_path.parent().expect("config dir")).expect("create config dir");
-        if let Some(toml) = &self.config {
+        {
+            let toml = with_fixed_schedule(self.config.as_deref().unwrap_or_default());
             fs::write(&config_path, toml).expect("write config");
             // Whatever the umask: the daemon refuses a config others can write.
             fs::set_permissions(&config_path, fs::Permissions::from_mode(self.config_mode))

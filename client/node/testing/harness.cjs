@@ -192,7 +192,11 @@ class Daemon {
       JSON.stringify({ claudeAiOauth: { accessToken: TOKEN, expiresAt: null, scopes: ["user:inference", "user:profile"], subscriptionType: "max" } }),
     );
     // Mode 0600 whatever the umask: the daemon refuses a config others can write.
-    fs.writeFileSync(path.join(config, "config.toml"), `[ollama]\nurl = "${ollamaUrl}"\n`, { mode: 0o600 });
+    // The fixed poll schedule: tests change the fake API and expect the
+    // daemon to see it within a few poll intervals.
+    fs.writeFileSync(path.join(config, "config.toml"), `[ollama]\nurl = "${ollamaUrl}"\n[policy]\nadaptive = false\n`, {
+      mode: 0o600,
+    });
     const socket = path.join(root, "s.sock");
     const binary = process.env.CLAUDE_QUOTAD_BIN || path.join(REPO, "target", "debug", "claude-quotad");
     assert.ok(fs.existsSync(binary), `${binary} is missing: run \`cargo build --workspace\` first (or set $CLAUDE_QUOTAD_BIN)`);

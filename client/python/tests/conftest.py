@@ -69,7 +69,11 @@ class Daemon:
                 }
             )
         )
-        (config / "config.toml").write_text(f'[ollama]\nurl = "{ollama_url}"\n')
+        # The fixed poll schedule: tests change the fake API and expect the
+        # daemon to see it within a few poll intervals.
+        (config / "config.toml").write_text(
+            f'[ollama]\nurl = "{ollama_url}"\n[policy]\nadaptive = false\n'
+        )
         (config / "config.toml").chmod(0o600)  # whatever the umask: others must not write it
         env = {
             "PATH": os.environ.get("PATH", ""),

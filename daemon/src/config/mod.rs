@@ -9,5 +9,7 @@ mod model;
 mod rules;
 
 pub use load::{ConfigError, Source};
+#[cfg(test)]
+pub use model::Settings;
 pub use model::{Models, NotADuration, Seconds, Thresholds};
 pub use rules::Config;

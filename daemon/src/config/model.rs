@@ -104,6 +104,10 @@ pub struct Policy {
     /// rate, window resets and pushed readings), not on a fixed clock;
     /// `false` polls every `poll_interval` while someone listens.
     pub adaptive: bool,
+    /// With `adaptive`, the longest wait between polls while someone
+    /// listens; at most 4/5 of `stale_after` counts, so a reading never
+    /// turns stale while it is relied on.
+    pub adaptive_max_interval: Seconds,
 }
 
 impl Default for Policy {
@@ -111,6 +115,7 @@ impl Default for Policy {
         Policy {
             pace: false,
             adaptive: true,
+            adaptive_max_interval: Seconds(Duration::from_secs(240)),
         }
     }
 }

@@ -127,6 +127,12 @@ fn check(config: &Settings) -> Result<(), Broken> {
         LONGEST_INTERVAL,
     )?;
     seconds(
+        "policy.adaptive_max_interval",
+        config.policy.adaptive_max_interval,
+        poll_floor.clone(),
+        LONGEST_INTERVAL,
+    )?;
+    seconds(
         "idle_poll_interval",
         config.idle_poll_interval,
         poll_floor,

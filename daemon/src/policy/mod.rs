@@ -8,6 +8,7 @@
 //! - [`pace`]: the opt-in rule that saves the cloud early at a fast pace.
 //! - [`table`]: the answer table, tier × task value and complexity.
 //! - [`local_choice`]: which local model to name, given what is pulled.
+//! - [`plan`]: when the reading could next change an answer, so when to poll.
 //! - [`verdict`](mod@verdict): the verdict and the replies read from it.
 //!
 //! Nothing here does I/O or reads the clock, so every rule is tested as a
@@ -15,6 +16,7 @@
 
 mod local_choice;
 mod pace;
+mod plan;
 mod table;
 mod tier;
 mod verdict;
@@ -23,6 +25,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+pub use plan::next_poll_in;
 pub use verdict::{Verdict, position, verdict};
 
 /// One moment on both clocks: the monotonic one orders and ages readings,

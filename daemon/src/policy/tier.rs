@@ -233,7 +233,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 impl Windows {
     /// The windows of `reading` as they count at `wall`: one whose reset
     /// has passed is 0 % (the 5-hour one is then no open window).
-    fn of(reading: &Reading, wall: DateTime<Utc>) -> Windows {
+    pub fn of(reading: &Reading, wall: DateTime<Utc>) -> Windows {
         let mut reset = Vec::new();
         let mut past = |name: &'static str, resets_at: Option<DateTime<Utc>>| match resets_at {
             Some(at) if at <= wall => {

@@ -1,0 +1,185 @@
+//! When the next poll should come (docs/configuration.md, "Polling that
+//! follows the information need"): not on a clock, but when the reading
+//! could next change an answer. From the burn rates the daemon already
+//! forecasts, the time until the nearest threshold could be crossed, with
+//! a safety factor; right after a window's reset; never sooner than
+//! `poll_interval` (one poll per interval, however many ask), never later
+//! than `[policy] adaptive_max_interval` (which keeps readings fresh while
+//! someone asks). With `[policy] adaptive = false`, every `poll_interval`.
+
+use std::time::Duration;
+
+use super::Now;
+use super::tier::Windows;
+use crate::config::Config;
+use crate::state::Snapshot;
+
+/// Poll when this share of the time to the nearest threshold has passed:
+/// a burn rate can double between two readings.
+const SAFETY: f64 = 2.0;
+
+/// The burn rate assumed, in percent per hour, before the readings of a
+/// window tell one: a busy session's.
+const PRIOR_RATE: f64 = 30.0;
+
+/// The share of `stale_after` the longest wait may take: the poll and its
+/// reply must land before the reading it replaces turns stale.
+const FRESH_SHARE: f64 = 0.8;
+
+/// How long after a window's reset its poll comes: the endpoint needs a
+/// moment to roll the window over.
+const AFTER_RESET: Duration = Duration::from_secs(5);
+
+/// How long after the reading held the next poll should come, at `now`.
+pub fn next_poll_in(state: &Snapshot, config: &Config, now: Now) -> Duration {
+    let every = config.poll_interval.0;
+    let Some(reading) = state.reading.as_ref().filter(|_| config.policy.adaptive) else {
+        return every;
+    };
+    let cap = config
+        .policy
+        .adaptive_max_interval
+        .0
+        .min(config.stale_after.0.mul_f64(FRESH_SHARE))
+        .max(every);
+    let windows = Windows::of(reading, now.wall);
+    let t = &config.thresholds;
+    let rate5 = state.history.five_hour_rate(now.wall).unwrap_or(PRIOR_RATE);
+    let rate7 = state.history.weekly_rate(now.wall).unwrap_or(rate5);
+    let five = windows.five_hour.map_or(0.0, |w| w.utilization);
+    let mut crossings = vec![(five, t.burst_below, rate5), (five, t.resting_above, rate5)];
+    if let Some(seven) = windows.seven_day {
+        crossings.push((seven.utilization, t.weekly_resting_above, rate7));
+    }
+    let family_cap = config
+        .models
+        .family()
+        .and_then(|family| windows.cap(family));
+    if let Some(cap) = family_cap {
+        crossings.push((cap.utilization, t.weekly_resting_above, rate7));
+    }
+    let soonest = crossings
+        .into_iter()
+        .filter_map(|(now_at, threshold, rate)| hours_to(now_at, threshold, rate))
+        .map(|hours| Duration::try_from_secs_f64(hours * 3600.0 / SAFETY).unwrap_or(cap))
+        .fold(cap, Duration::min);
+    let mut next = soonest.clamp(every, cap);
+    let resets = [
+        reading.five_hour.and_then(|w| w.resets_at),
+        reading.seven_day.and_then(|w| w.resets_at),
+        family_cap.and_then(|cap| cap.resets_at),
+    ];
+    for reset in resets.into_iter().flatten().filter(|at| *at > now.wall) {
+        let until = (reset - now.wall).to_std().unwrap_or_default() + AFTER_RESET;
+        next = next.min(until.max(every));
+    }
+    next
+}
+
+/// Hours until a window at `now_at` percent, rising `rate` percent an hour,
+/// passes `threshold`; `None` when it is past it or not rising.
+fn hours_to(now_at: f64, threshold: f64, rate: f64) -> Option<f64> {
+    (now_at <= threshold && rate > 0.0).then(|| (threshold - now_at) / rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Settings};
+    use crate::forecast::Sample;
+    use crate::reading::{Reading, Received};
+    use chrono::{DateTime, TimeDelta, Utc};
+    use claude_quota_proto::{ReadingSource, Window};
+
+    fn config(adaptive: bool) -> Config {
+        let mut settings = Settings::default();
+        settings.policy.adaptive = adaptive;
+        Config::check(settings).unwrap()
+    }
+
+    /// A state whose 5-hour window climbed `rate` %/h to `five` over the
+    /// last half hour, resetting at `resets_at`.
+    fn climbing(five: f64, rate: f64, resets_at: Option<DateTime<Utc>>, now: Now) -> Snapshot {
+        let mut state = Snapshot::default();
+        for minutes in (0..=30i64).rev().step_by(5) {
+            let before = TimeDelta::minutes(minutes);
+            state.history.record(Sample {
+                at: now.wall - before,
+                utilization: five - rate * minutes as f64 / 60.0,
+                resets_at,
+                seven_day: Some(20.0),
+            });
+        }
+        state.reading = Some(Reading {
+            five_hour: Some(Window::new(five, resets_at)),
+            seven_day: Some(Window::new(20.0, None)),
+            weekly_scoped: Vec::new(),
+            extra_usage: None,
+            spend_limit: false,
+            representative_claim: None,
+            as_of: now.wall,
+            source: ReadingSource::Api,
+            received: Received {
+                at: now.monotonic,
+                age: Duration::ZERO,
+            },
+        });
+        state
+    }
+
+    #[test]
+    fn the_next_poll_follows_the_time_to_the_nearest_threshold() {
+        let now = Now::current();
+        let secs = |s: u64| Duration::from_secs(s);
+        let cases = [
+            // (5h %, %/h) → next poll
+            (10.0, 0.0, secs(240)),  // flat: the cap
+            (10.0, 10.0, secs(240)), // 4 h to 50 %
+            (46.0, 12.0, secs(600)), // 20 min to 50 %, halved
+            (49.0, 60.0, secs(30)),  // a minute away: every poll_interval
+            (60.0, 20.0, secs(240)), // an hour to 80 %
+            (79.0, 30.0, secs(60)),  // 2 min to 80 %, halved
+            (90.0, 30.0, secs(240)), // past every threshold but the 7-day's
+        ];
+        for (five, rate, expected) in cases {
+            let state = climbing(five, rate, None, now);
+            let next = next_poll_in(&state, &config(true), now);
+            let expected = expected.min(secs(240));
+            let off = next.abs_diff(expected);
+            assert!(
+                off <= secs(2),
+                "{five}% at {rate} %/h: {next:?}, not {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reset_brings_the_poll_forward_but_never_under_the_interval() {
+        let now = Now::current();
+        let soon = Some(now.wall + TimeDelta::seconds(100));
+        let state = climbing(90.0, 0.0, soon, now);
+        let next = next_poll_in(&state, &config(true), now);
+        assert!((104..=105).contains(&next.as_secs()), "{next:?}");
+        let very_soon = Some(now.wall + TimeDelta::seconds(3));
+        let state = climbing(90.0, 0.0, very_soon, now);
+        assert_eq!(
+            next_poll_in(&state, &config(true), now),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn the_fixed_schedule_is_the_poll_interval() {
+        let now = Now::current();
+        let state = climbing(49.0, 60.0, None, now);
+        assert_eq!(
+            next_poll_in(&state, &config(false), now),
+            Duration::from_secs(30)
+        );
+        let state = climbing(10.0, 0.0, None, now);
+        assert_eq!(
+            next_poll_in(&state, &config(false), now),
+            Duration::from_secs(30)
+        );
+    }
+}
