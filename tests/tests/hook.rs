@@ -182,14 +182,22 @@ async fn the_subagent_model_follows_the_tier_only_ever_lower_and_nothing_else_ch
 }
 
 #[tokio::test]
-async fn unknown_moves_subagents_as_resting_does() {
+async fn unknown_moves_subagents_as_resting_does_and_says_why() {
     // No credentials: no reading, tier unknown.
     let daemon = Daemon::builder().start();
-    daemon.wait_for(WAIT, |s| s.tier == Tier::Unknown).await;
+    let status = daemon.wait_for(WAIT, |s| s.tier == Tier::Unknown).await;
     let to_haiku = opus_input_as("haiku");
     assert_eq!(
         hook(daemon.socket(), &pre_tool_use("Agent", OPUS_INPUT)),
         updated(&to_haiku)
+    );
+    let line = format!(
+        "claude-quota: the Claude subscription is in tier UNKNOWN ({}); subagents run on haiku or cheaper.",
+        status.reason
+    );
+    assert_eq!(
+        hook(daemon.socket(), &session_start(SESSION)),
+        context("SessionStart", &line)
     );
 }
 
@@ -240,7 +248,12 @@ async fn expected_context(
         resets.format("%H:%M UTC"),
         seven.format("%a %H:%M UTC"),
     );
-    let line = serde_json::to_string(&line).unwrap();
+    context(event, &line)
+}
+
+/// The hook's answer adding `line` to the conversation on `event`.
+fn context(event: &str, line: &str) -> String {
+    let line = serde_json::to_string(line).unwrap();
     format!(r#"{{"hookSpecificOutput":{{"hookEventName":"{event}","additionalContext":{line}}}}}"#)
         + "\n"
 }
