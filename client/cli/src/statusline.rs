@@ -44,16 +44,19 @@ pub async fn run(socket: &Path, prefix: Option<&str>, palette: Palette) -> Strin
     }
 }
 
-/// Pushes the windows (when there is a 5-hour one) and fetches the status;
-/// `None` when the daemon is not there or fails.
+/// Pushes the windows (Claude Code hands over only the 7-day one when no
+/// session window is open) and fetches the status; `None` when the daemon
+/// is not there or fails.
 async fn exchange(socket: &Path, pushed: Pushed, read_at: DateTime<Utc>) -> Option<Status> {
     let mut client = Client::connect_to(socket)
         .await
         .ok()?
         .with_timeout(DAEMON_WAIT);
-    if let Some(five_hour) = pushed.five_hour {
+    if pushed.five_hour.is_some() || pushed.seven_day.is_some() {
         // A refused push (nonsense numbers) still leaves a status to show.
-        let _ = client.ingest(five_hour, pushed.seven_day, read_at).await;
+        let _ = client
+            .ingest(pushed.five_hour, pushed.seven_day, read_at)
+            .await;
     }
     client.status().await.ok()
 }

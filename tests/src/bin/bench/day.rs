@@ -125,7 +125,7 @@ async fn simulate(plan: &Plan, idle_after: f64) -> Outcome {
         if (plan.pushes.0..plan.pushes.1).contains(&now) && asks % pushes_every == 0 {
             let five_hour = Window::new(20.0, None);
             status_line
-                .ingest(five_hour, None, Utc::now())
+                .ingest(Some(five_hour), None, Utc::now())
                 .await
                 .expect("push");
         }
