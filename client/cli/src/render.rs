@@ -8,8 +8,8 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 use chrono::{DateTime, Local, Utc};
+use claude_quota::{ExtraUsage, WindowStatus};
 use claude_quota::{LastErrorKind, Provider, Status, Window};
-use claude_quota_proto::{ExtraUsage, WindowStatus};
 
 use crate::guidance::Guidance;
 use crate::style::{Palette, countdown, span, usage_style};

@@ -90,7 +90,8 @@ async fn ask_daemon(socket: &Path) -> Result<(String, Status), claude_quota::Err
         .with_timeout(DAEMON_TIMEOUT);
     let hello = client
         .hello(concat!("claude-quota-doctor/", env!("CARGO_PKG_VERSION")))
-        .await?;
+        .await?
+        .daemon;
     let status = client.status().await?;
     Ok((hello, status))
 }

@@ -3,7 +3,7 @@
 //! subagents run on, so the agent can plan its spending.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::{Status, SubagentModel, Window};
+use claude_quota::{Status, SubagentModel, Window};
 
 use crate::style::countdown;
 
@@ -52,7 +52,7 @@ fn window_text(name: &str, window: Window, now: DateTime<Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use claude_quota_proto::Tier;
+    use claude_quota::Tier;
 
     use super::*;
     use crate::hook::status_fixture as status;

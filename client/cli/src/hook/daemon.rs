@@ -6,10 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use claude_quota_proto::{JsonCodec, PROTOCOL_VERSION, Reply, Request, Status, SubagentModels};
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::UnixStream;
-use tokio_util::codec::Framed;
+use claude_quota::{Client, Status, SubagentModels};
 
 /// The most the whole exchange may take, connecting included: the daemon
 /// answers from memory in microseconds, and a hook that makes Claude Code
@@ -26,46 +23,33 @@ pub struct Answer {
     pub status: Status,
 }
 
-/// Asks the daemon on `socket`, within [`DEADLINE`].
+/// Asks the daemon on `socket` (only one of this user: the client checks
+/// the peer), within [`DEADLINE`].
 pub async fn ask(socket: &Path) -> Option<Answer> {
-    tokio::time::timeout(DEADLINE, exchange(socket))
+    let mut client = Client::new(socket).with_timeout(DEADLINE);
+    let exchange = async {
+        let hello = client
+            .hello(concat!("claude-quota-hook/", env!("CARGO_PKG_VERSION")))
+            .await
+            .ok()?;
+        let status = client.status().await.ok()?;
+        Some(Answer {
+            models: hello.claude_code.unwrap_or_default(),
+            status,
+        })
+    };
+    tokio::time::timeout(DEADLINE, exchange)
         .await
         .ok()
         .flatten()
 }
 
-async fn exchange(socket: &Path) -> Option<Answer> {
-    let stream = UnixStream::connect(socket).await.ok()?;
-    // Only a daemon of this user may steer the user's subagents.
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if stream.peer_cred().ok()?.uid() != unsafe { libc::geteuid() } {
-        return None;
-    }
-    let mut conn = Framed::new(stream, JsonCodec::<Reply, Request>::new());
-    let hello = Request::Hello {
-        protocol: PROTOCOL_VERSION,
-        client: Some(concat!("claude-quota-hook/", env!("CARGO_PKG_VERSION")).to_owned()),
-    };
-    conn.feed(hello).await.ok()?;
-    conn.feed(Request::Status).await.ok()?;
-    conn.flush().await.ok()?;
-    let models = match conn.next().await?.ok()?.ok()? {
-        Reply::Hello { claude_code, .. } => claude_code.unwrap_or_default(),
-        _ => return None,
-    };
-    match conn.next().await?.ok()?.ok()? {
-        Reply::Status(status) => Some(Answer {
-            models,
-            status: *status,
-        }),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use claude_quota_proto::{SubagentModel, Tier};
+    use claude_quota_proto::{JsonCodec, PROTOCOL_VERSION, Reply, Request, SubagentModel, Tier};
+    use futures_util::{SinkExt, StreamExt};
     use tokio::net::UnixListener;
+    use tokio_util::codec::Framed;
 
     use super::*;
 
@@ -73,8 +57,8 @@ mod tests {
     async fn older_daemon(listener: UnixListener) {
         let (stream, _) = listener.accept().await.unwrap();
         let mut conn = Framed::new(stream, JsonCodec::<Request, Reply>::new());
-        for _ in 0..2 {
-            let reply = match conn.next().await.unwrap().unwrap().unwrap() {
+        while let Some(request) = conn.next().await {
+            let reply = match request.unwrap().unwrap() {
                 Request::Hello { .. } => Reply::Hello {
                     protocol: PROTOCOL_VERSION,
                     daemon: "claude-quotad/0.0.9".into(),

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::Utc;
-use claude_quota_proto::Tier;
+use claude_quota::Tier;
 use serde::Serialize;
 
 use self::event::{ContextEvent, Event};
@@ -134,10 +134,10 @@ fn remember(
 fn status_fixture(
     tier: Tier,
     reason: &str,
-    five_hour: Option<claude_quota_proto::Window>,
-    seven_day: Option<claude_quota_proto::Window>,
-) -> claude_quota_proto::Status {
-    use claude_quota_proto::{CredentialSource, DaemonInfo};
+    five_hour: Option<claude_quota::Window>,
+    seven_day: Option<claude_quota::Window>,
+) -> claude_quota::Status {
+    use claude_quota::{CredentialSource, DaemonInfo};
     serde_json::from_value(serde_json::json!({
         "tier": tier, "reason": reason, "five_hour": five_hour, "seven_day": seven_day,
         "seven_day_opus": null, "seven_day_sonnet": null, "as_of": null, "source": null,

@@ -14,7 +14,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::Tier;
+use claude_quota::Tier;
 use serde::{Deserialize, Serialize};
 
 /// The file's name, beside the socket.

@@ -1,7 +1,7 @@
 //! Which model a subagent runs on: the tier's choice (`[claude_code]`), but
 //! only ever lower than what the subagent asked for (haiku < sonnet < opus).
 
-use claude_quota_proto::SubagentModel;
+use claude_quota::SubagentModel;
 
 use crate::raw_json::{Members, Node};
 
