@@ -19,6 +19,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use crate::headers::reading_from_headers;
 use crate::route::Route;
 use crate::settings::Settings;
+use crate::wire::Greeting;
 use crate::{Error, peer, wire};
 
 /// A connection and whether it has said `hello` yet.
@@ -54,7 +55,7 @@ impl Client {
     crate::settings::settings_methods!();
 
     /// See [`crate::Client::hello`].
-    pub fn hello(&mut self, client_name: &str) -> Result<String, Error> {
+    pub fn hello(&mut self, client_name: &str) -> Result<Greeting, Error> {
         let request = Request::Hello {
             protocol: claude_quota_proto::PROTOCOL_VERSION,
             client: Some(client_name.to_owned()),

@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::headers::{HeaderReading, reading_from_headers};
 use crate::route::Route;
 use crate::settings::Settings;
+use crate::wire::Greeting;
 use crate::{peer, wire};
 
 /// A connection and whether it has said `hello` yet.
@@ -57,10 +58,11 @@ impl Client {
 
     crate::settings::settings_methods!();
 
-    /// Introduces the client; returns the daemon's name and version. Fails
-    /// when the daemon speaks another protocol version. (Every new
+    /// Introduces the client; returns the daemon's name and version and
+    /// what it is configured with. Fails when the daemon speaks another
+    /// protocol version. (Every new
     /// connection says `hello` by itself, pipelined with its first request.)
-    pub async fn hello(&mut self, client_name: &str) -> Result<String, Error> {
+    pub async fn hello(&mut self, client_name: &str) -> Result<Greeting, Error> {
         let request = Request::Hello {
             protocol: claude_quota_proto::PROTOCOL_VERSION,
             client: Some(client_name.to_owned()),

@@ -46,10 +46,10 @@ mod settings;
 mod wire;
 
 pub use claude_quota_proto::{
-    CredentialSource, DaemonInfo, Decision, ExtraUsage, Forecast, LastError, LastErrorKind,
-    LocalInfo, ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource, ReplyShape,
-    ScopedCap, Status, TaskComplexity, TaskValue, Tier, UnknownName, Window, WindowStatus,
-    default_socket_path,
+    ConfiguredModels, CredentialSource, DaemonInfo, Decision, ExtraUsage, Forecast, LastError,
+    LastErrorKind, LocalInfo, ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource,
+    ReplyPart, ReplyShape, ScopedCap, Status, SubagentModel, SubagentModels, TaskComplexity,
+    TaskValue, Tier, UnknownName, Window, WindowStatus, default_socket_path,
 };
 pub use client::{Client, Subscription};
 pub use error::Error;
@@ -57,3 +57,4 @@ pub use fallback::FALLBACK_LOCAL_MODEL;
 pub use headers::{HeaderReading, OVERAGE_INCLUDED_FAMILY, reading_from_headers};
 pub use route::{ROUTE_TIMEOUT, Route, route};
 pub use settings::DEFAULT_TIMEOUT;
+pub use wire::Greeting;

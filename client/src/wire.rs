@@ -13,7 +13,8 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use claude_quota_proto::{
-    ErrorCode, FrameError, PROTOCOL_VERSION, Provider, Reply, Request, decode_message, encode_frame,
+    ConfiguredModels, ErrorCode, FrameError, PROTOCOL_VERSION, Provider, Reply, Request,
+    SubagentModels, decode_message, encode_frame,
 };
 
 use crate::Error;
@@ -77,6 +78,19 @@ pub(crate) fn broken(err: io::Error) -> Error {
     Error::Protocol(format!("connection to claude-quotad broken: {err}"))
 }
 
+/// Who answered `hello`, and what it is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    /// `claude-quotad/<version>`.
+    pub daemon: String,
+    /// The models the daemon answers with (absent from older daemons): the
+    /// local one is what the clients fall back on when it cannot be asked.
+    pub models: Option<ConfiguredModels>,
+    /// The subagent model per tier for Claude Code's hooks (absent from
+    /// older daemons, which means [`SubagentModels::default`]).
+    pub claude_code: Option<SubagentModels>,
+}
+
 /// The daemon closed the connection before the reply.
 pub(crate) fn closed() -> Error {
     Error::Protocol("the daemon closed the connection".into())
@@ -84,18 +98,27 @@ pub(crate) fn closed() -> Error {
 
 /// Takes the reply to `hello`: a daemon of protocol 1, whose models are
 /// remembered for the fallback. Anything else fails the call.
-pub(crate) fn greeting(reply: &Reply, socket: &Path) -> Result<String, Error> {
+pub(crate) fn greeting(reply: &Reply, socket: &Path) -> Result<Greeting, Error> {
     match reply {
         Reply::Hello {
             protocol, daemon, ..
         } if *protocol != PROTOCOL_VERSION => Err(Error::Protocol(format!(
             "{daemon} speaks protocol {protocol}, this client {PROTOCOL_VERSION}"
         ))),
-        Reply::Hello { daemon, models, .. } => {
+        Reply::Hello {
+            daemon,
+            models,
+            claude_code,
+            ..
+        } => {
             if let Some(models) = models {
                 fallback::remember(socket, models);
             }
-            Ok(daemon.clone())
+            Ok(Greeting {
+                daemon: daemon.clone(),
+                models: models.clone(),
+                claude_code: *claude_code,
+            })
         }
         other => Err(answer(other.clone())
             .err()

@@ -48,6 +48,9 @@ pub struct MalformedMessage(#[source] pub serde_json::Error);
 pub struct JsonCodec<D, E> {
     frames: LengthDelimitedCodec,
     last: Option<Decoded<D>>,
+    /// Whether decoded frames are remembered (always, but in a build for
+    /// measuring what that is worth).
+    remembers: bool,
     types: PhantomData<fn(E) -> D>,
 }
 
@@ -73,7 +76,18 @@ impl<D, E> JsonCodec<D, E> {
                 .max_frame_length(MAX_FRAME_LEN)
                 .new_codec(),
             last: None,
+            remembers: true,
             types: PhantomData,
+        }
+    }
+
+    /// A codec that decodes every frame afresh: the benchmark's yardstick
+    /// for what remembering the last frame is worth (BENCHMARKS.md).
+    #[cfg(feature = "speed-variants")]
+    pub fn without_memo() -> Self {
+        Self {
+            remembers: false,
+            ..Self::new()
         }
     }
 }
@@ -163,7 +177,7 @@ impl<D: DeserializeOwned + Clone, E> JsonCodec<D, E> {
             return Ok(last.message.clone());
         }
         let message: D = decode_message(frame)?;
-        if frame.len() <= REMEMBERED_FRAME_LEN {
+        if self.remembers && frame.len() <= REMEMBERED_FRAME_LEN {
             let mut remembered = self.last.take().map(|last| last.frame).unwrap_or_default();
             remembered.clear();
             remembered.extend_from_slice(frame);

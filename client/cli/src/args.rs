@@ -59,6 +59,13 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         prefix: Option<String>,
     },
+    /// Claude Code's hook command (PreToolUse on Agent/Task, SessionStart,
+    /// UserPromptSubmit): reads the event on stdin; prints nothing and exits
+    /// 0 on any failure
+    Hook,
+    /// Wire claude-quota into another program's settings
+    #[command(subcommand)]
+    Setup(crate::setup::Target),
     /// Print shell completions for bash, zsh, fish, elvish or powershell
     Completions {
         /// The shell
@@ -69,7 +76,7 @@ pub enum Command {
     Mcp,
     /// Install, remove or inspect the login agent that keeps claude-quotad running
     Service(crate::service::ServiceArgs),
-    /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service and Ollama; say what to fix
+    /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service, Claude Code's wiring and Ollama; say what to fix
     Doctor,
 }
 

@@ -7,11 +7,15 @@
 mod args;
 mod doctor;
 mod guidance;
+mod hook;
 mod mcp;
+mod raw_json;
 mod render;
 mod route;
 mod service;
+mod setup;
 mod statusline;
+mod stdin;
 mod style;
 mod watch;
 
@@ -92,6 +96,11 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("{line}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Hook => {
+            hook::run(&cli.socket_path()).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Setup(target) => setup::run(&target).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
