@@ -21,15 +21,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use claude_quota::{Client, Provider, TaskComplexity, TaskValue};
+use claude_quota::{Client, Provider, Route, TaskComplexity, TaskValue};
 use serde_json::{Value, json};
 
 /// The Messages API version this example speaks.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
-
-/// The local model when the daemon cannot be asked: the contract's default
-/// large local model, which the daemon itself answers in the `unknown` tier.
-const FALLBACK_LOCAL_MODEL: &str = "qwen3:14b";
 
 /// How long the daemon may take: it answers from memory, so a slow daemon
 /// is a broken one and the task should not wait on it.
@@ -67,13 +63,6 @@ struct Args {
     prompt: String,
 }
 
-/// Where one task goes, and why.
-struct Route {
-    provider: Provider,
-    model: String,
-    reason: String,
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -98,46 +87,13 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The daemon's route for the task, or Ollama when it cannot give one.
+/// The daemon's route for the task: one question, local (with the model
+/// the daemon last named) whenever it cannot be asked.
 async fn route(socket: &Path, value: TaskValue, complexity: TaskComplexity) -> Route {
-    ask_daemon(socket, value, complexity)
+    Client::new(socket)
+        .with_route_timeout(DAEMON_TIMEOUT)
+        .route(value, complexity)
         .await
-        .unwrap_or_else(|err| Route {
-            provider: Provider::Ollama,
-            model: FALLBACK_LOCAL_MODEL.to_owned(),
-            reason: format!("claude-quotad unavailable, staying local: {err}"),
-        })
-}
-
-/// The cloud needs both answers: the value must allow it and the
-/// complexity must call for the cloud model. Otherwise the task takes the
-/// daemon's local model; when only the complexity asked for the cloud, that
-/// is its model for `medium`, which is local in every tier.
-async fn ask_daemon(
-    socket: &Path,
-    value: TaskValue,
-    complexity: TaskComplexity,
-) -> Result<Route, claude_quota::Error> {
-    let mut client = Client::connect_to(socket)
-        .await?
-        .with_timeout(DAEMON_TIMEOUT);
-    let decision = client.decide(value).await?;
-    let mut choice = client.select_model(complexity).await?;
-    if choice.provider == Provider::Anthropic && decision.use_cloud {
-        return Ok(Route {
-            provider: Provider::Anthropic,
-            model: choice.model,
-            reason: decision.reason,
-        });
-    }
-    if choice.provider == Provider::Anthropic {
-        choice = client.select_model(TaskComplexity::Medium).await?;
-    }
-    Ok(Route {
-        provider: Provider::Ollama,
-        model: choice.model,
-        reason: format!("{}; {}", decision.reason, choice.reason),
-    })
 }
 
 /// Sends the prompt where the route says and returns the answer's text.

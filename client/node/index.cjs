@@ -10,11 +10,16 @@
  *     const choice = await route("high", "medium");
  *     // choice.provider is "anthropic" or "ollama", choice.model the model
  *
- * `route` never throws for a missing or failing daemon: it answers local,
- * because spending the subscription on a guess is the one unsafe answer.
- * `Client` offers the whole protocol (status, decisions, subscriptions,
- * readings from response headers). Names and errors mirror the Python
- * client `claude_quota.py`.
+ * `route` asks the daemon one question (`route`) in one round trip under one
+ * deadline (2 s by default) and never throws: whenever the daemon cannot be
+ * asked it answers local, with the local model the daemon named in its
+ * `hello` (the built-in default only before any contact), because spending
+ * the subscription on a guess is the one unsafe answer. `Client` offers the
+ * whole protocol (status, decisions, subscriptions, readings from response
+ * headers). Names and errors mirror the Python client `claude_quota.py`;
+ * the rules all three bundled clients follow, held to by one conformance
+ * suite (`tests/conformance/cases.json`), are in docs/protocol.md, "Client
+ * rules".
  *
  * The wire protocol (version 1): each frame is a 4-byte big-endian length,
  * then that many bytes of UTF-8 JSON, at most 64 KiB; every message has a
@@ -39,19 +44,46 @@ const TASK_VALUES = Object.freeze(["critical", "high", "medium", "low", "routine
 /** How hard a task is, which decides how large a model it needs. */
 const TASK_COMPLEXITIES = Object.freeze(["high", "medium", "low"]);
 
-/** Milliseconds a request may wait for its answer. Answers come from memory;
- * only `refresh` waits on the network. */
+/** Milliseconds a call may take, connecting included. Answers come from
+ * memory; only `refresh` waits on the network. */
 const DEFAULT_TIMEOUT_MS = 15000;
 
-/** Milliseconds `route` waits for the daemon before it answers local. */
+/** Milliseconds a `route` call may take, connecting included, before it
+ * answers local. */
 const ROUTE_TIMEOUT_MS = 2000;
 
 /** The environment variable that overrides the socket path everywhere. */
 const SOCKET_ENV = "CLAUDE_QUOTA_SOCKET";
 
-/** The local model `route` answers when the daemon cannot: the contract's
- * default large local model, which the daemon itself answers in `unknown`. */
+/** The local model `route` answers when the daemon cannot be asked and never
+ * named its own (before any contact): the policy's default
+ * `models.local_large`. */
 const FALLBACK_LOCAL_MODEL = "qwen3:14b";
+
+/** The model family the `7d_oi` header window caps: Claude Code calls that
+ * window `seven_day_overage_included` and labels it the "Fable limit".
+ * `ingestHeaders` sends it as a weekly cap of this family. */
+const OVERAGE_INCLUDED_FAMILY = "Fable";
+
+/** How this client introduces itself in `hello`, for the daemon's logs. */
+const CLIENT_NAME = `claude-quota-node/${VERSION}`;
+/** The reason every local fallback starts with. */
+const FALLBACK_REASON = "claude-quotad unavailable, staying local";
+const TIERS = ["burst", "active", "resting", "unknown"];
+const PROVIDERS = ["anthropic", "ollama"];
+const SUBAGENT_MODELS = ["keep", "opus", "sonnet", "haiku"];
+const ERROR_CODES = ["bad_request", "unsupported_protocol", "frame_too_large", "too_many_connections", "internal"];
+/** The reply type each request is answered with (or `error`). */
+const ANSWERS = {
+  hello: "hello",
+  status: "status",
+  refresh: "status",
+  subscribe: "status",
+  should_use_cloud: "decision",
+  select_model: "model",
+  route: "route",
+  ingest: "ok",
+};
 
 const SOCKET_NAME = "claude-quotad.sock";
 const PREFIX_LEN = 4;
@@ -75,14 +107,15 @@ class ClaudeQuotaError extends Error {
  * `claude-quota service install`. */
 class DaemonUnreachable extends ClaudeQuotaError {}
 
-/** The socket file belongs to another user, whose process could answer
- * anything: route locally, and find out who it is. A socket directory only
- * you can write keeps this from happening. `uid` is the other user's. */
+/** The socket file, or its directory, belongs to another user, whose
+ * process could answer anything: route locally, and find out who it is. A
+ * socket directory only you can write keeps this from happening. `uid` is
+ * the other user's. */
 class WrongOwner extends DaemonUnreachable {
-  constructor(socket, uid) {
+  constructor(socket, uid, what = "its socket") {
     super(
-      `refusing the daemon at ${socket}: its socket belongs to uid ${uid}, not to you ` +
-        `(uid ${process.getuid()}); another user's process may be answering for claude-quotad`,
+      `refusing the daemon at ${socket}: ${what} belongs to uid ${uid}, not to you ` +
+        `(uid ${process.geteuid()}); another user's process may be answering for claude-quotad`,
     );
     this.uid = uid;
   }
@@ -140,21 +173,34 @@ function check(kind, given, allowed) {
 }
 
 /**
- * Refuses a socket file owned by another user before connecting to it. Node
- * cannot read a Unix socket's peer credentials (`SO_PEERCRED` /
- * `getpeereid`), so the owner of the socket file is the check it can do: the
- * daemon creates its socket 0600 in a 0700 directory of its own user, so a
- * file of another owner is not our daemon.
+ * Refuses a socket that may not be our daemon's, before connecting to it.
+ * Node cannot read a Unix socket's peer credentials (`SO_PEERCRED` /
+ * `getpeereid`; no maintained npm package offers them without a compiler
+ * at install time), so it checks what the file system shows: the socket
+ * file (a socket, not a symlink, of this user) and its directory (a
+ * directory, not a symlink, of this user, writable by nobody else). The
+ * daemon makes both so, and nobody else can then replace the socket
+ * between this check and the connect. What it cannot see is the process
+ * behind a socket of ours (docs/protocol.md, "Who may talk to whom").
  */
-function checkSocketOwner(socket) {
-  if (typeof process.getuid !== "function") return;
-  let owner;
+function checkSocket(socket) {
+  if (typeof process.geteuid !== "function") return;
+  const own = process.geteuid();
+  const directory = path.dirname(path.resolve(socket));
+  let file, dir;
   try {
-    owner = fs.statSync(socket).uid;
+    file = fs.lstatSync(socket);
+    dir = fs.lstatSync(directory);
   } catch (err) {
     throw unreachable(socket, err);
   }
-  if (owner !== process.getuid()) throw new WrongOwner(socket, owner);
+  if (file.uid !== own) throw new WrongOwner(socket, file.uid);
+  if (dir.uid !== own) throw new WrongOwner(socket, dir.uid, `its directory ${directory}`);
+  const refuse = (why) =>
+    new DaemonUnreachable(`refusing the daemon at ${socket}: ${why}; claude-quotad makes its socket in a directory only you can write`);
+  if (!file.isSocket()) throw refuse(file.isSymbolicLink() ? "it is a symlink" : "it is not a socket");
+  if (!dir.isDirectory()) throw refuse(`its directory ${directory} is a symlink or not a directory`);
+  if ((dir.mode & 0o022) !== 0) throw refuse(`its directory ${directory} is writable by others`);
 }
 
 function unreachable(socket, err) {
@@ -169,7 +215,9 @@ function unreachable(socket, err) {
  * One socket speaking the framed protocol: replies are matched to requests
  * in order (the daemon answers in order), so requests may be pipelined. Any
  * fault of the stream fails every waiting request and ends the connection,
- * since a late reply would answer the wrong question.
+ * since a late reply would answer the wrong question. The socket keeps the
+ * process alive only while a reply is awaited, so a held client never
+ * stops a script from exiting.
  */
 class Connection {
   constructor(socket) {
@@ -179,11 +227,12 @@ class Connection {
     this.frames = [];
     this.failure = null;
     this.closed = false;
+    this.greeted = false;
   }
 
   /** Opens the socket; rejects with `DaemonUnreachable` within `timeoutMs`. */
   open(timeoutMs) {
-    checkSocketOwner(this.socketPath);
+    checkSocket(this.socketPath);
     return new Promise((resolve, reject) => {
       const stream = net.createConnection({ path: this.socketPath });
       this.stream = stream;
@@ -194,6 +243,7 @@ class Connection {
       stream.once("connect", () => {
         clearTimeout(timer);
         stream.removeAllListeners("error");
+        stream.unref();
         stream.on("error", (err) => this.fail(new ProtocolError(`connection to claude-quotad broken: ${err.message}`)));
         stream.on("data", (chunk) => this.receive(chunk));
         stream.on("close", () => this.end());
@@ -206,17 +256,22 @@ class Connection {
     });
   }
 
-  /** Sends one message and resolves with the next frame not yet claimed.
-   * A message too large to send is a `BadRequest` and costs nothing. */
-  request(message, timeoutMs) {
-    const frame = encode(message);
+  /**
+   * Sends one request `frame` and resolves with its reply within
+   * `timeoutMs`; on a connection that has not said `hello` yet, the hello
+   * goes in the same write and its reply is checked first (`onHello`).
+   */
+  async exchange(message, frame, timeoutMs, onHello) {
+    const greeting = !this.greeted && message.type !== "hello";
+    this.greeted = true;
+    const hello = greeting ? this.next(timeoutMs) : null;
     const reply = this.next(timeoutMs);
-    this.send(frame);
+    this.stream.write(greeting ? Buffer.concat([HELLO_FRAME, frame]) : frame);
+    if (hello !== null) {
+      reply.catch(() => {}); // the hello's failure is the one reported
+      onHello(await hello);
+    }
     return reply;
-  }
-
-  send(frame) {
-    this.stream.write(frame);
   }
 
   /**
@@ -239,6 +294,7 @@ class Connection {
         this.fail(new DaemonUnreachable(`claude-quotad at ${this.socketPath} ${late} within ${timeoutMs} ms`));
       });
       this.waiters.push(waiter);
+      this.stream.ref();
     });
   }
 
@@ -260,7 +316,7 @@ class Connection {
         this.fail(new ProtocolError(`unreadable reply: ${err.message}`));
         return;
       }
-      if (message === null || typeof message !== "object" || typeof message.type !== "string") {
+      if (message === null || typeof message !== "object" || Array.isArray(message) || typeof message.type !== "string") {
         this.fail(new ProtocolError(`reply without a type: ${body.toString("utf8").slice(0, 200)}`));
         return;
       }
@@ -270,6 +326,7 @@ class Connection {
 
   deliver(message) {
     const waiter = this.waiters.shift();
+    if (this.waiters.length === 0) this.stream.unref();
     if (waiter === undefined) {
       // Updates nobody asked for yet wait here; past a few, stop reading
       // until they are taken, so a slow subscriber costs the daemon a full
@@ -311,7 +368,8 @@ class Connection {
   }
 }
 
-/** One message as a frame: the 4-byte big-endian length, then the JSON. */
+/** One message as a frame: the 4-byte big-endian length, then the JSON. A
+ * message too large for a frame is a `BadRequest` and sends nothing. */
 function encode(message) {
   const payload = Buffer.from(JSON.stringify(message), "utf8");
   if (payload.length > MAX_FRAME_LEN) {
@@ -322,6 +380,9 @@ function encode(message) {
   return Buffer.concat([prefix, payload]);
 }
 
+/** The `hello` every new connection starts with, in its first write. */
+const HELLO_FRAME = encode({ type: "hello", protocol: PROTOCOL_VERSION, client: CLIENT_NAME });
+
 function closedError() {
   return new ProtocolError("the daemon closed the connection");
 }
@@ -329,41 +390,96 @@ function closedError() {
 /** A timer that does not keep the process alive; none for `null`/`Infinity`. */
 function startTimer(timeoutMs, onTimeout) {
   if (timeoutMs == null || !Number.isFinite(timeoutMs)) return null;
-  const timer = setTimeout(onTimeout, timeoutMs);
+  const timer = setTimeout(onTimeout, Math.max(0, timeoutMs));
   timer.unref();
   return timer;
 }
 
-/** Turns an `error` reply into its exception and checks the reply answers
- * what was asked. */
-function expect(reply, expected) {
+/** What is left of a deadline, in ms (`null`: none). */
+function left(deadline) {
+  return deadline === null ? null : Math.max(0, deadline - Date.now());
+}
+
+const isString = (value) => typeof value === "string";
+const isBool = (value) => typeof value === "boolean";
+const strings = (value, keys, allowed = null) =>
+  value !== null &&
+  typeof value === "object" &&
+  keys.every((key) => isString(value[key]) && (allowed === null || allowed.includes(value[key])));
+
+/**
+ * `reply` when it answers `request`: the reply type the request asks for
+ * (or a well-formed `error`), and for `hello` and `route` the fields every
+ * client reads, of the right types (unknown fields are ignored). Anything
+ * else is a `ProtocolError`, and the connection is dropped.
+ */
+function fits(request, reply) {
+  let ok;
   if (reply.type === "error") {
-    const code = String(reply.code);
-    const message = String(reply.message ?? "");
-    if (code === "bad_request") throw new BadRequest(message);
-    throw new DaemonError(code, message);
+    ok = ERROR_CODES.includes(reply.code) && isString(reply.message);
+  } else if (reply.type !== ANSWERS[request.type]) {
+    ok = false;
+  } else if (reply.type === "hello") {
+    const { models, claude_code: subagents } = reply;
+    ok =
+      Number.isInteger(reply.protocol) &&
+      reply.protocol >= 0 &&
+      isString(reply.daemon) &&
+      (models == null || strings(models, ["cloud", "local_large", "local_small"])) &&
+      (subagents == null || strings(subagents, ["burst", "active", "resting"], SUBAGENT_MODELS));
+  } else if (reply.type === "route") {
+    ok =
+      PROVIDERS.includes(reply.provider) &&
+      isString(reply.model) &&
+      reply.model !== "" &&
+      isBool(reply.use_cloud) &&
+      reply.use_cloud === (reply.provider === "anthropic") &&
+      TIERS.includes(reply.tier) &&
+      isString(reply.reason) &&
+      isBool(reply.stale) &&
+      (reply.available === undefined || isBool(reply.available));
+  } else {
+    ok = true;
   }
-  if (reply.type !== expected) {
-    throw new ProtocolError(`expected a ${JSON.stringify(expected)} reply, got ${JSON.stringify(reply.type)}`);
+  if (!ok) throw new ProtocolError(`a reply that does not answer the request: ${JSON.stringify(reply).slice(0, 300)}`);
+  return reply;
+}
+
+/** Turns an `error` reply into its exception. */
+function answer(reply) {
+  if (reply.type === "error") {
+    if (reply.code === "bad_request") throw new BadRequest(reply.message);
+    throw new DaemonError(reply.code, reply.message);
   }
   return reply;
 }
 
+/** The local model each daemon named in its last hello, by socket, for the
+ * whole process: the module-level `route()` connects anew each call and
+ * must remember it too. */
+const namedModels = new Map();
+
 /**
  * A connection to claude-quotad. Hold one per router for its lifetime: it
- * connects on first use, and after a broken connection (the daemon
- * restarted) or a timeout the next call connects again. Requests may be
- * issued concurrently; they are pipelined on one socket.
+ * connects on first use, saying `hello` in the same write as its first
+ * request. A timeout or a broken or unreadable reply drops the connection
+ * and the next call connects again; an `error` reply keeps it. Requests may
+ * be issued concurrently; they are pipelined on one socket. An idle client
+ * never keeps the process alive.
  */
 class Client {
   /**
    * `socket` defaults to `defaultSocketPath()`; `timeout` is how many
-   * milliseconds each request may take (`null`: wait forever).
+   * milliseconds each call may take, connecting included (`null`: wait
+   * forever); `routeTimeout` the same for `route`.
    */
-  constructor({ socket, timeout = DEFAULT_TIMEOUT_MS } = {}) {
+  constructor({ socket, timeout = DEFAULT_TIMEOUT_MS, routeTimeout = ROUTE_TIMEOUT_MS } = {}) {
     this.socketPath = socket ?? defaultSocketPath();
     this.timeout = timeout;
+    this.routeTimeout = routeTimeout;
     this.connection = null;
+    this.opening = null;
+    this.beforeContact = FALLBACK_LOCAL_MODEL;
   }
 
   /** Closes the connection; a later call opens a new one. */
@@ -372,27 +488,32 @@ class Client {
     this.connection = null;
   }
 
-  /** Introduces the client and returns the daemon's `name/version`; worth
-   * checking once at start rather than misreading every answer. */
-  async hello(clientName = `claude-quota-node/${VERSION}`) {
-    const reply = await this.request({ type: "hello", protocol: PROTOCOL_VERSION, client: clientName }, "hello");
-    if (reply.protocol !== PROTOCOL_VERSION) {
-      throw new ProtocolError(`the daemon speaks protocol ${JSON.stringify(reply.protocol)}`);
-    }
+  /** The local model `route` answers when the daemon cannot be asked: the
+   * one the daemon named in its last `hello`, the built-in default before
+   * any contact. */
+  get fallbackModel() {
+    return namedModels.get(this.socketPath) ?? this.beforeContact;
+  }
+
+  /** Introduces the client and returns the daemon's `name/version`; fails
+   * with `ProtocolError` when the daemon speaks another protocol version.
+   * (Every new connection says `hello` by itself.) */
+  async hello(clientName = CLIENT_NAME) {
+    const reply = await this.request({ type: "hello", protocol: PROTOCOL_VERSION, client: clientName });
     return reply.daemon;
   }
 
   /** The daemon's full status (tier, reason, usage windows, staleness, last
    * error, Ollama's models…) as the JSON object of the contract. */
   status() {
-    return this.request({ type: "status" }, "status");
+    return this.request({ type: "status" });
   }
 
   /** The whole decision for a task of `value`: `use_cloud`, `tier`,
    * `reason` and `stale`, for routers that log why. */
   async decide(value) {
     check("task value", value, TASK_VALUES);
-    return this.request({ type: "should_use_cloud", task_value: value }, "decision");
+    return this.request({ type: "should_use_cloud", task_value: value });
   }
 
   /** Whether a task of `value` (one of `TASK_VALUES`) may go to the cloud now. */
@@ -405,26 +526,61 @@ class Client {
    * and `available` (false when the local model cannot run now). */
   async selectModel(complexity) {
     check("task complexity", complexity, TASK_COMPLEXITIES);
-    return this.request({ type: "select_model", task_complexity: complexity }, "model");
+    return this.request({ type: "select_model", task_complexity: complexity });
+  }
+
+  /**
+   * Where a task of `value` and `complexity` goes now:
+   * `{provider, model, reason, tier, available, use_cloud, stale}`, from
+   * one question (`route`) within `routeTimeout`. Never throws: any failure
+   * (no daemon, another user's, a timeout, an error or unreadable reply, an
+   * unknown value) answers local with `fallbackModel`, and `reason` says why.
+   */
+  async route(value, complexity) {
+    try {
+      check("task value", value, TASK_VALUES);
+      check("task complexity", complexity, TASK_COMPLEXITIES);
+      const reply = answer(await this.call({ type: "route", task_value: value, task_complexity: complexity }, this.routeTimeout));
+      return {
+        provider: reply.provider,
+        model: reply.model,
+        reason: reply.reason,
+        tier: reply.tier,
+        available: reply.available !== false,
+        use_cloud: reply.use_cloud,
+        stale: reply.stale,
+      };
+    } catch (err) {
+      return {
+        provider: "ollama",
+        model: this.fallbackModel,
+        reason: `${FALLBACK_REASON}: ${err.message}`,
+        tier: null,
+        available: true,
+        use_cloud: false,
+        stale: true,
+      };
+    }
   }
 
   /** Asks the daemon to poll now (at most once per 10 s) and returns the
    * status after; it waits on the network, so it may take seconds. */
   refresh() {
-    return this.request({ type: "refresh" }, "status");
+    return this.request({ type: "refresh" });
   }
 
   /**
-   * Hands the daemon the `anthropic-ratelimit-unified-*` headers of a
-   * Messages API response (a `Headers` object, a `Map` or a plain object;
-   * names in any case), which saves it a poll of the usage API. Resolves to
-   * `true` when a reading was sent and `false` when the headers hold none.
-   * A header value that is not a number is a `BadRequest` naming it.
+   * Hands the daemon what the `anthropic-ratelimit-unified-*` headers of a
+   * Messages API response say (a `Headers` object, a `Map`, a plain object
+   * or an array of pairs; names in any case), which saves it a poll of the
+   * usage API. Resolves to `true` when a reading was sent and `false` when
+   * the headers hold none; a value that cannot be read only drops its
+   * field (`readingFromHeaders`).
    */
   async ingestHeaders(headers) {
     const reading = readingFromHeaders(headers);
     if (reading === null) return false;
-    await this.request({ type: "ingest", source: "headers", ...reading }, "ok");
+    await this.request({ type: "ingest", source: "headers", ...reading });
     return true;
   }
 
@@ -436,35 +592,69 @@ class Client {
    * holds). Leaving the loop (`break`) closes the connection.
    */
   async *subscribe({ timeout = null } = {}) {
-    const connection = await new Connection(this.socketPath).open(this.timeout);
+    const deadline = this.timeout == null ? null : Date.now() + this.timeout;
+    const connection = await new Connection(this.socketPath).open(left(deadline));
     try {
-      connection.send(encode({ type: "subscribe" }));
+      const request = { type: "subscribe" };
+      yield answer(fits(request, await connection.exchange(request, encode(request), left(deadline), (hello) => this.greeting(hello))));
       for (;;) {
         const reply = await connection.next(timeout, { allowClose: true, late: "sent no update" });
         if (reply === null) return;
-        yield expect(reply, "status");
+        yield answer(fits(request, reply));
       }
     } finally {
       connection.close();
     }
   }
 
-  /** Sends one request and returns its reply; a broken or late reply drops
-   * the connection so the next call starts clean. */
-  async request(message, expected) {
-    if (this.connection === null || this.connection.closed) {
-      this.connection = null;
-      this.connection = await new Connection(this.socketPath).open(this.timeout);
-    }
-    const connection = this.connection;
+  /** One request within `timeout`; an `error` reply throws its exception
+   * (and keeps the connection). */
+  async request(message) {
+    return answer(await this.call(message, this.timeout));
+  }
+
+  /**
+   * Sends one request and returns its reply within `timeoutMs`, connecting
+   * included. The connection is kept only with a reply that answers the
+   * request in hand (an `error` reply does): any other fault drops it, since
+   * a late reply would answer the wrong question.
+   */
+  async call(message, timeoutMs) {
+    const frame = encode(message);
+    const deadline = timeoutMs == null ? null : Date.now() + timeoutMs;
+    const connection = await this.connected(deadline);
     try {
-      return expect(await connection.request(message, this.timeout), expected);
+      const reply = fits(message, await connection.exchange(message, frame, left(deadline), (hello) => this.greeting(hello)));
+      if (message.type === "hello") this.greeting(reply);
+      return reply;
     } catch (err) {
-      // A refused request (sent or not) leaves the connection usable;
-      // anything else may have left the stream out of step.
-      if (!(err instanceof BadRequest)) this.drop(connection);
+      this.drop(connection);
       throw err;
     }
+  }
+
+  /** The held connection, or a new one opened before `deadline`; calls
+   * issued together share one. */
+  async connected(deadline) {
+    if (this.connection !== null && !this.connection.closed && !this.connection.failure) return this.connection;
+    if (this.opening === null) {
+      this.connection = null;
+      this.opening = new Connection(this.socketPath)
+        .open(left(deadline))
+        .then((connection) => (this.connection = connection))
+        .finally(() => (this.opening = null));
+    }
+    return this.opening;
+  }
+
+  /** Takes the reply to `hello`: a daemon of protocol 1, whose local model
+   * is remembered for the fallback. Anything else fails the call. */
+  greeting(reply) {
+    answer(fits({ type: "hello" }, reply));
+    if (reply.protocol !== PROTOCOL_VERSION) {
+      throw new ProtocolError(`${reply.daemon} speaks protocol ${reply.protocol}, this client ${PROTOCOL_VERSION}`);
+    }
+    if (reply.models != null) namedModels.set(this.socketPath, reply.models.local_large);
   }
 
   drop(connection) {
@@ -473,102 +663,145 @@ class Client {
   }
 }
 
-/** The header names lowercased, from a `Headers`, a `Map` or a plain object
- * (whose values may be arrays, as Node's `IncomingHttpHeaders` has them). */
-function lowercaseHeaders(headers) {
-  const entries =
-    headers && typeof headers.entries === "function" && typeof headers.get === "function"
-      ? Array.from(headers.entries())
-      : Object.entries(headers ?? {});
-  const lowered = new Map();
+/** The header names lowercased (ASCII only) with their first values, from a
+ * `Headers`, a `Map`, a plain object (whose values may be arrays, as Node's
+ * `IncomingHttpHeaders` has them) or an array of `[name, value]` pairs. */
+function unifiedHeaders(headers) {
+  let entries;
+  if (Array.isArray(headers)) entries = headers;
+  else if (headers && typeof headers.entries === "function") entries = Array.from(headers.entries());
+  else entries = Object.entries(headers ?? {});
+  const values = new Map();
   for (const [name, value] of entries) {
+    const field = asciiLower(String(name));
     const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined && first !== null) lowered.set(String(name).toLowerCase(), String(first).trim());
+    if (!field.startsWith(HEADER_PREFIX) || first === undefined || first === null) continue;
+    const key = field.slice(HEADER_PREFIX.length);
+    if (!values.has(key)) values.set(key, String(first).split(",")[0].replace(/^[ \t]+|[ \t]+$/g, ""));
   }
-  return lowered;
+  return values;
+}
+
+const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+// The last second of year 9999, the latest reset an RFC 3339 time can carry.
+const MAX_RESET = 253402300799;
+// Digits, an optional fraction and an optional exponent: nothing a
+// language's own number parser reads differently (signs, hex, "_", "inf").
+const PLAIN_NUMBER = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+const TOKEN = /^[a-z0-9_]{1,64}$/;
+const STATUSES = ["allowed", "allowed_warning", "rejected"];
+
+function plainNumber(text) {
+  if (text === undefined || !PLAIN_NUMBER.test(text)) return null;
+  const number = Number(text);
+  return Number.isFinite(number) ? number : null;
+}
+
+function percent(text) {
+  const fraction = plainNumber(text);
+  return fraction === null ? null : fraction * 100;
+}
+
+function reset(text) {
+  const seconds = plainNumber(text);
+  if (seconds === null || seconds > MAX_RESET) return null;
+  return new Date(Math.floor(seconds) * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+function status(text) {
+  const lowered = text === undefined ? undefined : asciiLower(text);
+  return STATUSES.includes(lowered) ? lowered : null;
+}
+
+function token(text) {
+  const lowered = text === undefined ? undefined : asciiLower(text);
+  return lowered !== undefined && TOKEN.test(lowered) ? lowered : null;
+}
+
+/** The window, when its utilization is known: as sent, or 100 when it
+ * refused requests and gave none. */
+function windowOf(found) {
+  const utilization = found.utilization ?? (found.status === "rejected" ? 100 : null);
+  if (utilization === null) return null;
+  const window = { utilization, resets_at: found.resets_at };
+  if (found.status !== null) window.status = found.status;
+  return window;
 }
 
 /**
- * The `ingest` windows in a response's rate-limit headers, or `null` when
- * they hold none: utilization is a 0-1 fraction there (×100 here), a reset
- * is unix seconds, and `rejected` without a utilization counts as 100.
+ * The `ingest` fields a response's rate-limit headers give, or `null` when
+ * they hold no reading (no window, no `7d_oi` cap, no overage). The same
+ * rules as the Rust and Python clients: utilization is a 0-1 fraction (×100,
+ * and may exceed 1), a reset unix seconds, a window's `status` is kept and
+ * `rejected` without a utilization counts as 100; the overall `status` and
+ * `representative-claim` mark the named window rejected and name the
+ * binding window; `7d_oi` is a weekly cap of `OVERAGE_INCLUDED_FAMILY`;
+ * `overage-*` is extra usage. A header given twice counts by its first
+ * value (and a comma-joined value by its first part). A value that cannot
+ * be read drops that field only; nothing here throws for a header.
  */
 function readingFromHeaders(headers) {
-  const lowered = lowercaseHeaders(headers);
-  const reading = {};
-  for (const [window, key] of [
-    ["5h", "five_hour"],
-    ["7d", "seven_day"],
-  ]) {
-    const found = windowFromHeaders(lowered, window);
-    if (found !== null) reading[key] = found;
+  const values = unifiedHeaders(headers);
+  const found = {};
+  for (const key of ["5h", "7d", "7d_oi"]) {
+    found[key] = {
+      utilization: percent(values.get(`${key}-utilization`)),
+      resets_at: reset(values.get(`${key}-reset`)),
+      status: status(values.get(`${key}-status`)),
+    };
   }
-  return Object.keys(reading).length === 0 ? null : reading;
-}
-
-function windowFromHeaders(lowered, window) {
-  const name = (field) => `${HEADER_PREFIX}${window}-${field}`;
-  const fraction = number(lowered, name("utilization"));
-  const rejected = lowered.get(name("status")) === "rejected";
-  if (fraction === null && !rejected) return null;
-  const reset = number(lowered, name("reset"));
-  return {
-    utilization: fraction === null ? 100 : fraction * 100,
-    resets_at: reset === null ? null : new Date(reset * 1000).toISOString(),
-  };
-}
-
-function number(lowered, name) {
-  const raw = lowered.get(name);
-  if (raw === undefined || raw === "") return null;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0 || (name.endsWith("-reset") && value > 253402300799)) {
-    throw new BadRequest(`header ${name} is not a usable number: ${JSON.stringify(raw.slice(0, 100))}`);
+  const claim = token(values.get("representative-claim"));
+  const named = { five_hour: "5h", seven_day: "7d", seven_day_overage_included: "7d_oi" }[claim];
+  if (named !== undefined) {
+    // The overall headers speak of the window the claim names.
+    found[named].resets_at ??= reset(values.get("reset"));
+    if (status(values.get("status")) === "rejected") found[named].status = "rejected";
   }
-  return value;
+  const reading = { five_hour: windowOf(found["5h"]), seven_day: windowOf(found["7d"]) };
+  const capped = windowOf(found["7d_oi"]);
+  if (capped !== null) {
+    const cap = { model: OVERAGE_INCLUDED_FAMILY, utilization: capped.utilization, resets_at: capped.resets_at, severity: null };
+    if (capped.status !== undefined) cap.status = capped.status;
+    reading.weekly_scoped = [cap];
+  }
+  const overage = status(values.get("overage-status"));
+  const disabledReason = token(values.get("overage-disabled-reason"));
+  if (overage !== null || disabledReason !== null) {
+    reading.extra_usage = {
+      enabled: overage !== null && overage !== "rejected",
+      utilization: percent(values.get("overage-utilization")),
+      used: null,
+      limit: null,
+      currency: null,
+      disabled_reason: disabledReason,
+    };
+  }
+  if (reading.five_hour === null && reading.seven_day === null && capped === null && reading.extra_usage === undefined) {
+    return null;
+  }
+  if (claim !== null) reading.representative_claim = claim;
+  return reading;
 }
 
 /**
- * Where a task of `value` and `complexity` should go now:
- * `{provider, model, reason, tier, available}`.
+ * Where a task of `value` and `complexity` should go now: connect, ask
+ * `route` once within `timeout` ms, close. Never throws; lets the process
+ * exit as soon as it has answered.
  *
- * The cloud needs both answers: the task's value must allow the cloud and
- * its complexity must call for the cloud model. Otherwise the task goes to
- * the local model the daemon names; when the complexity asked for the cloud
- * but the value does not allow it, that is the daemon's model for `medium`
- * complexity, which is local in every tier.
- *
- * Never throws: when the daemon is unreachable, slow, foreign or failing —
- * and for a `value` or `complexity` it does not know — the answer is local
- * (`fallbackModel`), with the reason saying why.
+ * When the daemon is unreachable, slow, foreign or failing (or the value or
+ * complexity is unknown), the answer is local: the model the daemon named
+ * in its last `hello` in this process, or `fallbackModel` before any
+ * contact.
  */
 async function route(
   value,
   complexity,
   { socket, timeout = ROUTE_TIMEOUT_MS, fallbackModel = FALLBACK_LOCAL_MODEL } = {},
 ) {
-  const client = new Client({ socket, timeout });
+  const client = new Client({ socket, routeTimeout: timeout });
+  client.beforeContact = fallbackModel;
   try {
-    const [decision, choice] = await Promise.all([client.decide(value), client.selectModel(complexity)]);
-    if (choice.provider === "anthropic" && decision.use_cloud) {
-      return { provider: "anthropic", model: choice.model, reason: decision.reason, tier: choice.tier, available: true };
-    }
-    const local = choice.provider === "anthropic" ? await client.selectModel("medium") : choice;
-    return {
-      provider: "ollama",
-      model: local.model,
-      reason: `${decision.reason}; ${local.reason}`,
-      tier: local.tier,
-      available: local.available !== false,
-    };
-  } catch (err) {
-    return {
-      provider: "ollama",
-      model: fallbackModel,
-      reason: `claude-quotad unavailable, staying local: ${err.message}`,
-      tier: null,
-      available: true,
-    };
+    return await client.route(value, complexity);
   } finally {
     client.close();
   }
@@ -581,7 +814,9 @@ module.exports = {
   TASK_VALUES,
   TASK_COMPLEXITIES,
   DEFAULT_TIMEOUT_MS,
+  ROUTE_TIMEOUT_MS,
   FALLBACK_LOCAL_MODEL,
+  OVERAGE_INCLUDED_FAMILY,
   SOCKET_ENV,
   ClaudeQuotaError,
   DaemonUnreachable,

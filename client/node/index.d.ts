@@ -13,13 +13,40 @@ export const MAX_FRAME_LEN: number;
 export const TASK_VALUES: readonly TaskValue[];
 export const TASK_COMPLEXITIES: readonly TaskComplexity[];
 export const DEFAULT_TIMEOUT_MS: number;
+export const ROUTE_TIMEOUT_MS: number;
 export const FALLBACK_LOCAL_MODEL: string;
+/** The model family of the `7d_oi` window's cap (Claude Code's "Fable limit"). */
+export const OVERAGE_INCLUDED_FAMILY: "Fable";
 export const SOCKET_ENV: "CLAUDE_QUOTA_SOCKET";
 
-/** One usage window: percent used (0-100) and when it rolls over. */
+/** What the rate limiter says of a window. */
+export type WindowStatus = "allowed" | "allowed_warning" | "rejected";
+
+/** One usage window: percent used (0-100, may exceed 100) and when it rolls
+ * over; `status` when response headers gave it. */
 export interface Window {
   utilization: number;
   resets_at: string | null;
+  status?: WindowStatus;
+}
+
+/** A per-model weekly cap as `ingest` carries it. */
+export interface ScopedCap {
+  model: string;
+  utilization: number;
+  resets_at: string | null;
+  severity: string | null;
+  status?: WindowStatus;
+}
+
+/** Extra usage (money beyond the windows), as `ingest` carries it. */
+export interface ExtraUsage {
+  enabled: boolean;
+  utilization: number | null;
+  used: number | null;
+  limit: number | null;
+  currency: string | null;
+  disabled_reason: string | null;
 }
 
 /** The daemon's status (docs/protocol.md, "status"); unknown fields are kept. */
@@ -57,39 +84,49 @@ export interface ModelChoice {
   available?: boolean;
 }
 
-/** Where one task should go; `tier` is null when the daemon could not be asked. */
+/** Where one task should go; `tier` is null (and `stale` true) when the
+ * daemon could not be asked. */
 export interface Route {
   provider: "anthropic" | "ollama";
   model: string;
   reason: string;
   tier: Tier | null;
   available: boolean;
+  use_cloud: boolean;
+  stale: boolean;
 }
 
-/** What `ingestHeaders` accepts: a fetch `Headers`, a `Map`, or a plain
- * object (values may be arrays, as in Node's `IncomingHttpHeaders`). */
+/** What `ingestHeaders` accepts: a fetch `Headers`, a `Map`, a plain
+ * object (values may be arrays, as in Node's `IncomingHttpHeaders`) or an
+ * array of `[name, value]` pairs. */
 export type HeadersLike =
   | { entries(): IterableIterator<[string, string]>; get(name: string): string | null }
   | Map<string, string | string[]>
-  | Record<string, string | string[] | number | undefined>;
+  | Record<string, string | string[] | number | undefined>
+  | Array<[string, string]>;
 
-/** The windows read from rate-limit headers, as `ingest` sends them. */
+/** What rate-limit headers say, as `ingest` sends it. */
 export interface HeaderReading {
-  five_hour?: Window;
-  seven_day?: Window;
+  five_hour: Window | null;
+  seven_day: Window | null;
+  weekly_scoped?: ScopedCap[];
+  extra_usage?: ExtraUsage;
+  representative_claim?: string;
 }
 
 export interface ClientOptions {
   /** Defaults to `defaultSocketPath()`. */
   socket?: string;
-  /** Milliseconds each request may take; `null` waits forever. Default 15000. */
+  /** Milliseconds each call may take, connecting included; `null` waits forever. Default 15000. */
   timeout?: number | null;
+  /** Milliseconds `route` may take, connecting included, before it answers local. Default 2000. */
+  routeTimeout?: number;
 }
 
 export class ClaudeQuotaError extends Error {}
 export class DaemonUnreachable extends ClaudeQuotaError {}
 export class WrongOwner extends DaemonUnreachable {
-  constructor(socket: string, uid: number);
+  constructor(socket: string, uid: number, what?: string);
   readonly uid: number;
 }
 export class ProtocolError extends ClaudeQuotaError {}
@@ -102,12 +139,16 @@ export class DaemonError extends ClaudeQuotaError {
 export class Client {
   constructor(options?: ClientOptions);
   readonly socketPath: string;
+  /** The local model `route` answers when the daemon cannot be asked. */
+  readonly fallbackModel: string;
   close(): void;
   hello(clientName?: string): Promise<string>;
   status(): Promise<Status>;
   decide(value: TaskValue): Promise<Decision>;
   shouldUseCloud(value: TaskValue): Promise<boolean>;
   selectModel(complexity: TaskComplexity): Promise<ModelChoice>;
+  /** Never rejects: local whenever the daemon cannot be asked. */
+  route(value: TaskValue, complexity: TaskComplexity): Promise<Route>;
   refresh(): Promise<Status>;
   ingestHeaders(headers: HeadersLike): Promise<boolean>;
   subscribe(options?: { timeout?: number | null }): AsyncGenerator<Status, void, undefined>;

@@ -13,11 +13,18 @@ microseconds::
     else:
         ...  # send it to Ollama, model choice.model
 
-``route`` never raises for a missing or failing daemon: it answers local,
-because spending the subscription on a guess is the one unsafe answer. Use
-``Client`` for the full protocol (status, decisions, subscriptions), and
+``route`` asks the daemon one question (``route``) in one round trip under
+one deadline (2 s by default) and never raises: whenever the daemon cannot
+be asked it answers local, with the local model the daemon named in its
+``hello`` (the built-in default only before any contact), because spending
+the subscription on a guess is the one unsafe answer. Use ``Client`` for
+the full protocol (status, decisions, subscriptions), and
 ``Client.ingest_headers(response.headers)`` after each of your own Claude
 calls to keep the daemon's reading fresh without a poll.
+
+The rules every bundled client (Rust, Python, Node) follows alike, held to
+by one conformance suite (``tests/conformance/cases.json``), are in
+docs/protocol.md, "Client rules".
 
 The wire protocol (version 1): each frame is a 4-byte big-endian length, then
 that many bytes of UTF-8 JSON, at most 64 KiB; every message has a ``"type"``.
@@ -26,19 +33,27 @@ that many bytes of UTF-8 JSON, at most 64 KiB; every message has a ``"type"``.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import socket as _socket
+import string
 import struct
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 __all__ = [
     "PROTOCOL_VERSION",
     "TASK_VALUES",
     "TASK_COMPLEXITIES",
     "DEFAULT_TIMEOUT",
+    "ROUTE_TIMEOUT",
+    "FALLBACK_LOCAL_MODEL",
+    "OVERAGE_INCLUDED_FAMILY",
     "ClaudeQuotaError",
     "DaemonUnreachable",
     "WrongOwner",
@@ -66,17 +81,47 @@ TASK_VALUES = ("critical", "high", "medium", "low", "routine")
 #: How hard a task is, which decides how large a model it needs.
 TASK_COMPLEXITIES = ("high", "medium", "low")
 
-#: Seconds a request may wait for its answer. Answers come from memory;
+#: Seconds a call may take, connecting included. Answers come from memory;
 #: only ``refresh`` waits on the network.
 DEFAULT_TIMEOUT = 15.0
+
+#: Seconds a ``route`` call may take, connecting included, before it
+#: answers local: a daemon slower than this is not one to wait for before a
+#: model call.
+ROUTE_TIMEOUT = 2.0
 
 #: The environment variable that overrides the socket path everywhere.
 SOCKET_ENV = "CLAUDE_QUOTA_SOCKET"
 
-#: The local model ``route`` answers when the daemon cannot: the contract's
-#: default large local model, which is what the daemon itself answers in the
-#: ``unknown`` tier.
+#: The local model ``route`` answers when the daemon cannot be asked and
+#: never named its own (before any contact): the policy's default
+#: ``models.local_large``.
 FALLBACK_LOCAL_MODEL = "qwen3:14b"
+
+#: The model family the ``7d_oi`` header window caps: Claude Code calls
+#: that window ``seven_day_overage_included`` and labels it the "Fable
+#: limit". ``ingest_headers`` sends it as a weekly cap of this family.
+OVERAGE_INCLUDED_FAMILY = "Fable"
+
+#: How this client introduces itself in ``hello``, for the daemon's logs.
+_CLIENT_NAME = f"claude-quota-python/{__version__}"
+#: The reason every local fallback starts with.
+_FALLBACK_REASON = "claude-quotad unavailable, staying local"
+_TIERS = ("burst", "active", "resting", "unknown")
+_PROVIDERS = ("anthropic", "ollama")
+_SUBAGENT_MODELS = ("keep", "opus", "sonnet", "haiku")
+_ERROR_CODES = ("bad_request", "unsupported_protocol", "frame_too_large", "too_many_connections", "internal")
+#: The reply type each request is answered with (or ``error``).
+_ANSWERS = {
+    "hello": "hello",
+    "status": "status",
+    "refresh": "status",
+    "subscribe": "status",
+    "should_use_cloud": "decision",
+    "select_model": "model",
+    "route": "route",
+    "ingest": "ok",
+}
 
 _SOCKET_NAME = "claude-quotad.sock"
 _PREFIX = struct.Struct(">I")
@@ -175,19 +220,31 @@ def _check(kind: str, given: Any, allowed: tuple) -> str:
 
 class Client:
     """A connection to claude-quotad. Hold one per router for its lifetime:
-    it connects on first use; after a timeout or a broken connection the
-    next call connects again, and a connection the daemon closed since its
-    last answer (it restarted) is replaced before asking. Every connection
-    checks that the daemon runs as this user (:class:`WrongOwner` if not).
-    Not thread-safe; give each thread its own.
+    it connects on first use, saying ``hello`` in the same write as its
+    first request. A timeout or a broken or unreadable reply drops the
+    connection and the next call connects again (a connection the daemon
+    closed since its last answer, when it restarted, is replaced before
+    asking); an ``error`` reply keeps it. Every connection checks that the
+    daemon runs as this user (:class:`WrongOwner` if not). Not
+    thread-safe; give each thread its own.
     """
 
-    def __init__(self, socket: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        socket: Optional[str] = None,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        route_timeout: float = ROUTE_TIMEOUT,
+    ):
         """``socket`` defaults to :func:`default_socket_path`; ``timeout`` is
-        how many seconds each request may take (``None``: wait forever)."""
+        how many seconds each call may take, connecting included (``None``:
+        wait forever); ``route_timeout`` the same for :meth:`route`."""
         self.socket_path = os.fspath(socket) if socket is not None else default_socket_path()
         self.timeout = timeout
+        self.route_timeout = route_timeout
         self._sock: Optional[_socket.socket] = None
+        self._greeted = False
+        # The model before any contact; the module-level route() may name another.
+        self._before_contact = FALLBACK_LOCAL_MODEL
 
     def __enter__(self) -> "Client":
         return self
@@ -201,28 +258,30 @@ class Client:
             self._sock.close()
             self._sock = None
 
-    def hello(self, client_name: str = f"claude-quota-python/{__version__}") -> str:
+    @property
+    def fallback_model(self) -> str:
+        """The local model :meth:`route` answers when the daemon cannot be
+        asked: the one the daemon named in its last ``hello``, the built-in
+        default before any contact."""
+        return _fallback_model(self.socket_path, self._before_contact)
+
+    def hello(self, client_name: str = _CLIENT_NAME) -> str:
         """Introduces the client and returns the daemon's ``name/version``;
-        fails with ``DaemonError("unsupported_protocol")`` when the daemon
-        speaks another protocol version, which is worth checking once at
-        start rather than misreading every answer."""
-        reply = self._request(
-            {"type": "hello", "protocol": PROTOCOL_VERSION, "client": client_name}, "hello"
-        )
-        if reply.get("protocol") != PROTOCOL_VERSION:
-            raise ProtocolError(f"the daemon speaks protocol {reply.get('protocol')!r}")
+        fails with :class:`ProtocolError` when the daemon speaks another
+        protocol version. (Every new connection says ``hello`` by itself.)"""
+        reply = self._request({"type": "hello", "protocol": PROTOCOL_VERSION, "client": client_name})
         return reply["daemon"]
 
     def status(self) -> Dict[str, Any]:
         """The daemon's full status (tier, reason, usage windows, staleness,
         last error, Ollama's models…) as the JSON object of the contract."""
-        return self._request({"type": "status"}, "status")
+        return self._request({"type": "status"})
 
     def decide(self, value: str) -> Dict[str, Any]:
         """The whole decision for a task of ``value``: ``use_cloud``,
         ``tier``, ``reason`` and ``stale``, for routers that log why."""
         _check("task value", value, TASK_VALUES)
-        return self._request({"type": "should_use_cloud", "task_value": value}, "decision")
+        return self._request({"type": "should_use_cloud", "task_value": value})
 
     def should_use_cloud(self, value: str) -> bool:
         """Whether a task of ``value`` (one of :data:`TASK_VALUES`) may go
@@ -235,24 +294,44 @@ class Client:
         (``anthropic``/``ollama``), ``tier``, ``reason``, ``stale`` and
         ``available`` (false when the local model cannot run now)."""
         _check("task complexity", complexity, TASK_COMPLEXITIES)
-        return self._request({"type": "select_model", "task_complexity": complexity}, "model")
+        return self._request({"type": "select_model", "task_complexity": complexity})
+
+    def route(self, value: str, complexity: str) -> "Route":
+        """Where a task of ``value`` and ``complexity`` goes now: one
+        question (``route``) within ``route_timeout``. Never raises: any
+        failure (no daemon, another user's, a timeout, an error or
+        unreadable reply, an unknown value) answers local with
+        :attr:`fallback_model`, and ``reason`` says why."""
+        try:
+            _check("task value", value, TASK_VALUES)
+            _check("task complexity", complexity, TASK_COMPLEXITIES)
+            reply = _answer(
+                self._call({"type": "route", "task_value": value, "task_complexity": complexity}, self.route_timeout)
+            )
+        except ClaudeQuotaError as err:
+            return Route.fallback(self.fallback_model, err)
+        return Route(
+            reply["provider"], reply["model"], reply["reason"], reply["tier"],
+            reply.get("available", True), reply["use_cloud"], reply["stale"],
+        )  # fmt: skip
 
     def refresh(self) -> Dict[str, Any]:
         """Asks the daemon to poll now (it polls at most once per 10 s) and
         returns the status after; it waits on the network, so it may take
         seconds."""
-        return self._request({"type": "refresh"}, "status")
+        return self._request({"type": "refresh"})
 
-    def ingest_headers(self, headers: Mapping[str, Any]) -> bool:
-        """Hands the daemon the ``anthropic-ratelimit-unified-*`` headers of a
-        Messages API response (any mapping; names in any case), which saves
-        it a poll of the usage API. Returns ``True`` when a reading was sent
-        and ``False`` when the headers hold none; a value that is not a
-        number is a :class:`BadRequest` naming the header."""
+    def ingest_headers(self, headers: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]) -> bool:
+        """Hands the daemon what the ``anthropic-ratelimit-unified-*``
+        headers of a Messages API response say (any mapping or sequence of
+        pairs; names in any case), which saves it a poll of the usage API.
+        Returns ``True`` when a reading was sent and ``False`` when the
+        headers hold none; a value that cannot be read only drops its
+        field (:func:`reading_from_headers`)."""
         reading = reading_from_headers(headers)
         if reading is None:
             return False
-        self._request({"type": "ingest", "source": "headers", **reading}, "ok")
+        self._request({"type": "ingest", "source": "headers", **reading})
         return True
 
     def subscribe(self, timeout: Optional[float] = None) -> Iterator[Dict[str, Any]]:
@@ -261,58 +340,94 @@ class Client:
         connection of its own, because a subscribed connection answers
         nothing else; ``timeout`` bounds the wait for each update (``None``:
         wait as long as the tier holds)."""
-        sock = self._connect(timeout)
+        deadline = _Deadline(self.timeout)
+        sock = self._connect(deadline)
         try:
-            _send(sock, {"type": "subscribe"})
-        except OSError as err:
+            _send(sock, _frame(_hello()) + _frame({"type": "subscribe"}), deadline)
+            self._greeting(_receive(sock, deadline, allow_close=False))
+        except (_socket.timeout, OSError, ClaudeQuotaError) as err:
             sock.close()
+            if isinstance(err, ClaudeQuotaError):
+                raise
             raise ProtocolError(f"cannot subscribe: {err}") from err
         return _updates(sock, timeout)
 
-    def _request(self, request: Dict[str, Any], expected: str) -> Dict[str, Any]:
-        """Sends one request and returns its reply; any fault of the stream
-        drops the connection, since a late reply would answer the wrong
-        question."""
+    def _request(self, request: Dict[str, Any]) -> Dict[str, Any]:
+        """One request within ``timeout``; an ``error`` reply raises its
+        exception (and keeps the connection)."""
+        return _answer(self._call(request, self.timeout))
+
+    def _call(self, request: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
+        """Sends one request and returns its reply, connecting (and saying
+        ``hello`` in the same write) when no connection is held. The
+        connection is kept only with a reply that answers the request in
+        hand: any other fault drops it, since a late reply would answer the
+        wrong question."""
+        frame = _frame(request)
+        deadline = _Deadline(timeout)
+        sock = None
         try:
-            sock = self._send_request(request)
-            reply = _receive(sock, allow_close=False)
-            return _expect(reply, expected)
-        except BadRequest:
-            raise
-        except DaemonError:
-            self.close()
-            raise
-        except ProtocolError:
-            self.close()
-            raise
+            sock, greeting = self._send_request(frame, request, deadline)
+            if greeting:
+                self._greeting(_receive(sock, deadline, allow_close=False))
+            reply = _fits(request, _receive(sock, deadline, allow_close=False))
+            if request["type"] == "hello":
+                self._greeting(reply)
         except _socket.timeout as err:
-            self.close()
-            raise DaemonUnreachable(
-                f"claude-quotad at {self.socket_path} did not answer within {self.timeout}s"
-            ) from err
+            self._drop(sock)
+            raise DaemonUnreachable(f"claude-quotad at {self.socket_path} did not answer within {timeout}s") from err
         except OSError as err:
-            self.close()
+            self._drop(sock)
             raise ProtocolError(f"connection to claude-quotad broken: {err}") from err
+        except ClaudeQuotaError:
+            self._drop(sock)
+            raise
+        self._sock, self._greeted = sock, True
+        return reply
 
-    def _send_request(self, request: Dict[str, Any]) -> _socket.socket:
-        """Sends ``request`` on the held connection, or on a new one when
-        none is held or the held one is dead (the daemon restarted since its
+    def _send_request(self, frame: bytes, request: Dict[str, Any], deadline: "_Deadline") -> Tuple[_socket.socket, bool]:
+        """Sends ``frame`` on the held connection, or on a new one when none
+        is held or the held one is dead (the daemon restarted since its
         last answer: the write fails, so the request reached nobody and may
-        go again). Returns the socket it went out on."""
-        if self._sock is not None:
+        go again). Returns the socket it went out on and whether a
+        ``hello`` went ahead of it."""
+        held, self._sock = self._sock, None
+        if held is not None:
+            greeting = not self._greeted and request["type"] != "hello"
             try:
-                _send(self._sock, request)
-                return self._sock
+                _send(held, (_frame(_hello()) if greeting else b"") + frame, deadline)
+                return held, greeting
             except OSError:
-                self.close()
-        self._sock = self._connect(self.timeout)
-        _send(self._sock, request)
-        return self._sock
-
-    def _connect(self, timeout: Optional[float]) -> _socket.socket:
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        sock.settimeout(timeout)
+                held.close()
+        sock = self._connect(deadline)
+        self._greeted = False
+        greeting = request["type"] != "hello"
         try:
+            _send(sock, (_frame(_hello()) if greeting else b"") + frame, deadline)
+        except BaseException:
+            sock.close()
+            raise
+        return sock, greeting
+
+    def _greeting(self, reply: Dict[str, Any]) -> None:
+        """Takes the reply to ``hello``: a daemon of protocol 1, whose local
+        model is remembered for the fallback. Anything else fails the call."""
+        _answer(_fits({"type": "hello"}, reply))
+        if reply["protocol"] != PROTOCOL_VERSION:
+            raise ProtocolError(f"{reply['daemon']} speaks protocol {reply['protocol']}, this client {PROTOCOL_VERSION}")
+        models = reply.get("models")
+        if models is not None:
+            _remember(self.socket_path, models["local_large"])
+
+    def _drop(self, sock: Optional[_socket.socket]) -> None:
+        if sock is not None:
+            sock.close()
+        self._sock = None
+
+    def _connect(self, deadline: "_Deadline") -> _socket.socket:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            deadline.apply(sock)
             sock.connect(self.socket_path)
         except OSError as err:
             sock.close()
@@ -332,47 +447,172 @@ class Client:
         return sock
 
 
+class _Deadline:
+    """The end of one call: every wait in it (connect, send, each read)
+    gets what is left of the call's timeout."""
+
+    def __init__(self, seconds: Optional[float]) -> None:
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    def apply(self, sock: _socket.socket) -> None:
+        """Sets ``sock``'s timeout to what is left; ``socket.timeout`` when
+        nothing is."""
+        if self.at is None:
+            sock.settimeout(None)
+            return
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise _socket.timeout("timed out")
+        sock.settimeout(left)
+
+
+# The local model each daemon named in its last hello, by socket, for the
+# whole process: the module-level route() connects anew each call and
+# must remember it too.
+_named_models: Dict[str, str] = {}
+_named_models_lock = threading.Lock()
+
+
+def _remember(socket_path: str, local_large: str) -> None:
+    with _named_models_lock:
+        _named_models[socket_path] = local_large
+
+
+def _fallback_model(socket_path: str, default: str) -> str:
+    with _named_models_lock:
+        return _named_models.get(socket_path, default)
+
+
+def _hello() -> Dict[str, Any]:
+    return {"type": "hello", "protocol": PROTOCOL_VERSION, "client": _CLIENT_NAME}
+
+
 _HEADER_PREFIX = "anthropic-ratelimit-unified-"
 # The last second of year 9999, the latest reset an RFC 3339 time can carry.
 _MAX_RESET = 253402300799
+# Digits, an optional fraction and an optional exponent: nothing a
+# language's own number parser reads differently (signs, hex, "_", "inf").
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_TOKEN = re.compile(r"[a-z0-9_]{1,64}")
+_STATUSES = ("allowed", "allowed_warning", "rejected")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
-def reading_from_headers(headers: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-    """The ``ingest`` windows in a response's rate-limit headers, or ``None``
-    when they hold no 5-hour window: utilization is a 0-1 fraction there (×100 here),
-    a reset is unix seconds, and ``rejected`` without a utilization counts
-    as 100."""
-    lowered = {str(name).lower(): str(value).strip() for name, value in headers.items()}
-    reading: Dict[str, Any] = {}
-    for window, key in (("5h", "five_hour"), ("7d", "seven_day")):
-        name = f"{_HEADER_PREFIX}{window}-"
-        fraction = _header_number(lowered, name + "utilization", sys.float_info.max)
-        if fraction is None and lowered.get(name + "status") != "rejected":
-            continue
-        reset = _header_number(lowered, name + "reset", _MAX_RESET)
-        reading[key] = {
-            "utilization": 100.0 if fraction is None else fraction * 100,
-            "resets_at": None if reset is None else _rfc3339(reset),
-        }
-    # An ingest needs the 5-hour window: 7-day headers alone are no reading.
-    return reading if "five_hour" in reading else None
-
-
-def _header_number(lowered: Dict[str, str], name: str, largest: float) -> Optional[float]:
-    raw = lowered.get(name)
-    if not raw:
+def reading_from_headers(headers: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]) -> Optional[Dict[str, Any]]:
+    """The ``ingest`` fields a response's rate-limit headers give, or
+    ``None`` when they hold no reading (no window, no ``7d_oi`` cap, no
+    overage). The same rules as the Rust and Node clients: utilization is
+    a 0-1 fraction (×100, and may exceed 1), a reset unix seconds, a
+    window's ``status`` is kept and ``rejected`` without a utilization
+    counts as 100; the overall ``status`` and ``representative-claim``
+    mark the named window rejected and name the binding window; ``7d_oi``
+    is a weekly cap of :data:`OVERAGE_INCLUDED_FAMILY`; ``overage-*`` is
+    extra usage. A header given twice counts by its first value (and a
+    comma-joined value by its first part). A value that cannot be read
+    drops that field only; nothing here raises for a header."""
+    pairs = headers.items() if hasattr(headers, "items") else headers
+    values: Dict[str, str] = {}
+    for name, value in pairs:
+        field = str(name).translate(_ASCII_LOWER)
+        if field.startswith(_HEADER_PREFIX):
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            values.setdefault(field[len(_HEADER_PREFIX):], str(value).split(",", 1)[0].strip(" \t"))
+    windows = {key: _window_found(values, key) for key in ("5h", "7d", "7d_oi")}
+    claim = _token(values.get("representative-claim"))
+    named = {"five_hour": "5h", "seven_day": "7d", "seven_day_overage_included": "7d_oi"}.get(claim or "")
+    if named is not None:
+        # The overall headers speak of the window the claim names.
+        found = windows[named]
+        if found["resets_at"] is None:
+            found["resets_at"] = _reset(values.get("reset"))
+        if _status(values.get("status")) == "rejected":
+            found["status"] = "rejected"
+    reading: Dict[str, Any] = {
+        "five_hour": _window(windows["5h"]),
+        "seven_day": _window(windows["7d"]),
+    }
+    capped = _window(windows["7d_oi"])
+    if capped is not None:
+        cap = {"model": OVERAGE_INCLUDED_FAMILY, "utilization": capped["utilization"], "resets_at": capped["resets_at"], "severity": None}
+        if "status" in capped:
+            cap["status"] = capped["status"]
+        reading["weekly_scoped"] = [cap]
+    extra = _extra_usage(values)
+    if extra is not None:
+        reading["extra_usage"] = extra
+    if reading["five_hour"] is None and reading["seven_day"] is None and capped is None and extra is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value <= largest:
-        raise BadRequest(f"header {name} is not a usable number: {raw[:100]!r}")
-    return value
+    if claim is not None:
+        reading["representative_claim"] = claim
+    return reading
 
 
-def _rfc3339(unix_seconds: float) -> str:
-    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).isoformat()
+def _window_found(values: Dict[str, str], key: str) -> Dict[str, Any]:
+    return {
+        "utilization": _percent(values.get(f"{key}-utilization")),
+        "resets_at": _reset(values.get(f"{key}-reset")),
+        "status": _status(values.get(f"{key}-status")),
+    }
+
+
+def _window(found: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The window, when its utilization is known: as sent, or 100 when it
+    refused requests and gave none."""
+    utilization = found["utilization"]
+    if utilization is None and found["status"] == "rejected":
+        utilization = 100.0
+    if utilization is None:
+        return None
+    window: Dict[str, Any] = {"utilization": utilization, "resets_at": found["resets_at"]}
+    if found["status"] is not None:
+        window["status"] = found["status"]
+    return window
+
+
+def _extra_usage(values: Dict[str, str]) -> Optional[Dict[str, Any]]:
+    """Extra usage, when the headers say whether it may be spent."""
+    status = _status(values.get("overage-status"))
+    reason = _token(values.get("overage-disabled-reason"))
+    if status is None and reason is None:
+        return None
+    return {
+        "enabled": status is not None and status != "rejected",
+        "utilization": _percent(values.get("overage-utilization")),
+        "used": None,
+        "limit": None,
+        "currency": None,
+        "disabled_reason": reason,
+    }
+
+
+def _plain_number(text: Optional[str]) -> Optional[float]:
+    if text is None or not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _percent(text: Optional[str]) -> Optional[float]:
+    fraction = _plain_number(text)
+    return None if fraction is None else fraction * 100
+
+
+def _reset(text: Optional[str]) -> Optional[str]:
+    seconds = _plain_number(text)
+    if seconds is None or seconds > _MAX_RESET:
+        return None
+    return datetime.fromtimestamp(math.floor(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _status(text: Optional[str]) -> Optional[str]:
+    lowered = None if text is None else text.translate(_ASCII_LOWER)
+    return lowered if lowered in _STATUSES else None
+
+
+def _token(text: Optional[str]) -> Optional[str]:
+    lowered = None if text is None else text.translate(_ASCII_LOWER)
+    return lowered if lowered is not None and _TOKEN.fullmatch(lowered) else None
 
 
 def _peer_uid(sock: _socket.socket) -> int:
@@ -393,10 +633,10 @@ def _updates(sock: _socket.socket, timeout: Optional[float]) -> Iterator[Dict[st
     socket is closed when the iteration ends, however it ends."""
     try:
         while True:
-            reply = _receive(sock, allow_close=True)
+            reply = _receive(sock, _Deadline(timeout), allow_close=True)
             if reply is None:
                 return
-            yield _expect(reply, "status")
+            yield _answer(_fits({"type": "subscribe"}, reply))
     except _socket.timeout as err:
         raise DaemonUnreachable(f"no update from claude-quotad within {timeout}s") from err
     except OSError as err:
@@ -405,25 +645,36 @@ def _updates(sock: _socket.socket, timeout: Optional[float]) -> Iterator[Dict[st
         sock.close()
 
 
-def _send(sock: _socket.socket, message: Dict[str, Any]) -> None:
+def _frame(message: Dict[str, Any]) -> bytes:
+    """``message`` as a frame; one too large for a frame is a
+    :class:`BadRequest` and sends nothing."""
     payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     if len(payload) > MAX_FRAME_LEN:
         raise BadRequest(f"request of {len(payload)} bytes exceeds the {MAX_FRAME_LEN}-byte frame limit")
-    sock.sendall(_PREFIX.pack(len(payload)) + payload)
+    return _PREFIX.pack(len(payload)) + payload
 
 
-def _receive(sock: _socket.socket, allow_close: bool) -> Optional[Dict[str, Any]]:
+def _send(sock: _socket.socket, data: bytes, deadline: _Deadline) -> None:
+    deadline.apply(sock)
+    sock.sendall(data)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _receive(sock: _socket.socket, deadline: _Deadline, allow_close: bool) -> Optional[Dict[str, Any]]:
     """The next frame as a JSON object; ``None`` when the daemon closed
     cleanly between frames and ``allow_close`` says that is an ending."""
-    prefix = _read_exactly(sock, _PREFIX.size, allow_close)
+    prefix = _read_exactly(sock, _PREFIX.size, deadline, allow_close)
     if prefix is None:
         return None
     (length,) = _PREFIX.unpack(prefix)
     if length > MAX_FRAME_LEN:
         raise ProtocolError(f"the daemon announced a frame of {length} bytes (limit {MAX_FRAME_LEN})")
-    body = _read_exactly(sock, length, allow_close=False)
+    body = _read_exactly(sock, length, deadline, allow_close=False)
     try:
-        message = json.loads(body.decode("utf-8"))
+        message = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as err:
         raise ProtocolError(f"unreadable reply: {err}") from err
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -431,9 +682,10 @@ def _receive(sock: _socket.socket, allow_close: bool) -> Optional[Dict[str, Any]
     return message
 
 
-def _read_exactly(sock: _socket.socket, size: int, allow_close: bool) -> Optional[bytes]:
+def _read_exactly(sock: _socket.socket, size: int, deadline: _Deadline, allow_close: bool) -> Optional[bytes]:
     chunks = bytearray()
     while len(chunks) < size:
+        deadline.apply(sock)
         chunk = sock.recv(size - len(chunks))
         if not chunk:
             if allow_close and not chunks:
@@ -443,18 +695,62 @@ def _read_exactly(sock: _socket.socket, size: int, allow_close: bool) -> Optiona
     return bytes(chunks)
 
 
-def _expect(reply: Dict[str, Any], expected: str) -> Dict[str, Any]:
-    """Turns an ``error`` reply into its exception and checks the reply
-    answers what was asked."""
+def _is(value: Any, kind: type) -> bool:
+    """``isinstance`` that does not take a bool for a number."""
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def _strings(value: Any, keys: Tuple[str, ...], allowed: Optional[Tuple[str, ...]] = None) -> bool:
+    return isinstance(value, dict) and all(
+        _is(value.get(key), str) and (allowed is None or value[key] in allowed) for key in keys
+    )
+
+
+def _fits(request: Dict[str, Any], reply: Dict[str, Any]) -> Dict[str, Any]:
+    """``reply`` when it answers ``request``: the reply type the request
+    asks for (or a well-formed ``error``), and for ``hello`` and ``route``
+    the fields every client reads, of the right types (unknown fields are
+    ignored). Anything else is a :class:`ProtocolError`, and the
+    connection is dropped."""
     kind = reply["type"]
     if kind == "error":
-        code = str(reply.get("code"))
-        message = str(reply.get("message", ""))
-        if code == "bad_request":
-            raise BadRequest(message)
-        raise DaemonError(code, message)
-    if kind != expected:
-        raise ProtocolError(f"expected a {expected!r} reply, got {kind!r}")
+        fits = reply.get("code") in _ERROR_CODES and _is(reply.get("message"), str)
+    elif kind != _ANSWERS[request["type"]]:
+        fits = False
+    elif kind == "hello":
+        models, subagents = reply.get("models"), reply.get("claude_code")
+        fits = (
+            _is(reply.get("protocol"), int)
+            and reply["protocol"] >= 0
+            and _is(reply.get("daemon"), str)
+            and (models is None or _strings(models, ("cloud", "local_large", "local_small")))
+            and (subagents is None or _strings(subagents, ("burst", "active", "resting"), _SUBAGENT_MODELS))
+        )
+    elif kind == "route":
+        fits = (
+            reply.get("provider") in _PROVIDERS
+            and _is(reply.get("model"), str)
+            and reply["model"] != ""
+            and _is(reply.get("use_cloud"), bool)
+            and reply["use_cloud"] == (reply["provider"] == "anthropic")
+            and reply.get("tier") in _TIERS
+            and _is(reply.get("reason"), str)
+            and _is(reply.get("stale"), bool)
+            and _is(reply.get("available", True), bool)
+        )
+    else:
+        fits = True
+    if not fits:
+        raise ProtocolError(f"a reply that does not answer the request: {reply!r:.300}")
+    return reply
+
+
+def _answer(reply: Dict[str, Any]) -> Dict[str, Any]:
+    """Turns an ``error`` reply into its exception."""
+    if reply["type"] == "error":
+        if reply["code"] == "bad_request":
+            raise BadRequest(reply["message"])
+        raise DaemonError(reply["code"], reply["message"])
     return reply
 
 
@@ -463,51 +759,40 @@ class Route:
     """Where one task should go: ``provider`` is ``"anthropic"`` or
     ``"ollama"``, ``model`` the model to call there, ``reason`` why (worth
     logging), ``tier`` the daemon's tier (``None`` when it could not be
-    asked) and ``available`` whether a local model can run now."""
+    asked), ``available`` whether a local model can run now, ``use_cloud``
+    whether the task goes to the cloud and ``stale`` whether the reading
+    behind the answer is stale (true when the daemon could not be asked)."""
 
     provider: str
     model: str
     reason: str
     tier: Optional[str] = None
     available: bool = True
+    use_cloud: bool = False
+    stale: bool = True
+
+    @classmethod
+    def fallback(cls, model: str, err: Exception) -> "Route":
+        """Local, because the daemon could not be asked: never a guess at
+        the cloud."""
+        return cls("ollama", model, f"{_FALLBACK_REASON}: {err}")
 
 
 def route(
     value: str,
     complexity: str,
     socket: Optional[str] = None,
-    timeout: float = 2.0,
+    timeout: float = ROUTE_TIMEOUT,
     fallback_model: str = FALLBACK_LOCAL_MODEL,
 ) -> Route:
-    """Where a task of ``value`` and ``complexity`` should go now.
+    """Where a task of ``value`` and ``complexity`` should go now: connect,
+    ask ``route`` once within ``timeout`` seconds, close. Never raises.
 
-    The cloud needs both answers: the task's value must allow the cloud and
-    its complexity must call for the cloud model. Otherwise the task goes to
-    the local model the daemon names; when the complexity asked for the
-    cloud but the value does not allow it, that is the daemon's model for
-    ``medium`` complexity, which is local in every tier.
-
-    When the daemon is unreachable, slow, or fails in any way, the answer is
-    local (``fallback_model``), never cloud. Invalid ``value`` or
-    ``complexity`` still raise :class:`BadRequest`: that is a bug to fix,
-    not an outage to ride out.
+    When the daemon is unreachable, slow, foreign or failing (or the value
+    or complexity is unknown), the answer is local: the model the daemon
+    named in its last ``hello`` in this process, or ``fallback_model``
+    before any contact.
     """
-    _check("task value", value, TASK_VALUES)
-    _check("task complexity", complexity, TASK_COMPLEXITIES)
-    try:
-        with Client(socket, timeout=timeout) as client:
-            decision = client.decide(value)
-            choice = client.select_model(complexity)
-            if choice["provider"] == "anthropic" and decision["use_cloud"]:
-                return Route("anthropic", choice["model"], decision["reason"], choice["tier"])
-            if choice["provider"] == "anthropic":
-                choice = client.select_model("medium")
-            return Route(
-                "ollama",
-                choice["model"],
-                f"{decision['reason']}; {choice['reason']}",
-                choice["tier"],
-                bool(choice.get("available", True)),
-            )
-    except (ClaudeQuotaError, KeyError, TypeError) as err:
-        return Route("ollama", fallback_model, f"claude-quotad unavailable, staying local: {err}")
+    with Client(socket, route_timeout=timeout) as client:
+        client._before_contact = fallback_model
+        return client.route(value, complexity)

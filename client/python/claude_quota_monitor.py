@@ -103,14 +103,15 @@ class QuotaMonitor:
     def select_model(self, task_complexity: str) -> str:
         """The model tag for a task of ``task_complexity`` (``high``,
         ``medium``, ``low``): Claude's in ``burst`` for ``high``, else a
-        local one; the contract's large local model when the daemon cannot
-        be asked. An unknown complexity raises ``claude_quota.BadRequest``."""
+        local one; when the daemon cannot be asked, the large local model
+        it named when it last answered (the built-in default before any
+        contact). An unknown complexity raises ``claude_quota.BadRequest``."""
         try:
             return str(self._ask(lambda: self._client.select_model(task_complexity))["model"])
         except claude_quota.BadRequest:
             raise
         except (claude_quota.ClaudeQuotaError, KeyError):
-            return claude_quota.FALLBACK_LOCAL_MODEL
+            return self._client.fallback_model
 
     def _ask(self, question: Any) -> Any:
         with self._lock:

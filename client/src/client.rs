@@ -4,36 +4,41 @@
 //! only as long as every question on it got its answer: a timeout, a
 //! cancelled call or a broken stream drops it, and the next call connects
 //! again. That is what lets a router hold one client for good, across
-//! slow answers and daemon restarts alike.
+//! slow answers and daemon restarts alike. An `error` reply keeps it: the
+//! stream is still in step.
 
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::{
-    Decision, ErrorCode, FrameError, JsonCodec, ModelChoice, PROTOCOL_VERSION, ReadingSource,
-    Reply, Request, Status, TaskComplexity, TaskValue, Window,
+    Decision, ModelChoice, PREFIX_LEN, ReadingSource, Reply, Request, Status, TaskComplexity,
+    TaskValue, Window, frame_len,
 };
-use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio_util::codec::Framed;
 
 use crate::error::Error;
-use crate::headers::reading_from_headers;
+use crate::headers::{HeaderReading, reading_from_headers};
+use crate::route::Route;
+use crate::settings::Settings;
+use crate::wire::Greeting;
+use crate::{peer, wire};
 
-/// How long a request may wait for its answer by default. Answers come from
-/// memory in microseconds; only `refresh` waits on the network.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
-
-type Connection = Framed<UnixStream, JsonCodec<Reply, Request>>;
+/// A connection and whether it has said `hello` yet.
+#[derive(Debug)]
+struct Connection {
+    stream: UnixStream,
+    greeted: bool,
+}
 
 /// A connection to `claude-quotad`, opened again on demand.
 #[derive(Debug)]
 pub struct Client {
-    socket: PathBuf,
+    settings: Settings,
     /// `None` after a failed or abandoned exchange, until the next call.
     conn: Option<Connection>,
-    timeout: Duration,
 }
 
 impl Client {
@@ -46,39 +51,29 @@ impl Client {
     /// Connects to the socket at `socket` now, so that a missing daemon, or
     /// one of another user, shows at once rather than at the first question.
     pub async fn connect_to(socket: impl AsRef<Path>) -> Result<Self, Error> {
-        let socket = socket.as_ref().to_owned();
-        let conn = open(&socket).await?;
-        Ok(Client {
-            socket,
-            conn: Some(conn),
-            timeout: DEFAULT_TIMEOUT,
-        })
+        let mut client = Self::new(socket.as_ref());
+        client.conn = Some(open(&client.settings.socket).await?);
+        Ok(client)
     }
 
-    /// Sets how long each request may wait for its answer, connecting
-    /// again included.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    crate::settings::settings_methods!();
 
-    /// Introduces the client; returns the daemon's name and version. Fails
-    /// with `unsupported_protocol` when the daemon speaks another version.
-    pub async fn hello(&mut self, client_name: &str) -> Result<String, Error> {
+    /// Introduces the client; returns the daemon's name and version and
+    /// what it is configured with. Fails when the daemon speaks another
+    /// protocol version. (Every new
+    /// connection says `hello` by itself, pipelined with its first request.)
+    pub async fn hello(&mut self, client_name: &str) -> Result<Greeting, Error> {
         let request = Request::Hello {
-            protocol: PROTOCOL_VERSION,
+            protocol: claude_quota_proto::PROTOCOL_VERSION,
             client: Some(client_name.to_owned()),
         };
-        match self.request(request).await? {
-            Reply::Hello { daemon, .. } => Ok(daemon),
-            other => Err(unexpected("hello", &other)),
-        }
+        let reply = self.request(request).await?;
+        wire::greeting(&reply, &self.settings.socket)
     }
 
     /// The daemon's full status.
     pub async fn status(&mut self) -> Result<Status, Error> {
-        let reply = self.request(Request::Status).await?;
-        into_status(reply)
+        into_status(self.request(Request::Status).await?)
     }
 
     /// Whether a task of `value` may go to the cloud now.
@@ -93,7 +88,7 @@ impl Client {
             .await?
         {
             Reply::Decision(decision) => Ok(decision),
-            other => Err(unexpected("should_use_cloud", &other)),
+            other => Err(wire::unexpected("should_use_cloud", &other)),
         }
     }
 
@@ -104,109 +99,124 @@ impl Client {
         };
         match self.request(request).await? {
             Reply::Model(choice) => Ok(choice),
-            other => Err(unexpected("select_model", &other)),
+            other => Err(wire::unexpected("select_model", &other)),
         }
+    }
+
+    /// Where a task of `value` and `complexity` goes now, in one question
+    /// (`route`) under one deadline ([`Client::with_route_timeout`]); never
+    /// fails. Any failure (no daemon, another user's, a timeout, an error
+    /// or unreadable reply) answers local, with [`Client::fallback_model`].
+    pub async fn route(&mut self, value: TaskValue, complexity: TaskComplexity) -> Route {
+        let request = Request::Route {
+            task_value: value,
+            task_complexity: complexity,
+        };
+        let timeout = self.settings.route_timeout;
+        let answer = self.call(request, timeout).await;
+        Route::from_answer(answer, &self.settings.socket)
     }
 
     /// Asks the daemon to poll now (it polls at most once per 10 s) and
     /// returns the status after.
     pub async fn refresh(&mut self) -> Result<Status, Error> {
-        let reply = self.request(Request::Refresh).await?;
-        into_status(reply)
+        into_status(self.request(Request::Refresh).await?)
     }
 
-    /// Pushes a reading taken from Claude Code's status line at `as_of`.
+    /// Pushes a reading taken from Claude Code's status line at `as_of`:
+    /// its 5-hour window (`None` when no session window is open, which the
+    /// daemon reads as idle) and its 7-day window; at least one of them.
     /// The daemon keeps it only if it is newer than the reading it holds.
     pub async fn ingest(
         &mut self,
-        five_hour: Window,
+        five_hour: Option<Window>,
         seven_day: Option<Window>,
         as_of: DateTime<Utc>,
     ) -> Result<(), Error> {
-        self.push(ReadingSource::Statusline, five_hour, seven_day, as_of)
+        let reading = HeaderReading {
+            five_hour,
+            seven_day,
+            ..HeaderReading::default()
+        };
+        self.push(ReadingSource::Statusline, reading, Some(as_of))
             .await
     }
 
-    /// Pushes the windows a Messages API response carried in its
-    /// `anthropic-ratelimit-unified-*` headers, so a router's own calls to
-    /// Claude keep the daemon fresh without a poll. Takes any iterator of
+    /// Pushes what a Messages API response carried in its
+    /// `anthropic-ratelimit-unified-*` headers (windows, the `7d_oi` cap,
+    /// extra usage, the binding claim), so a router's own calls to Claude
+    /// keep the daemon fresh without a poll. Takes any iterator of
     /// name/value pairs (`&http::HeaderMap` fits), names in any case.
-    /// Returns whether a reading was sent: headers without a 5-hour
-    /// window send nothing and are no error; a value that is not a usable
-    /// number is [`Error::BadRequest`] naming the header, and nothing is sent.
+    /// Returns whether a reading was sent: headers that hold none send
+    /// nothing, and a value that cannot be read only drops its field.
     pub async fn ingest_headers<I, K, V>(&mut self, headers: I) -> Result<bool, Error>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        let reading = reading_from_headers(headers)?;
-        let Some(five_hour) = reading.five_hour else {
+        let reading = reading_from_headers(headers);
+        if !reading.is_reading() {
             return Ok(false);
-        };
-        self.push(
-            ReadingSource::Headers,
-            five_hour,
-            reading.seven_day,
-            Utc::now(),
-        )
-        .await?;
+        }
+        self.push(ReadingSource::Headers, reading, None).await?;
         Ok(true)
     }
 
     async fn push(
         &mut self,
         source: ReadingSource,
-        five_hour: Window,
-        seven_day: Option<Window>,
-        as_of: DateTime<Utc>,
+        reading: HeaderReading,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<(), Error> {
-        let request = Request::Ingest {
-            source,
-            five_hour: Some(five_hour),
-            seven_day,
-            as_of: Some(as_of),
-            weekly_scoped: Vec::new(),
-            extra_usage: None,
-            representative_claim: None,
-        };
-        match self.request(request).await? {
+        match self.request(reading.into_ingest(source, as_of)).await? {
             Reply::Ok => Ok(()),
-            other => Err(unexpected("ingest", &other)),
+            other => Err(wire::unexpected("ingest", &other)),
         }
     }
 
     /// Turns the connection into a stream of status updates: one now, then
     /// one at every change of tier or reading.
     pub async fn subscribe(mut self) -> Result<Subscription, Error> {
-        let conn = self.send_request(Request::Subscribe).await?;
-        Ok(Subscription { conn })
-    }
-
-    /// Sends one request and waits for its reply; daemon errors become
-    /// [`Error`]s.
-    async fn request(&mut self, request: Request) -> Result<Reply, Error> {
-        let timeout = self.timeout;
-        let reply = tokio::time::timeout(timeout, self.exchange(request))
+        let timeout = self.settings.timeout;
+        let subscribed = async {
+            let (mut conn, greeting) = self.send(&Request::Subscribe).await?;
+            if greeting {
+                wire::greeting(&receive(&mut conn.stream).await?, &self.settings.socket)?;
+            }
+            Ok(conn.stream)
+        };
+        let stream = tokio::time::timeout(timeout, subscribed)
             .await
             .map_err(|_| Error::Timeout(timeout))??;
-        match reply {
-            Reply::Error {
-                code: ErrorCode::BadRequest,
-                message,
-            } => Err(Error::BadRequest(message)),
-            Reply::Error { code, message } => Err(Error::Refused { code, message }),
-            reply => Ok(reply),
-        }
+        Ok(Subscription { stream })
+    }
+
+    /// One request under the client's timeout; `error` replies become
+    /// [`Error`]s.
+    async fn request(&mut self, request: Request) -> Result<Reply, Error> {
+        let timeout = self.settings.timeout;
+        wire::answer(self.call(request, timeout).await?)
+    }
+
+    /// One request and its reply within `timeout`, connecting included.
+    async fn call(&mut self, request: Request, timeout: Duration) -> Result<Reply, Error> {
+        tokio::time::timeout(timeout, self.exchange(&request))
+            .await
+            .map_err(|_| Error::Timeout(timeout))?
     }
 
     /// One request and its reply. The connection is held outside `self`
     /// meanwhile and put back only with the reply in hand: when this
     /// future fails or is dropped half-way, the connection goes with it,
     /// and with it any reply still on its way.
-    async fn exchange(&mut self, request: Request) -> Result<Reply, Error> {
-        let mut conn = self.send_request(request).await?;
-        let reply = receive(&mut conn).await?;
+    async fn exchange(&mut self, request: &Request) -> Result<Reply, Error> {
+        let (mut conn, greeting) = self.send(request).await?;
+        if greeting {
+            wire::greeting(&receive(&mut conn.stream).await?, &self.settings.socket)?;
+        }
+        let reply = wire::check(request, receive(&mut conn.stream).await?)?;
+        conn.greeted = true;
         self.conn = Some(conn);
         Ok(reply)
     }
@@ -214,86 +224,85 @@ impl Client {
     /// Sends `request` on the held connection, or on a new one when none
     /// is held or the held one is dead (the daemon restarted since its
     /// last answer: the write fails, so the request reached nobody and may
-    /// go again). Returns the connection it went out on.
-    async fn send_request(&mut self, request: Request) -> Result<Connection, Error> {
+    /// go again). Returns the connection it went out on and whether a
+    /// `hello` went ahead of it.
+    async fn send(&mut self, request: &Request) -> Result<(Connection, bool), Error> {
+        let frame = wire::encode(request)?;
         if let Some(mut held) = self.conn.take() {
-            match held.send(request.clone()).await {
-                Ok(()) => return Ok(held),
-                Err(FrameError::Io(_)) => {}
-                Err(err) => return Err(frame_error(err)),
+            let greeting = wire::greets(request, held.greeted);
+            let out = wire::outgoing(&frame, greeting);
+            if held.stream.write_all(&out).await.is_ok() {
+                return Ok((held, greeting));
             }
         }
-        let mut conn = open(&self.socket).await?;
-        conn.send(request).await.map_err(frame_error)?;
-        Ok(conn)
+        let mut conn = open(&self.settings.socket).await?;
+        let greeting = wire::greets(request, false);
+        let out = wire::outgoing(&frame, greeting);
+        conn.stream.write_all(&out).await.map_err(wire::broken)?;
+        Ok((conn, greeting))
     }
 }
 
 /// A stream of status updates from `subscribe`.
 #[derive(Debug)]
 pub struct Subscription {
-    conn: Connection,
+    stream: UnixStream,
 }
 
 impl Subscription {
     /// The next update; `Ok(None)` when the daemon closed the connection
     /// (it is shutting down or restarting).
     pub async fn next(&mut self) -> Result<Option<Status>, Error> {
-        match self.conn.next().await {
+        match read_frame(&mut self.stream).await? {
             None => Ok(None),
-            Some(frame) => decode(frame).and_then(into_status).map(Some),
+            Some(reply) => into_status(wire::answer(reply)?).map(Some),
         }
     }
 }
 
-/// Connects to `socket` and checks that the daemon there runs as this
-/// user: anyone else's process could answer "use the cloud" for it.
+/// Connects to `socket` and checks that the daemon there runs as this user.
 async fn open(socket: &Path) -> Result<Connection, Error> {
-    let unreachable = |source| Error::DaemonUnreachable {
-        socket: socket.to_owned(),
-        source,
-    };
-    let stream = UnixStream::connect(socket).await.map_err(unreachable)?;
-    let uid = stream.peer_cred().map_err(unreachable)?.uid();
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let own_uid = unsafe { libc::geteuid() };
-    if uid != own_uid {
-        return Err(Error::WrongOwner {
+    let stream = UnixStream::connect(socket)
+        .await
+        .map_err(|source| Error::DaemonUnreachable {
             socket: socket.to_owned(),
-            uid,
-            own_uid,
-        });
-    }
-    Ok(Framed::new(stream, JsonCodec::new()))
+            source,
+        })?;
+    peer::check(stream.as_fd(), socket)?;
+    Ok(Connection {
+        stream,
+        greeted: false,
+    })
 }
 
-async fn receive(conn: &mut Connection) -> Result<Reply, Error> {
-    match conn.next().await {
-        Some(frame) => decode(frame),
-        None => Err(Error::Protocol("the daemon closed the connection".into())),
-    }
+/// The next reply; the daemon closing instead is an error.
+async fn receive(stream: &mut UnixStream) -> Result<Reply, Error> {
+    read_frame(stream).await?.ok_or_else(wire::closed)
 }
 
-fn decode(
-    frame: Result<Result<Reply, claude_quota_proto::MalformedMessage>, FrameError>,
-) -> Result<Reply, Error> {
-    frame
-        .map_err(frame_error)?
-        .map_err(|err| Error::Protocol(format!("unreadable reply: {err}")))
+/// The next frame's reply, or `None` when the daemon closed the
+/// connection cleanly between frames.
+async fn read_frame(stream: &mut UnixStream) -> Result<Option<Reply>, Error> {
+    let mut prefix = [0; PREFIX_LEN];
+    let first = stream.read(&mut prefix).await.map_err(wire::broken)?;
+    if first == 0 {
+        return Ok(None);
+    }
+    stream
+        .read_exact(&mut prefix[first..])
+        .await
+        .map_err(wire::broken)?;
+    let mut payload = vec![0; frame_len(prefix).map_err(wire::oversized)?];
+    stream
+        .read_exact(&mut payload)
+        .await
+        .map_err(wire::broken)?;
+    wire::decode(&payload).map(Some)
 }
 
 fn into_status(reply: Reply) -> Result<Status, Error> {
     match reply {
         Reply::Status(status) => Ok(*status),
-        Reply::Error { code, message } => Err(Error::Refused { code, message }),
-        other => Err(unexpected("status", &other)),
+        other => Err(wire::unexpected("status", &other)),
     }
-}
-
-fn frame_error(err: FrameError) -> Error {
-    Error::Protocol(err.to_string())
-}
-
-fn unexpected(asked: &str, reply: &Reply) -> Error {
-    Error::Protocol(format!("unexpected reply to {asked}: {reply:?}"))
 }

@@ -1,128 +1,274 @@
 //! Readings from a Messages API response's `anthropic-ratelimit-unified-*`
-//! headers (docs/protocol.md, "ingest"): a router that calls Claude anyway learns the
-//! windows for free and can keep the daemon fresh without a poll.
+//! headers (docs/protocol.md, "ingest"): a router that calls Claude anyway
+//! learns the windows for free and can keep the daemon fresh without a poll.
 //!
 //! Takes any iterator of name/value pairs, so `http::HeaderMap` (reqwest,
-//! hyper, axum) fits without this library depending on `http`.
+//! hyper, axum) fits without this library depending on `http`. The Python
+//! and Node clients read the same headers by the same rules, and the
+//! conformance suite (`tests/conformance/cases.json`) holds all three to
+//! the same ingest message for the same headers.
+//!
+//! A value that cannot be read drops that one field, never the reading and
+//! never with an error: a router must not fail a model call over an odd
+//! header.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::Window;
-
-use crate::Error;
+use claude_quota_proto::{ExtraUsage, ReadingSource, Request, ScopedCap, Window, WindowStatus};
 
 /// The prefix of the headers that carry the subscription's windows.
 const PREFIX: &str = "anthropic-ratelimit-unified-";
 
+/// The model family the `7d_oi` window caps. Claude Code names that window
+/// `seven_day_overage_included` and labels it the "Fable limit"; the
+/// daemon's `[models] cloud_family` decides whether it closes the cloud.
+pub const OVERAGE_INCLUDED_FAMILY: &str = "Fable";
+
 /// The last second of year 9999, the latest reset an RFC 3339 time carries.
 const MAX_RESET: f64 = 253_402_300_799.0;
 
-/// What a response's headers say about the two windows.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// The longest claim or disabled reason kept, in characters.
+const MAX_TOKEN_LEN: usize = 64;
+
+/// What a response's headers say, as `ingest` carries it.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct HeaderReading {
-    /// The 5-hour window, when the headers name it.
+    /// The 5-hour window, when the headers give it.
     pub five_hour: Option<Window>,
-    /// The 7-day window, when the headers name it.
+    /// The 7-day window, when the headers give it.
     pub seven_day: Option<Window>,
+    /// The `7d_oi` window as a weekly cap of [`OVERAGE_INCLUDED_FAMILY`].
+    pub weekly_scoped: Vec<ScopedCap>,
+    /// Extra usage, from the `overage-*` headers.
+    pub extra_usage: Option<ExtraUsage>,
+    /// The binding window the rate limiter names
+    /// (`representative-claim`: `five_hour`, `seven_day`,
+    /// `seven_day_overage_included`, …).
+    pub representative_claim: Option<String>,
 }
 
-/// One window's three headers as found.
-#[derive(Default)]
-struct Found {
-    utilization: Option<f64>,
-    resets_at: Option<DateTime<Utc>>,
-    rejected: bool,
-}
-
-impl Found {
-    /// The window, in percent: the fraction ×100, or 100 when the window
-    /// refused the request and gave no fraction.
-    fn window(self) -> Option<Window> {
-        let fraction = self.utilization.or(self.rejected.then_some(1.0))?;
-        let utilization = fraction * 100.0;
-        Some(Window::new(utilization, self.resets_at))
+impl HeaderReading {
+    /// Whether the headers held something the daemon takes as a reading
+    /// (a window, the cap or extra usage); a claim alone is none.
+    pub fn is_reading(&self) -> bool {
+        self.five_hour.is_some()
+            || self.seven_day.is_some()
+            || !self.weekly_scoped.is_empty()
+            || self.extra_usage.is_some()
     }
 }
 
-/// Reads the windows from response headers, names in any case. A value
-/// that is not a usable number (not numeric, negative, a reset past year
-/// 9999) is [`Error::BadRequest`] naming the header, as in the Python and
-/// Node clients: a guess is never sent.
-pub fn reading_from_headers<I, K, V>(headers: I) -> Result<HeaderReading, Error>
+impl HeaderReading {
+    /// The `ingest` request carrying this reading.
+    pub(crate) fn into_ingest(
+        self,
+        source: ReadingSource,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Request {
+        Request::Ingest {
+            source,
+            five_hour: self.five_hour,
+            seven_day: self.seven_day,
+            as_of,
+            weekly_scoped: self.weekly_scoped,
+            extra_usage: self.extra_usage,
+            representative_claim: self.representative_claim,
+        }
+    }
+}
+
+/// Reads the rate-limit headers, names in any case. A header given twice
+/// counts by its first value, and a value joined with commas (as fetch's
+/// `Headers` joins repeats) by its first part.
+pub fn reading_from_headers<I, K, V>(headers: I) -> HeaderReading
 where
     I: IntoIterator<Item = (K, V)>,
     K: AsRef<str>,
     V: AsRef<[u8]>,
 {
-    let (mut five, mut seven) = (Found::default(), Found::default());
+    let mut values = BTreeMap::new();
     for (name, value) in headers {
         let name = name.as_ref().to_ascii_lowercase();
-        let Some(rest) = name.strip_prefix(PREFIX) else {
-            continue;
-        };
-        let Some((window, field)) = rest.split_once('-') else {
-            continue;
-        };
-        let found = match window {
-            "5h" => &mut five,
-            "7d" => &mut seven,
-            _ => continue,
-        };
-        let value = String::from_utf8_lossy(value.as_ref());
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match field {
-            "utilization" => found.utilization = Some(number(&name, value, f64::MAX)?),
-            "reset" => {
-                // Whole seconds within year 9999, so the cast cannot wrap.
-                let secs = number(&name, value, MAX_RESET)? as i64;
-                found.resets_at = DateTime::from_timestamp(secs, 0);
-            }
-            "status" => found.rejected = value.eq_ignore_ascii_case("rejected"),
-            _ => {}
+        if let Some(field) = name.strip_prefix(PREFIX) {
+            let value = String::from_utf8_lossy(value.as_ref());
+            values
+                .entry(field.to_owned())
+                .or_insert_with(|| first_part(&value).to_owned());
         }
     }
-    Ok(HeaderReading {
-        five_hour: five.window(),
-        seven_day: seven.window(),
-    })
+    Headers(values).reading()
 }
 
-/// A header's number, from 0 to `largest`, or the `BadRequest` naming it;
-/// at most 100 characters of the value are quoted.
-fn number(name: &str, value: &str, largest: f64) -> Result<f64, Error> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|number| (0.0..=largest).contains(number))
-        .ok_or_else(|| {
-            let shown: String = value.chars().take(100).collect();
-            Error::BadRequest(format!("header {name} is not a usable number: {shown:?}"))
+/// The first comma-separated part of a value, without spaces or tabs.
+fn first_part(value: &str) -> &str {
+    let first = value.split(',').next().unwrap_or_default();
+    first.trim_matches([' ', '\t'])
+}
+
+/// The unified headers by the rest of their name (`5h-utilization`, …).
+struct Headers(BTreeMap<String, String>);
+
+impl Headers {
+    fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    fn reading(&self) -> HeaderReading {
+        let mut five = self.window("5h");
+        let mut seven = self.window("7d");
+        let mut capped = self.window("7d_oi");
+        let claim = self.get("representative-claim").and_then(token);
+        let named = match claim.as_deref() {
+            Some("five_hour") => Some(&mut five),
+            Some("seven_day") => Some(&mut seven),
+            Some("seven_day_overage_included") => Some(&mut capped),
+            _ => None,
+        };
+        if let Some(window) = named {
+            // The overall headers speak of the window the claim names.
+            window.resets_at = window.resets_at.or(self.reset("reset"));
+            if self.get("status").and_then(status) == Some(WindowStatus::Rejected) {
+                window.status = Some(WindowStatus::Rejected);
+            }
+        }
+        HeaderReading {
+            five_hour: five.into_window(),
+            seven_day: seven.into_window(),
+            weekly_scoped: capped
+                .into_window()
+                .map(|window| ScopedCap {
+                    model: OVERAGE_INCLUDED_FAMILY.to_owned(),
+                    utilization: window.utilization,
+                    resets_at: window.resets_at,
+                    severity: None,
+                    status: window.status,
+                })
+                .into_iter()
+                .collect(),
+            extra_usage: self.extra_usage(),
+            representative_claim: claim,
+        }
+    }
+
+    /// One window's three headers as far as they can be read.
+    fn window(&self, window: &str) -> Found {
+        Found {
+            utilization: self.get(&format!("{window}-utilization")).and_then(percent),
+            resets_at: self.reset(&format!("{window}-reset")),
+            status: self.get(&format!("{window}-status")).and_then(status),
+        }
+    }
+
+    fn reset(&self, field: &str) -> Option<DateTime<Utc>> {
+        let seconds = self.get(field).and_then(plain_number)?;
+        // Whole seconds within year 9999, so the cast cannot wrap.
+        (seconds <= MAX_RESET).then(|| DateTime::from_timestamp(seconds.floor() as i64, 0))?
+    }
+
+    /// Extra usage, when the headers say whether it may be spent: by
+    /// `overage-status`, or by a disabled reason (then it may not).
+    fn extra_usage(&self) -> Option<ExtraUsage> {
+        let allowed = self.get("overage-status").and_then(status);
+        let disabled_reason = self.get("overage-disabled-reason").and_then(token);
+        let enabled = match (allowed, &disabled_reason) {
+            (Some(status), _) => status != WindowStatus::Rejected,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        Some(ExtraUsage {
+            enabled,
+            utilization: self.get("overage-utilization").and_then(percent),
+            used: None,
+            limit: None,
+            currency: None,
+            disabled_reason,
         })
+    }
+}
+
+/// One window's headers as found.
+struct Found {
+    utilization: Option<f64>,
+    resets_at: Option<DateTime<Utc>>,
+    status: Option<WindowStatus>,
+}
+
+impl Found {
+    /// The window, when its utilization is known: as sent, or 100 when the
+    /// window refused requests and gave no utilization.
+    fn into_window(self) -> Option<Window> {
+        let rejected = self.status == Some(WindowStatus::Rejected);
+        let utilization = self.utilization.or(rejected.then_some(100.0))?;
+        Some(Window {
+            status: self.status,
+            ..Window::new(utilization, self.resets_at)
+        })
+    }
+}
+
+/// A 0-1 fraction (which may exceed 1) as a percentage.
+fn percent(value: &str) -> Option<f64> {
+    plain_number(value).map(|fraction| fraction * 100.0)
+}
+
+fn status(value: &str) -> Option<WindowStatus> {
+    value.to_ascii_lowercase().parse().ok()
+}
+
+/// A name such as a claim or a disabled reason: lowercase letters, digits
+/// and underscores, at most [`MAX_TOKEN_LEN`] of them.
+fn token(value: &str) -> Option<String> {
+    let value = value.to_ascii_lowercase();
+    let fits = !value.is_empty()
+        && value.len() <= MAX_TOKEN_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    fits.then_some(value)
+}
+
+/// A finite number written as digits, an optional fraction and an
+/// optional exponent, and nothing a language's own parser would read
+/// differently (signs, hex, underscores, `inf`), so every client reads the
+/// same headers alike.
+fn plain_number(value: &str) -> Option<f64> {
+    let bytes = value.as_bytes();
+    let mut at = 0;
+    let digits = |at: &mut usize| {
+        let start = *at;
+        while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+            *at += 1;
+        }
+        *at > start
+    };
+    if !digits(&mut at) {
+        return None;
+    }
+    if bytes.get(at) == Some(&b'.') {
+        at += 1;
+        if !digits(&mut at) {
+            return None;
+        }
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        if !digits(&mut at) {
+            return None;
+        }
+    }
+    if at != bytes.len() {
+        return None;
+    }
+    value.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_fraction_becomes_a_percentage_with_its_reset() {
-        let reading = reading_from_headers([
-            ("Anthropic-Ratelimit-Unified-5h-Utilization", "0.83"),
-            ("anthropic-ratelimit-unified-5h-reset", "1738425600"),
-            ("anthropic-ratelimit-unified-5h-status", "allowed_warning"),
-            ("ANTHROPIC-RATELIMIT-UNIFIED-7D-UTILIZATION", "0.412"),
-            ("anthropic-ratelimit-unified-status", "allowed"),
-        ])
-        .unwrap();
-        let five = reading.five_hour.unwrap();
-        assert!((five.utilization - 83.0).abs() < 1e-9, "{five:?}");
-        assert_eq!(five.resets_at.unwrap().timestamp(), 1_738_425_600);
-        let seven = reading.seven_day.unwrap();
-        assert!((seven.utilization - 41.2).abs() < 1e-9);
-        assert_eq!(seven.resets_at, None);
-    }
 
     #[test]
     fn an_http_header_map_fits() {
@@ -132,50 +278,40 @@ mod tests {
             "anthropic-ratelimit-unified-5h-utilization",
             HeaderValue::from_static("0.5"),
         );
-        let reading = reading_from_headers(&map).unwrap();
+        let reading = reading_from_headers(&map);
         assert_eq!(reading.five_hour.unwrap().utilization, 50.0);
     }
 
     #[test]
-    fn rejected_without_a_fraction_is_full() {
-        let reading = reading_from_headers(vec![(
-            String::from("anthropic-ratelimit-unified-5h-status"),
-            b"rejected".to_vec(),
-        )])
-        .unwrap();
-        assert_eq!(reading.five_hour.unwrap().utilization, 100.0);
-        assert_eq!(reading.seven_day, None);
-    }
-
-    #[test]
-    fn unrelated_headers_give_nothing() {
-        let reading = reading_from_headers([
-            ("content-type", "application/json"),
-            ("anthropic-ratelimit-requests-remaining", "10"),
-            ("anthropic-ratelimit-unified-5h-utilization-x", "0.5"),
-            ("anthropic-ratelimit-unified-1h-utilization", "0.5"),
-            ("anthropic-ratelimit-unified-5h-utilization", " "),
-        ])
-        .unwrap();
-        assert_eq!(reading, HeaderReading::default());
-    }
-
-    #[test]
-    fn a_broken_value_is_a_bad_request_naming_the_header() {
-        for (field, value) in [
-            ("utilization", "lots"),
-            ("utilization", "NaN"),
-            ("utilization", "-0.5"),
-            ("utilization", "inf"),
-            ("reset", "soon"),
-            ("reset", "1e13"),
+    fn numbers_are_read_by_one_grammar() {
+        for (text, read) in [
+            ("0.83", Some(0.83)),
+            ("1", Some(1.0)),
+            ("1.02", Some(1.02)),
+            ("5e-1", Some(0.5)),
+            ("1E2", Some(100.0)),
+            ("", None),
+            (".5", None),
+            ("5.", None),
+            ("-0.5", None),
+            ("+1", None),
+            ("0x10", None),
+            ("1_0", None),
+            ("inf", None),
+            ("NaN", None),
+            ("1e999", None),
+            ("1 2", None),
         ] {
-            let name = format!("anthropic-ratelimit-unified-5h-{field}");
-            let err = reading_from_headers([(name.as_str(), value)]).unwrap_err();
-            assert!(
-                matches!(&err, Error::BadRequest(m) if m.contains(&name)),
-                "{field}={value}: {err}"
-            );
+            assert_eq!(plain_number(text), read, "{text:?}");
         }
+    }
+
+    #[test]
+    fn first_values_count_and_spaces_go() {
+        let reading = reading_from_headers([
+            ("anthropic-ratelimit-unified-5h-utilization", " 0.5 , 0.9"),
+            ("Anthropic-Ratelimit-Unified-5h-Utilization", "0.7"),
+        ]);
+        assert_eq!(reading.five_hour.unwrap().utilization, 50.0);
     }
 }

@@ -1,46 +1,60 @@
-//! A thin client for `claude-quotad`: ask, before every model call, whether
-//! the task may spend the Claude subscription or must stay on Ollama.
+//! A thin client for `claude-quotad`: ask, before every model call, where
+//! the task should go (the Claude subscription or a local Ollama model).
 //!
 //! ```no_run
-//! # async fn route() -> Result<(), claude_quota::Error> {
-//! use claude_quota::{Client, TaskValue};
+//! # async fn example() {
+//! use claude_quota::{Client, Provider, TaskComplexity, TaskValue};
 //!
-//! let mut client = Client::connect().await?;
-//! if client.should_use_cloud(TaskValue::High).await? {
-//!     // send the prompt to Claude
+//! let route = claude_quota::route(TaskValue::High, TaskComplexity::High).await;
+//! if route.provider == Provider::Anthropic {
+//!     // send the prompt to Claude, model route.model
 //! } else {
-//!     // send it to the local model
+//!     // send it to Ollama, model route.model; route.reason says why
 //! }
-//! # Ok(()) }
+//! # }
 //! ```
+//!
+//! `route` is one question (`route`) in one round trip under one deadline,
+//! and never fails: whenever the daemon cannot be asked the answer is the
+//! local model the daemon last named (`hello`'s `models.local_large`), the
+//! built-in default only before any contact.
 //!
 //! A client is cheap to keep: hold one per router for good and ask on it as
 //! often as you like; answers come from memory and cost microseconds. A
 //! timeout, a cancelled call or a broken connection drops the connection
 //! (so a late reply never answers the next question) and the next call
-//! connects again, also to a restarted daemon. Every connection checks
-//! that the daemon runs as this user. When no daemon of this user can be
-//! reached, the safe answer is local: [`Error::is_unreachable`] tells that
-//! case apart.
+//! connects again, also to a restarted daemon; an `error` reply keeps it.
+//! Every connection checks that the daemon runs as this user. For the
+//! other questions, [`Error::is_unreachable`] tells "no daemon of yours"
+//! (stay local) from a bug.
 //!
 //! A router that calls Claude itself can hand each response's headers to
 //! [`Client::ingest_headers`]: the daemon then has a fresh reading without
 //! a poll of the rate-limited usage endpoint.
 //!
-//! Non-async routers use [`blocking::Client`].
+//! Non-async routers use [`blocking::Client`], which needs no runtime and
+//! works inside async code too.
 
 pub mod blocking;
 mod client;
 mod error;
+mod fallback;
 mod headers;
+mod peer;
 mod route;
+mod settings;
+mod wire;
 
 pub use claude_quota_proto::{
-    CredentialSource, DaemonInfo, Decision, Forecast, LastError, LastErrorKind, LocalInfo,
-    ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource, ReplyShape, ScopedCap, Status,
-    TaskComplexity, TaskValue, Tier, UnknownName, Window, default_socket_path,
+    ConfiguredModels, CredentialSource, DaemonInfo, Decision, ExtraUsage, Forecast, LastError,
+    LastErrorKind, LocalInfo, ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource,
+    ReplyPart, ReplyShape, ScopedCap, Status, SubagentModel, SubagentModels, TaskComplexity,
+    TaskValue, Tier, UnknownName, Window, WindowStatus, default_socket_path,
 };
-pub use client::{Client, DEFAULT_TIMEOUT, Subscription};
+pub use client::{Client, Subscription};
 pub use error::Error;
-pub use headers::{HeaderReading, reading_from_headers};
-pub use route::{FALLBACK_LOCAL_MODEL, ROUTE_TIMEOUT, Route, route};
+pub use fallback::FALLBACK_LOCAL_MODEL;
+pub use headers::{HeaderReading, OVERAGE_INCLUDED_FAMILY, reading_from_headers};
+pub use route::{ROUTE_TIMEOUT, Route, route};
+pub use settings::DEFAULT_TIMEOUT;
+pub use wire::Greeting;

@@ -1,20 +1,17 @@
-//! The one call a router can make before every model call without an error
-//! to handle: [`Client::route`] puts the two questions together and answers
-//! local whenever the daemon cannot be asked, as `route()` does in the
-//! Python and Node clients.
+//! The one call a router makes before every model call, without an error
+//! to handle: the daemon's `route` answer, or local whenever the daemon
+//! cannot be asked, as `route()` does in the Python and Node clients.
 
+use std::path::Path;
 use std::time::Duration;
 
-use claude_quota_proto::{Provider, TaskComplexity, TaskValue, Tier};
+use claude_quota_proto::{Provider, Reply, RouteChoice, TaskComplexity, TaskValue, Tier};
 
-use crate::{Client, Error};
+use crate::{Client, Error, fallback, wire};
 
-/// The local model answered when the daemon cannot be asked: the policy's
-/// default `models.local_large`, the same fallback as the other clients'.
-pub const FALLBACK_LOCAL_MODEL: &str = "qwen3:14b";
-
-/// How long [`route`] waits for the daemon: answers come from memory, so a
-/// daemon slower than this is not one to wait for before a model call.
+/// How long a `route` call may take by default, connecting included:
+/// answers come from memory, so a daemon slower than this is not one to
+/// wait for before a model call.
 pub const ROUTE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where a task should go now.
@@ -30,80 +27,70 @@ pub struct Route {
     pub tier: Option<Tier>,
     /// False when the daemon saw Ollama down or without the model.
     pub available: bool,
+    /// Whether the task goes to the cloud (`provider` is Anthropic).
+    pub use_cloud: bool,
+    /// Whether the reading behind the answer is stale; true when the
+    /// daemon could not be asked.
+    pub stale: bool,
 }
 
 impl Route {
-    /// Local, because the daemon could not be asked: never a guess at the cloud.
-    pub(crate) fn fallback(err: Error) -> Route {
+    /// The route a call's answer gives: the daemon's, or local with the
+    /// model the daemon at `socket` named when it could not be had.
+    pub(crate) fn from_answer(answer: Result<Reply, Error>, socket: &Path) -> Route {
+        answer
+            .and_then(wire::answer)
+            .and_then(Route::from_reply)
+            .unwrap_or_else(|err| Route::fallback(&err, socket))
+    }
+
+    /// The daemon's answer, already checked to be one a router can follow
+    /// (`wire::check`).
+    fn from_reply(reply: Reply) -> Result<Route, Error> {
+        let Reply::Route(choice) = reply else {
+            return Err(wire::unexpected("route", &reply));
+        };
+        let RouteChoice {
+            provider,
+            model,
+            use_cloud,
+            tier,
+            reason,
+            stale,
+            available,
+        } = choice;
+        Ok(Route {
+            provider,
+            model,
+            reason,
+            tier: Some(tier),
+            available,
+            use_cloud,
+            stale,
+        })
+    }
+
+    /// Local, because the daemon could not be asked: never a guess at the
+    /// cloud.
+    fn fallback(err: &Error, socket: &Path) -> Route {
         Route {
             provider: Provider::Ollama,
-            model: FALLBACK_LOCAL_MODEL.to_owned(),
+            model: fallback::local_model(socket),
             reason: format!("claude-quotad unavailable, staying local: {err}"),
             tier: None,
             available: true,
+            use_cloud: false,
+            stale: true,
         }
     }
 }
 
-impl Client {
-    /// Where a task of `value` and `complexity` should go now; never fails.
-    ///
-    /// The cloud needs both answers: the value must allow the cloud and the
-    /// complexity must call for the cloud model. Otherwise the task goes to
-    /// the local model the daemon names (for a complexity that asked for
-    /// the cloud, the one for `medium`, local in every tier). Any error (no
-    /// daemon, another user's, a timeout, an odd reply) answers local.
-    pub async fn route(&mut self, value: TaskValue, complexity: TaskComplexity) -> Route {
-        self.ask_route(value, complexity)
-            .await
-            .unwrap_or_else(Route::fallback)
-    }
-
-    async fn ask_route(
-        &mut self,
-        value: TaskValue,
-        complexity: TaskComplexity,
-    ) -> Result<Route, Error> {
-        let decision = self.decide(value).await?;
-        let mut choice = self.select_model(complexity).await?;
-        if choice.provider == Provider::Anthropic {
-            if decision.use_cloud {
-                return Ok(Route {
-                    provider: Provider::Anthropic,
-                    model: choice.model,
-                    reason: decision.reason,
-                    tier: Some(choice.tier),
-                    available: true,
-                });
-            }
-            choice = self.select_model(TaskComplexity::Medium).await?;
-            if choice.provider == Provider::Anthropic {
-                return Err(Error::Protocol(
-                    "the daemon names no local model for medium tasks".into(),
-                ));
-            }
-        }
-        Ok(Route {
-            provider: Provider::Ollama,
-            model: choice.model,
-            reason: format!("{}; {}", decision.reason, choice.reason),
-            tier: Some(choice.tier),
-            available: choice.available,
-        })
-    }
-}
-
-/// Asks the daemon on the default socket once, within [`ROUTE_TIMEOUT`];
-/// never fails. For a router that asks now and then; one that asks before
-/// every call holds a [`Client`] and calls [`Client::route`].
+/// Asks the daemon on the default socket once (connect, ask, close) within
+/// [`ROUTE_TIMEOUT`]; never fails. For a router that asks now and then; one
+/// that asks before every call holds a [`Client`] and calls
+/// [`Client::route`].
 pub async fn route(value: TaskValue, complexity: TaskComplexity) -> Route {
-    match Client::connect().await {
-        Ok(client) => {
-            client
-                .with_timeout(ROUTE_TIMEOUT)
-                .route(value, complexity)
-                .await
-        }
-        Err(err) => Route::fallback(err),
-    }
+    Client::new(claude_quota_proto::default_socket_path())
+        .route(value, complexity)
+        .await
 }

@@ -42,6 +42,6 @@ impl Source for FileSource {
             }
         };
         stored::parse(&text, CredentialSource::File)
-            .map_err(|reason| SourceError::unusable(self.describe(), reason))
+            .map_err(|reason| SourceError::unusable(self.describe(), reason.to_string()))
     }
 }

@@ -38,7 +38,7 @@ impl KeyringSource {
     pub fn interpret(&self, raw: RawRead) -> Result<Option<Credentials>, SourceError> {
         match raw {
             Ok(Some(secret)) => stored::parse_bytes(&secret, platform::SOURCE)
-                .map_err(|reason| SourceError::unusable(self.describe(), reason)),
+                .map_err(|reason| SourceError::unusable(self.describe(), reason.to_string())),
             Ok(None) => Ok(None),
             Err(KeyringError::Ambiguous(items)) => Err(SourceError::unusable(
                 self.describe(),

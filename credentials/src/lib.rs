@@ -3,6 +3,7 @@
 //! to poll, and `claude-quota doctor`, which reports what each source
 //! holds, daemon or not; neither prints the token.
 
+pub mod child;
 pub mod env;
 mod file;
 #[cfg(target_os = "macos")]
@@ -287,7 +288,7 @@ mod tests {
                 &format!(r#"{{"claudeAiOauth":{{"accessToken":"{}"}}}}"#, self.token),
                 CredentialSource::File,
             )
-            .map_err(|reason| SourceError::unusable(self.describe(), reason))
+            .map_err(|reason| SourceError::unusable(self.describe(), reason.to_string()))
         }
     }
 

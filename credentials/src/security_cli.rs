@@ -3,13 +3,18 @@
 //! Run without a shell; its output is parsed, never logged, and its errors
 //! are summarized so that nothing secret-looking reaches a message.
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus};
 
 use claude_quota_proto::CredentialSource;
 
-use super::{Credentials, READ_TIMEOUT, Source, SourceError, stored};
+use super::child::{self, Finished};
+use super::stored::{self, NotCredentials};
+use super::{Credentials, READ_TIMEOUT, Source, SourceError};
+
+/// The most output of `security` read: the item's JSON is a few hundred
+/// bytes, and a stand-in that prints without end must not fill memory.
+const MAX_OUTPUT: usize = 1024 * 1024;
 
 /// Where macOS keeps the tool.
 const SECURITY: &str = "/usr/bin/security";
@@ -57,9 +62,7 @@ impl SecurityCli {
         }
     }
 
-    /// The exact invocation: `-w` prints the secret alone on stdout. It
-    /// runs in a process group of its own, so a hung one is killed with
-    /// everything it started.
+    /// The exact invocation: `-w` prints the secret alone on stdout.
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command
@@ -67,41 +70,24 @@ impl SecurityCli {
             .arg(&self.service)
             .arg("-a")
             .arg(&self.account)
-            .arg("-w")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .arg("-w");
         command
     }
 
     /// Runs the command; kills it (and its group) when it has not finished
     /// within [`READ_TIMEOUT`], as when it waits on a prompt nobody sees.
-    fn run(&self) -> std::io::Result<Option<Output>> {
-        let child = self.command().spawn()?;
-        let group = child.id() as libc::pid_t;
-        let (output, finished) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("security-cli".into())
-            .spawn(move || {
-                let _ = output.send(child.wait_with_output());
-            })?;
-        match finished.recv_timeout(READ_TIMEOUT) {
-            Ok(output) => output.map(Some),
-            Err(_) => {
-                // SAFETY: kill has no memory preconditions; the group is
-                // ours (process_group(0)) and not yet reaped, as the
-                // waiting thread has not answered.
-                unsafe { libc::kill(-group, libc::SIGKILL) };
-                Ok(None)
-            }
-        }
+    fn run(&self) -> std::io::Result<Finished> {
+        child::run(self.command(), READ_TIMEOUT, MAX_OUTPUT)
     }
 
-    fn answer(&self, output: &Output) -> Result<Option<Credentials>, SourceError> {
-        match output.status.code() {
+    fn answer(
+        &self,
+        output: &Finished,
+        status: ExitStatus,
+    ) -> Result<Option<Credentials>, SourceError> {
+        match status.code() {
             Some(0) => parse_output(&output.stdout)
-                .map_err(|reason| SourceError::unusable(self.describe(), reason)),
+                .map_err(|reason| SourceError::unusable(self.describe(), reason.to_string())),
             Some(EXIT_NOT_FOUND) => Ok(None),
             code => Err(SourceError::unavailable(
                 self.describe(),
@@ -123,8 +109,10 @@ impl Source for SecurityCli {
 
     fn read(&self) -> Result<Option<Credentials>, SourceError> {
         match self.run() {
-            Ok(Some(output)) => self.answer(&output),
-            Ok(None) => Err(SourceError::timed_out(self.describe())),
+            Ok(output) => match output.status {
+                Some(status) => self.answer(&output, status),
+                None => Err(SourceError::timed_out(self.describe())),
+            },
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 Err(SourceError::unavailable(self.describe(), "no such program"))
             }
@@ -135,12 +123,12 @@ impl Source for SecurityCli {
 
 /// The secret as printed: the stored JSON, or (macOS 26 on) its bytes in
 /// hex when `security` deems them not printable.
-fn parse_output(stdout: &[u8]) -> Result<Option<Credentials>, String> {
+fn parse_output(stdout: &[u8]) -> Result<Option<Credentials>, NotCredentials> {
     let printed = stdout.trim_ascii();
     if printed.first() == Some(&b'{') {
         return stored::parse_bytes(printed, CredentialSource::SecurityCli);
     }
-    let bytes = hex::decode(printed).map_err(|_| "the output is neither JSON nor hex")?;
+    let bytes = hex::decode(printed).map_err(|_| NotCredentials::NeitherJsonNorHex)?;
     stored::parse_bytes(bytes.trim_ascii(), CredentialSource::SecurityCli)
 }
 

@@ -25,16 +25,33 @@ struct StoredOauth {
     subscription_type: Option<String>,
 }
 
+/// Why stored bytes are no credentials. It names a position at most:
+/// serde's own messages may quote the stored values, and one of them is
+/// the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotCredentials {
+    /// Text that is not the JSON Claude Code stores.
+    #[error("not Claude Code credentials JSON (line {line}, column {column})")]
+    NotJson {
+        /// The line of the first fault.
+        line: usize,
+        /// Its column.
+        column: usize,
+    },
+    /// Bytes that are not text at all.
+    #[error("the stored secret is not UTF-8 text")]
+    NotText,
+    /// `security` printed something that is neither JSON nor its hex form.
+    #[error("the output is neither JSON nor hex")]
+    NeitherJsonNorHex,
+}
+
 /// Parses stored credentials. `Ok(None)` when the JSON holds no Claude.ai
-/// login (e.g. only an API key). The error names the position only: serde's
-/// own messages may quote the stored values, and one of them is the token.
-pub fn parse(text: &str, source: CredentialSource) -> Result<Option<Credentials>, String> {
-    let stored: Stored = serde_json::from_str(text).map_err(|err| {
-        format!(
-            "not Claude Code credentials JSON (line {}, column {})",
-            err.line(),
-            err.column()
-        )
+/// login (e.g. only an API key).
+pub fn parse(text: &str, source: CredentialSource) -> Result<Option<Credentials>, NotCredentials> {
+    let stored: Stored = serde_json::from_str(text).map_err(|err| NotCredentials::NotJson {
+        line: err.line(),
+        column: err.column(),
     })?;
     let Some(oauth) = stored.oauth else {
         return Ok(None);
@@ -55,8 +72,11 @@ pub fn parse(text: &str, source: CredentialSource) -> Result<Option<Credentials>
 
 /// Parses a secret handed over as bytes (a keyring item, the output of
 /// `security`), which may not even be text.
-pub fn parse_bytes(bytes: &[u8], source: CredentialSource) -> Result<Option<Credentials>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "the stored secret is not UTF-8 text")?;
+pub fn parse_bytes(
+    bytes: &[u8],
+    source: CredentialSource,
+) -> Result<Option<Credentials>, NotCredentials> {
+    let text = std::str::from_utf8(bytes).map_err(|_| NotCredentials::NotText)?;
     parse(text, source)
 }
 
@@ -79,7 +99,7 @@ mod tests {
     #[test]
     fn errors_never_quote_the_stored_text() {
         let text = r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-abc","expiresAt":"sk-ant-oat01-abc"}}"#;
-        let err = parse(text, CredentialSource::File).unwrap_err();
+        let err = parse(text, CredentialSource::File).unwrap_err().to_string();
         assert!(!err.contains("sk-ant"), "{err}");
         assert!(err.contains("line 1"), "{err}");
     }

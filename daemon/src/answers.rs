@@ -32,8 +32,9 @@ struct Inputs {
     encoded: Option<Encoded>,
 }
 
-/// Every answer of one verdict, encoded, in `ALL` order.
+/// One verdict and every answer of it, encoded, in `ALL` order.
 struct Encoded {
+    verdict: Arc<Verdict>,
     decisions: [Arc<RawValue>; TaskValue::ALL.len()],
     models: [Arc<RawValue>; TaskComplexity::ALL.len()],
     routes: [[Arc<RawValue>; TaskComplexity::ALL.len()]; TaskValue::ALL.len()],
@@ -76,6 +77,12 @@ impl AnswerCache {
         self.current(|encoded| encoded.routes[row][column].clone())
     }
 
+    /// The verdict the encoded answers were read off, for building a reply
+    /// afresh (a measurement of what pre-encoding is worth).
+    pub fn verdict(&self) -> Arc<Verdict> {
+        self.current(|encoded| Arc::clone(&encoded.verdict))
+    }
+
     fn current<T>(&self, pick: impl Fn(&Encoded) -> T) -> T {
         let now = Now::current();
         let mut inputs = self
@@ -103,14 +110,14 @@ impl AnswerCache {
                 &local.borrow_and_update(),
                 now,
             );
-            inputs.encoded = Some(Encoded::of(&verdict));
+            inputs.encoded = Some(Encoded::of(verdict));
         }
         pick(inputs.encoded.as_ref().expect("just encoded"))
     }
 }
 
 impl Encoded {
-    fn of(verdict: &Verdict) -> Self {
+    fn of(verdict: Verdict) -> Self {
         Encoded {
             decisions: TaskValue::ALL.map(|value| raw(Reply::Decision(verdict.decision(value)))),
             models: TaskComplexity::ALL.map(|c| raw(Reply::Model(verdict.model(c)))),
@@ -118,6 +125,7 @@ impl Encoded {
                 TaskComplexity::ALL.map(|c| raw(Reply::Route(verdict.route(value, c))))
             }),
             until: verdict.text_until,
+            verdict: Arc::new(verdict),
         }
     }
 }

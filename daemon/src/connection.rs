@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use claude_quota_proto::{
-    ErrorCode, FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage, Reply, Request,
-};
+use claude_quota_proto::{ErrorCode, FrameError, MAX_FRAME_LEN, MalformedMessage, Reply, Request};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::UnixStream;
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
-use crate::outgoing::{Connection, Outgoing, feed_reply};
+use crate::outgoing::{Connection, feed_reply};
 use crate::service::Service;
 use crate::subscription;
 
@@ -24,7 +22,7 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serves one client until it closes, breaks the framing, or the daemon
 /// shuts down (after answering the request in hand).
 pub async fn serve(stream: UnixStream, service: &Service, shutdown: &CancellationToken) {
-    let mut conn = Framed::new(stream, JsonCodec::<Request, Outgoing>::new());
+    let mut conn = Framed::new(stream, service.codec());
     let mut stall = StallWatch::new();
     loop {
         let Some(frame) = next_frame(&mut conn, &mut stall, shutdown).await else {

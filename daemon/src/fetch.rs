@@ -84,6 +84,7 @@ impl Fetch {
                 self.state.send_modify(|s| {
                     s.offer(parsed.reading);
                     s.last_reply_shape = Some(parsed.shape);
+                    s.last_reply_dropped = parsed.dropped;
                     s.last_error = None;
                 });
                 if recovered {

@@ -88,6 +88,13 @@ impl History {
         })
     }
 
+    /// The newest reading kept and the one before it.
+    pub fn last_two(&self) -> Option<(Sample, Sample)> {
+        let mut newest = self.samples.iter().rev();
+        let last = *newest.next()?;
+        Some((*newest.next()?, last))
+    }
+
     /// The 5-hour window's burn rate in percent per hour over the readings
     /// of the current window, flat or not; `None` with too little data.
     pub fn five_hour_rate(&self, now: DateTime<Utc>) -> Option<f64> {

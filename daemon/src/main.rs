@@ -13,6 +13,7 @@ mod forecast;
 mod http;
 mod ingest;
 mod logging;
+mod machinery;
 mod notify;
 mod ollama;
 mod outgoing;

@@ -55,6 +55,9 @@ pub struct Poller {
     cooldown_shown: Option<(Instant, Cooldown)>,
     /// Idle polls in a row that found the windows unchanged.
     quiet: u32,
+    /// A push contradicted the model: the next round asks the API even
+    /// though that push is fresh.
+    must_poll: bool,
 }
 
 impl Poller {
@@ -92,6 +95,7 @@ impl Poller {
             schedule,
             cooldown_shown: None,
             quiet: 0,
+            must_poll: false,
         };
         poller.publish();
         Ok(poller)
@@ -172,7 +176,12 @@ impl Poller {
 
     /// One round, then the schedule it leads to.
     async fn poll_once(&mut self) {
-        let outcome = match self.pushed_reading_fresh_for() {
+        let spared = if std::mem::take(&mut self.must_poll) {
+            None
+        } else {
+            self.pushed_reading_fresh_for()
+        };
+        let outcome = match spared {
             Some(fresh_for) => {
                 tracing::debug!(?fresh_for, "pushed reading is fresh; not polling");
                 Outcome::Pushed { fresh_for }
@@ -223,16 +232,30 @@ impl Poller {
         ))
     }
 
-    /// A pushed reading became current: when it says the next poll should
-    /// come sooner than planned (the burn rate is not what the model said),
-    /// the plan moves forward at once.
+    /// A pushed reading became current. When it contradicts the model the
+    /// plan rested on, the next poll comes at once (within the limits of
+    /// the schedule: never within `poll_interval` of the last, never in a
+    /// cooldown); otherwise the plan moves forward if the push says it
+    /// should.
     fn replan(&mut self) {
         let config = self.config.borrow().clone();
-        if config.policy.adaptive {
-            let next_in = policy::next_poll_in(&self.state.borrow(), &config, Now::current());
-            self.schedule.hasten(Instant::now() + next_in);
-            self.publish();
+        if !config.policy.adaptive {
+            return;
         }
+        let now = Now::current();
+        let (contradicts, next_in) = {
+            let state = self.state.borrow();
+            let contradicts = policy::contradicts_model(&state, now);
+            (contradicts, policy::next_poll_in(&state, &config, now))
+        };
+        if contradicts {
+            tracing::debug!("a pushed reading contradicts the model; polling at once");
+            self.must_poll = true;
+            self.schedule.hasten(Instant::now());
+        } else {
+            self.schedule.hasten(Instant::now() + next_in);
+        }
+        self.publish();
     }
 
     /// How much longer a pushed reading spares the API: until it is as old

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use chrono::Utc;
 use claude_quota_proto::{
-    ConfiguredModels, ErrorCode, LocalInfo, PROTOCOL_VERSION, Reply, Request, Status,
+    ConfiguredModels, ErrorCode, JsonCodec, LocalInfo, PROTOCOL_VERSION, Reply, Request, Status,
+    TaskComplexity, TaskValue,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -15,6 +16,7 @@ use crate::answers::AnswerCache;
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
 use crate::ingest::{self, Pushed, Taken};
+use crate::machinery::Machinery;
 use crate::outgoing::Outgoing;
 use crate::policy::{self, Now};
 use crate::poller::{PollRequest, Wish};
@@ -33,6 +35,15 @@ pub struct Service {
     answers: AnswerCache,
     demand: Arc<Demand>,
     process: Process,
+    machinery: Machinery,
+}
+
+/// A question a router asks before a model call.
+#[derive(Debug, Clone, Copy)]
+enum Question {
+    Route(TaskValue, TaskComplexity),
+    Decision(TaskValue),
+    Model(TaskComplexity),
 }
 
 /// How long the first question after an idle spell waits for the poll it
@@ -60,6 +71,7 @@ impl Service {
             process: Process {
                 started: Instant::now(),
             },
+            machinery: Machinery::of_this_build(),
         }
     }
 
@@ -102,13 +114,9 @@ impl Service {
             Request::Route {
                 task_value,
                 task_complexity,
-            } => Outgoing::Encoded(self.answers.route(task_value, task_complexity)),
-            Request::ShouldUseCloud { task_value } => {
-                Outgoing::Encoded(self.answers.decision(task_value))
-            }
-            Request::SelectModel { task_complexity } => {
-                Outgoing::Encoded(self.answers.model(task_complexity))
-            }
+            } => self.ask(Question::Route(task_value, task_complexity)),
+            Request::ShouldUseCloud { task_value } => self.ask(Question::Decision(task_value)),
+            Request::SelectModel { task_complexity } => self.ask(Question::Model(task_complexity)),
             Request::Ingest {
                 source,
                 five_hour,
@@ -138,6 +146,38 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// The answer to a router's question: encoded once per change (the
+    /// [`AnswerCache`]), unless this is a build measuring what that is
+    /// worth ([`Machinery`]).
+    fn ask(&self, question: Question) -> Outgoing {
+        let machinery = self.machinery;
+        if machinery.answer_cache && machinery.pre_encoding {
+            return Outgoing::Encoded(match question {
+                Question::Route(value, complexity) => self.answers.route(value, complexity),
+                Question::Decision(value) => self.answers.decision(value),
+                Question::Model(complexity) => self.answers.model(complexity),
+            });
+        }
+        let verdict = if machinery.answer_cache {
+            self.answers.verdict()
+        } else {
+            let now = Now::current();
+            let config = self.config.borrow().clone();
+            let verdict = policy::verdict(&self.state.borrow(), &config, &self.local.borrow(), now);
+            Arc::new(verdict)
+        };
+        Outgoing::Reply(match question {
+            Question::Route(value, complexity) => Reply::Route(verdict.route(value, complexity)),
+            Question::Decision(value) => Reply::Decision(verdict.decision(value)),
+            Question::Model(complexity) => Reply::Model(verdict.model(complexity)),
+        })
+    }
+
+    /// The codec for a client connection.
+    pub fn codec(&self) -> JsonCodec<Request, Outgoing> {
+        self.machinery.codec()
     }
 
     /// The `hello` reply: who answers, and the models and subagent mapping

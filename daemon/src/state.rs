@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub credentials: CredentialInfo,
     /// The form of the last good usage reply.
     pub last_reply_shape: Option<ReplyShape>,
+    /// The parts of the last good usage reply that could not be read.
+    pub last_reply_dropped: Vec<String>,
     /// When the poller will next ask the API.
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since start.
@@ -70,6 +72,7 @@ impl Default for Snapshot {
                 lacking_scope: Vec::new(),
             },
             last_reply_shape: None,
+            last_reply_dropped: Vec::new(),
             next_poll_at: None,
             api_calls: 0,
             last_push_at: None,

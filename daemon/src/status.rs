@@ -46,7 +46,7 @@ pub fn status(
         lacking_scope: state.credentials.lacking_scope.clone(),
         last_error: state.last_error.clone(),
         last_reply_shape: state.last_reply_shape,
-        last_reply_dropped: Vec::new(),
+        last_reply_dropped: state.last_reply_dropped.clone(),
         extra_usage: reading.and_then(|r| r.extra_usage.clone()),
         representative_claim: reading.and_then(|r| r.representative_claim.clone()),
         next_poll_at: state.next_poll_at,

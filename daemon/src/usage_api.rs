@@ -27,9 +27,10 @@ const BETA: (&str, &str) = ("anthropic-beta", "oauth-2025-04-20");
 /// when a newer release is needed.
 pub const CLAUDE_CODE_VERSION: &str = "2.1.332";
 
-/// How many distinct ignored keys are remembered (and logged): a reply that
-/// invents new keys at every poll must not grow the daemon's memory.
-const MAX_IGNORED_LOGGED: usize = 256;
+/// How many distinct ignored keys, and dropped parts, are remembered (and
+/// logged) each: a reply that invents new keys at every poll must not grow
+/// the daemon's memory.
+const MAX_LOGGED: usize = 256;
 
 /// How long one request may take, connect to last byte.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,7 +89,9 @@ pub struct UsageApi {
     url: String,
     user_agent: String,
     /// Reply keys already logged as ignored, so each is logged once.
-    ignored_logged: Mutex<BTreeSet<String>>,
+    ignored_logged: LoggedOnce,
+    /// Dropped reply parts already logged, so each is logged once.
+    dropped_logged: LoggedOnce,
 }
 
 impl UsageApi {
@@ -99,7 +102,8 @@ impl UsageApi {
             http: crate::http::client(TIMEOUT)?,
             url: format!("{}{USAGE_PATH}", api_url.trim_end_matches('/')),
             user_agent,
-            ignored_logged: Mutex::default(),
+            ignored_logged: LoggedOnce::default(),
+            dropped_logged: LoggedOnce::default(),
         })
     }
 
@@ -137,26 +141,38 @@ impl UsageApi {
                 BodyError::TooLarge => ApiError::BadResponse(err.to_string()),
                 BodyError::Http(err) => ApiError::Network(describe(&err)),
             })?;
-        let parsed = usage_reply::parse(&body, now).map_err(ApiError::BadResponse)?;
-        self.log_ignored_once(&parsed.ignored);
+        let parsed =
+            usage_reply::parse(&body, now).map_err(|err| ApiError::BadResponse(err.to_string()))?;
+        for key in self.ignored_logged.new_ones(&parsed.ignored) {
+            tracing::debug!(%key, "ignoring a part of the usage reply this daemon does not use");
+        }
+        for part in self.dropped_logged.new_ones(&parsed.dropped) {
+            tracing::info!(%part, "dropped a part of the usage reply that cannot be read; the rest is used");
+        }
         Ok(parsed)
     }
+}
 
-    /// Logs at debug each ignored key or kind the first time it is seen:
-    /// a new key is worth a look, the same key at every poll is noise.
-    fn log_ignored_once(&self, ignored: &BTreeSet<String>) {
-        let mut logged = self
-            .ignored_logged
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        for key in ignored {
-            if logged.len() >= MAX_IGNORED_LOGGED {
+/// The lines already logged, so each is logged once: a new key or fault is
+/// worth a look, the same one at every poll is noise.
+#[derive(Default)]
+struct LoggedOnce(Mutex<BTreeSet<String>>);
+
+impl LoggedOnce {
+    /// Those of `lines` not logged before, remembered from now on (at most
+    /// [`MAX_LOGGED`] in all).
+    fn new_ones<'a>(&self, lines: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
+        let mut logged = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut fresh = Vec::new();
+        for line in lines {
+            if logged.len() >= MAX_LOGGED {
                 break;
             }
-            if logged.insert(key.clone()) {
-                tracing::debug!(%key, "ignoring a part of the usage reply this daemon does not use");
+            if logged.insert(line.clone()) {
+                fresh.push(line);
             }
         }
+        fresh
     }
 }
 

@@ -17,7 +17,7 @@ use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedC
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
 
 /// Bytes of the big-endian length prefix.
-const PREFIX_LEN: usize = 4;
+pub const PREFIX_LEN: usize = 4;
 
 /// A failure of the byte stream itself; the connection must be closed.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,9 @@ pub struct MalformedMessage(#[source] pub serde_json::Error);
 pub struct JsonCodec<D, E> {
     frames: LengthDelimitedCodec,
     last: Option<Decoded<D>>,
+    /// Whether decoded frames are remembered (always, but in a build for
+    /// measuring what that is worth).
+    remembers: bool,
     types: PhantomData<fn(E) -> D>,
 }
 
@@ -73,7 +76,18 @@ impl<D, E> JsonCodec<D, E> {
                 .max_frame_length(MAX_FRAME_LEN)
                 .new_codec(),
             last: None,
+            remembers: true,
             types: PhantomData,
+        }
+    }
+
+    /// A codec that decodes every frame afresh: the benchmark's yardstick
+    /// for what remembering the last frame is worth (BENCHMARKS.md).
+    #[cfg(feature = "speed-variants")]
+    pub fn without_memo() -> Self {
+        Self {
+            remembers: false,
+            ..Self::new()
         }
     }
 }
@@ -84,13 +98,86 @@ impl<D, E> Default for JsonCodec<D, E> {
     }
 }
 
+/// The payload length a frame's prefix announces, refused above
+/// [`MAX_FRAME_LEN`] before a byte of the payload is read: for readers
+/// without this codec (the blocking client), so every side of the socket
+/// applies the same limit.
+pub fn frame_len(prefix: [u8; PREFIX_LEN]) -> Result<usize, FrameError> {
+    usize::try_from(u32::from_be_bytes(prefix))
+        .ok()
+        .filter(|len| *len <= MAX_FRAME_LEN)
+        .ok_or(FrameError::TooLarge)
+}
+
+/// One frame's payload as a message, for readers without this codec.
+pub fn decode_message<D: DeserializeOwned>(payload: &[u8]) -> Result<D, MalformedMessage> {
+    serde_json::from_slice(payload).map_err(MalformedMessage)
+}
+
+/// Appends `message` to `out` as one frame (prefix and JSON), for writers
+/// without this codec; on failure `out` is left as it was.
+pub fn encode_frame<T: Serialize + ?Sized>(
+    message: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), FrameError> {
+    encode_into(message, out)
+}
+
+/// A buffer a frame can be written into: the codec's `BytesMut` and the
+/// blocking client's `Vec<u8>` share one encoder.
+trait FrameBuf: BufMut + AsMut<[u8]> {
+    fn filled(&self) -> usize;
+    fn cut(&mut self, len: usize);
+}
+
+impl FrameBuf for Vec<u8> {
+    fn filled(&self) -> usize {
+        self.len()
+    }
+    fn cut(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+impl FrameBuf for BytesMut {
+    fn filled(&self) -> usize {
+        self.len()
+    }
+    fn cut(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+/// Serializes straight into the output buffer behind a placeholder
+/// prefix, so a frame costs no intermediate allocation.
+fn encode_into<T: Serialize + ?Sized, B: FrameBuf>(
+    item: &T,
+    dst: &mut B,
+) -> Result<(), FrameError> {
+    let start = dst.filled();
+    dst.put_u32(0);
+    let written = serde_json::to_writer((&mut *dst).writer(), item);
+    if let Err(err) = written {
+        dst.cut(start);
+        return Err(FrameError::Encode(err));
+    }
+    let len = dst.filled() - start - PREFIX_LEN;
+    if len > MAX_FRAME_LEN {
+        dst.cut(start);
+        return Err(FrameError::TooLarge);
+    }
+    let prefix = u32::try_from(len).expect("frame length is bounded by MAX_FRAME_LEN");
+    dst.as_mut()[start..start + PREFIX_LEN].copy_from_slice(&prefix.to_be_bytes());
+    Ok(())
+}
+
 impl<D: DeserializeOwned + Clone, E> JsonCodec<D, E> {
     fn parse(&mut self, frame: &[u8]) -> Result<D, MalformedMessage> {
         if let Some(last) = self.last.as_ref().filter(|last| last.frame == frame) {
             return Ok(last.message.clone());
         }
-        let message: D = serde_json::from_slice(frame).map_err(MalformedMessage)?;
-        if frame.len() <= REMEMBERED_FRAME_LEN {
+        let message: D = decode_message(frame)?;
+        if self.remembers && frame.len() <= REMEMBERED_FRAME_LEN {
             let mut remembered = self.last.take().map(|last| last.frame).unwrap_or_default();
             remembered.clear();
             remembered.extend_from_slice(frame);
@@ -120,26 +207,8 @@ impl<D: DeserializeOwned + Clone, E> Decoder for JsonCodec<D, E> {
 impl<D, E: Serialize> Encoder<E> for JsonCodec<D, E> {
     type Error = FrameError;
 
-    /// Serializes straight into the output buffer behind a placeholder
-    /// prefix, so a reply costs no intermediate allocation.
     fn encode(&mut self, item: E, dst: &mut BytesMut) -> Result<(), FrameError> {
-        let start = dst.len();
-        dst.put_u32(0);
-        let mut writer = dst.writer();
-        let written = serde_json::to_writer(&mut writer, &item);
-        let dst = writer.into_inner();
-        if let Err(err) = written {
-            dst.truncate(start);
-            return Err(FrameError::Encode(err));
-        }
-        let len = dst.len() - start - PREFIX_LEN;
-        if len > MAX_FRAME_LEN {
-            dst.truncate(start);
-            return Err(FrameError::TooLarge);
-        }
-        let prefix = u32::try_from(len).expect("frame length is bounded by MAX_FRAME_LEN");
-        dst[start..start + PREFIX_LEN].copy_from_slice(&prefix.to_be_bytes());
-        Ok(())
+        encode_into(&item, dst)
     }
 }
 
@@ -202,6 +271,36 @@ mod tests {
             codec.decode(&mut buf).unwrap().unwrap().unwrap(),
             Request::Status
         );
+    }
+
+    #[test]
+    fn the_codec_and_the_plain_functions_write_and_read_the_same_frames() {
+        let mut codec_out = BytesMut::new();
+        JsonCodec::<Reply, Request>::new()
+            .encode(Request::Refresh, &mut codec_out)
+            .unwrap();
+        let mut plain_out = Vec::new();
+        encode_frame(&Request::Refresh, &mut plain_out).unwrap();
+        assert_eq!(&codec_out[..], &plain_out[..]);
+        let prefix: [u8; PREFIX_LEN] = plain_out[..PREFIX_LEN].try_into().unwrap();
+        let len = frame_len(prefix).unwrap();
+        let decoded: Request = decode_message(&plain_out[PREFIX_LEN..PREFIX_LEN + len]).unwrap();
+        assert_eq!(decoded, Request::Refresh);
+        let too_long = u32::try_from(MAX_FRAME_LEN + 1).unwrap().to_be_bytes();
+        assert!(matches!(frame_len(too_long), Err(FrameError::TooLarge)));
+        let at_limit = u32::try_from(MAX_FRAME_LEN).unwrap().to_be_bytes();
+        assert_eq!(frame_len(at_limit).unwrap(), MAX_FRAME_LEN);
+    }
+
+    #[test]
+    fn a_message_over_the_limit_leaves_the_buffer_as_it_was() {
+        let mut out = b"kept".to_vec();
+        let huge = "x".repeat(MAX_FRAME_LEN);
+        assert!(matches!(
+            encode_frame(&huge, &mut out),
+            Err(FrameError::TooLarge)
+        ));
+        assert_eq!(out, b"kept");
     }
 
     #[test]

@@ -18,7 +18,10 @@ mod paths;
 pub mod schema;
 mod types;
 
-pub use codec::{FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage};
+pub use codec::{
+    FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage, PREFIX_LEN, decode_message,
+    encode_frame, frame_len,
+};
 pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request, RouteChoice};
 pub use paths::{SOCKET_ENV, default_socket_path};
 pub use types::{

@@ -232,7 +232,7 @@ pub enum ReplyShape {
     Flat,
     /// Only the `limits` array (the 2026 form).
     Limits,
-    /// Both; `limits` wins where they overlap.
+    /// Both; where they carry the same window the higher utilization counts.
     Mixed,
 }
 

@@ -268,7 +268,8 @@ pub fn replayed_now(mut recorded: Value) -> Value {
     let Some(earliest) = earliest else {
         return recorded;
     };
-    let shift = (Utc::now() + TimeDelta::hours(1)) - earliest;
+    // Whole seconds, so times written as epoch seconds move exactly.
+    let shift = TimeDelta::seconds(((Utc::now() + TimeDelta::hours(1)) - earliest).num_seconds());
     visit_resets(&mut recorded, &mut |at| Some(at + shift));
     recorded
 }

@@ -63,3 +63,40 @@ async fn a_reply_with_nothing_usable_is_a_bad_response_and_the_reading_is_kept()
     let recovered = daemon.wait_for(WAIT, |s| s.last_error.is_none()).await;
     assert!(recovered.as_of > good.as_of);
 }
+
+#[tokio::test]
+async fn the_status_names_what_the_last_reply_lost_until_one_reads_whole() {
+    let api = FakeApi::start();
+    api.set_body(json!({
+        "five_hour": {"utilization": "12.5", "resets_at": "soon"},
+        "seven_day": {"utilization": 30.0, "resets_at": null},
+        "limits": [{"kind": "session", "percent": {"value": 12.5}}]
+    }));
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.1)
+        .credentials_file(TOKEN, None)
+        .start();
+    let status = daemon.wait_for(WAIT, |s| s.as_of.is_some()).await;
+    assert_eq!(
+        status.five_hour.map(|w| (w.utilization, w.resets_at)),
+        Some((12.5, None))
+    );
+    assert_eq!(
+        status.last_reply_dropped,
+        [
+            "limits[0] (session): percent invalid type: map, expected a number",
+            r#"five_hour: resets_at "soon" is not a time"#,
+        ]
+    );
+    assert!(status.last_error.is_none());
+
+    api.set_usage(20.0, Some(30.0));
+    let status = daemon
+        .wait_for(WAIT, |s| s.five_hour.map(|w| w.utilization) == Some(20.0))
+        .await;
+    assert!(
+        status.last_reply_dropped.is_empty(),
+        "{:?}",
+        status.last_reply_dropped
+    );
+}

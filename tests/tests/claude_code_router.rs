@@ -3,34 +3,22 @@
 //! of a fake Anthropic and a fake Ollama, the real daemon deciding
 //! (`client/node/integration/claude-code-router.test.cjs`).
 //!
-//! `.ci/run` installs the pinned package under `target/routers/ccr`
-//! (`CLAUDE_QUOTA_ROUTERS_DIR`); without it the test is SKIPPED locally and
-//! fails in CI.
+//! The pinned package is installed on first use under
+//! `target/test-packages/ccr` (`.ci/install-test-packages ccr`); without
+//! `node` and npm (or a network to install) the test is SKIPPED locally
+//! and fails in CI (`CLAUDE_QUOTA_REQUIRE_ROUTERS`).
 
 use std::process::Command;
 
 use claude_quota_e2e::daemon::bin;
-use claude_quota_e2e::suites::{assert_node_tests_passed, available, routers_dir, run, runs};
-
-/// When set, a missing install fails this test instead of skipping it (as CI does).
-const REQUIRE_ENV: &str = "CLAUDE_QUOTA_REQUIRE_ROUTERS";
+use claude_quota_e2e::suites::{CLAUDE_CODE_ROUTER, assert_node_tests_passed, packages_dir, run};
 
 #[test]
 fn claude_code_router_sends_each_request_where_the_daemon_says() {
-    let prefix = routers_dir().join("ccr");
-    let ccr = prefix.join("node_modules/.bin/ccr");
-    let check = if ccr.exists() {
-        runs("node".as_ref(), &["--version"], "node")
-    } else {
-        Err(format!("{} is missing", ccr.display()))
-    };
-    let install = format!(
-        "install it with `npm install --prefix {} @musistudio/claude-code-router@2.0.0` (.ci/run does)",
-        prefix.display()
-    );
-    if !available("the claude-code-router test", check, &install, REQUIRE_ENV) {
+    if !CLAUDE_CODE_ROUTER.ready() {
         return;
     }
+    let ccr = packages_dir().join("ccr/node_modules/.bin/ccr");
     let mut command = Command::new("node");
     command
         .args(["--test", "client/node/integration/"])

@@ -46,11 +46,21 @@ async fn until_recorded(path: &Path, line: &str, daemon: &Daemon) {
 /// this `[notify]` table, its token in its environment (which hooks must
 /// not inherit).
 fn daemon(api: &FakeApi, notify: &str, path: Option<&Path>) -> Daemon {
+    daemon_stale_after(api, notify, path, 1.0)
+}
+
+/// [`daemon`], its reading stale after `stale_after` seconds.
+fn daemon_stale_after(
+    api: &FakeApi,
+    notify: &str,
+    path: Option<&Path>,
+    stale_after: f64,
+) -> Daemon {
     let mut builder = Daemon::builder()
         .api(&api.url(), 0.1)
         .env("CLAUDE_CODE_OAUTH_TOKEN", TOKEN)
         .config(&format!(
-            "stale_after = 1\nbackoff_cap = 0.2\n[notify]\n{notify}\n"
+            "stale_after = {stale_after}\nbackoff_cap = 0.2\n[notify]\n{notify}\n"
         ));
     if let Some(dir) = path {
         let path = format!(
@@ -77,9 +87,13 @@ async fn daemon_with_hook(dir: &Path, then: &str) -> (FakeApi, Daemon, PathBuf) 
     );
     let api = FakeApi::start();
     api.set_usage(20.0, Some(10.0));
+    // Tier changes only: thresholds are told apart (`threshold_reset_and_extra_usage_events`).
     let daemon = daemon(
         &api,
-        &format!("command = {:?}", hook.display().to_string()),
+        &format!(
+            "command = {:?}\nthresholds = []",
+            hook.display().to_string()
+        ),
         None,
     );
     until_recorded(&record, "burst unknown 20", &daemon).await;
@@ -99,13 +113,9 @@ async fn a_hook_hears_each_tier_change_with_its_numbers() {
 
     api.set_usage(90.0, Some(10.0));
     until_recorded(&record, "resting burst 90", &daemon).await;
-    assert!(
-        daemon
-            .log()
-            .contains("hook says 5-hour window at 90.0% (above 80%)"),
-        "the hook's output is in the log:\n{}",
-        daemon.log()
-    );
+    daemon
+        .wait_for_log("hook says 5-hour window at 90.0% (above 80%)", WAIT)
+        .await;
 }
 
 #[tokio::test]
@@ -256,4 +266,64 @@ async fn desktop_notifications_go_through_the_platform_tool_on_path() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `[notify] thresholds`, a window's reset and extra usage starting: each
+/// told once, with `CLAUDE_QUOTA_EVENT` (and the window and threshold).
+#[tokio::test]
+async fn threshold_reset_and_extra_usage_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+    script(
+        &hook,
+        &format!(
+            "echo \"$CLAUDE_QUOTA_EVENT $CLAUDE_QUOTA_TIER $CLAUDE_QUOTA_PREVIOUS_TIER $CLAUDE_QUOTA_WINDOW $CLAUDE_QUOTA_THRESHOLD\" >> {}",
+            record.display()
+        ),
+    );
+    let api = FakeApi::start();
+    api.set_usage(20.0, Some(10.0));
+    // Fresh for 30 s: a stale reading is no news, and the reset comes in 3.
+    let daemon = daemon_stale_after(
+        &api,
+        &format!(
+            "command = {:?}\nthresholds = [50, 80]",
+            hook.display().to_string()
+        ),
+        None,
+        30.0,
+    );
+    until_recorded(&record, "tier burst unknown  ", &daemon).await;
+
+    // 20 % → 85 %: the tier changes and 80 is the highest threshold passed.
+    let resets_soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(3)).to_rfc3339();
+    api.set_body(serde_json::json!({
+        "five_hour": {"utilization": 85.0, "resets_at": resets_soon},
+        "seven_day": {"utilization": 10.0, "resets_at": null},
+        "extra_usage": {"is_enabled": true, "monthly_limit": 500, "used_credits": 0, "utilization": 0.0, "currency": "EUR"}
+    }));
+    until_recorded(&record, "tier resting burst  ", &daemon).await;
+    until_recorded(&record, "threshold resting burst five_hour 80", &daemon).await;
+
+    // The endpoint now refuses; the window resets on time all the same.
+    api.fail_with(Fault::RateLimited(Some("3600".into())));
+    until_recorded(&record, "reset burst resting five_hour ", &daemon).await;
+
+    // A header reading says extra usage is being spent.
+    let mut raw = claude_quota_e2e::wire::RawConnection::connect(daemon.socket()).await;
+    let push = serde_json::json!({"type": "ingest", "source": "headers",
+        "extra_usage": {"enabled": true, "utilization": null, "used": 2.44, "limit": 5.0, "currency": "EUR", "disabled_reason": null}});
+    assert_eq!(raw.ask(push).await, claude_quota_proto::Reply::Ok);
+    until_recorded(&record, "extra_usage burst burst  ", &daemon).await;
+    assert_eq!(
+        recorded(&record),
+        [
+            "tier burst unknown  ",
+            "tier resting burst  ",
+            "threshold resting burst five_hour 80",
+            "reset burst resting five_hour ",
+            "extra_usage burst burst  ",
+        ],
+        "each told once"
+    );
 }

@@ -16,7 +16,7 @@ async fn daemon_after_a_busy_hour(config: &str) -> Daemon {
     for step in 0..=6 {
         let five_hour = Window::new(10.0 + 5.0 * f64::from(step), resets_at);
         let as_of = now - TimeDelta::minutes(60 - 10 * i64::from(step));
-        client.ingest(five_hour, None, as_of).await.unwrap();
+        client.ingest(Some(five_hour), None, as_of).await.unwrap();
     }
     daemon
 }

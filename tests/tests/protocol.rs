@@ -26,7 +26,7 @@ fn error_message(reply: &Reply) -> &str {
 async fn hello_names_the_daemon_and_refuses_other_versions() {
     let (_api, daemon) = burst_daemon().await;
     let mut client = daemon.client().await;
-    let name = client.hello("e2e/1").await.unwrap();
+    let name = client.hello("e2e/1").await.unwrap().daemon;
     assert_eq!(name, concat!("claude-quotad/", env!("CARGO_PKG_VERSION")));
 
     let mut raw = RawConnection::connect(daemon.socket()).await;

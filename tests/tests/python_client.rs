@@ -4,25 +4,17 @@
 //! daemon binary. (The LiteLLM test there has a wrapper of its own,
 //! `litellm.rs`, because it needs the pinned LiteLLM install.)
 
-use std::path::Path;
 use std::process::Command;
 
 use claude_quota_e2e::daemon::{bin, bin_dir};
-use claude_quota_e2e::suites::{assert_pytest_passed, available, run, runs};
+use claude_quota_e2e::suites::{PYTHON_CLIENT, assert_pytest_passed, run, venv_python};
 
-/// When set (`.ci/run` sets it), a missing `python3` or pytest fails this
-/// test instead of skipping it, so CI cannot pass without the suite.
-const REQUIRE_ENV: &str = "CLAUDE_QUOTA_REQUIRE_PYTEST";
-
+/// Runs in the pinned pytest and jsonschema `.ci/install-test-packages`
+/// installs on first use; without `python3` (or a network to install) it
+/// is SKIPPED locally and fails in CI (`CLAUDE_QUOTA_REQUIRE_PYTEST`).
 #[test]
 fn the_python_client_suite_passes_against_the_real_daemon() {
-    let pytest = runs(
-        Path::new("python3"),
-        &["-m", "pytest", "--version"],
-        "pytest for python3",
-    );
-    let install = "install it with `python3 -m pip install pytest`";
-    if !available("the Python client tests", pytest, install, REQUIRE_ENV) {
+    if !PYTHON_CLIENT.ready() {
         return;
     }
     let cascade = bin_dir().join("examples/cascade");
@@ -31,7 +23,7 @@ fn the_python_client_suite_passes_against_the_real_daemon() {
         "{} is missing: run `cargo build --workspace --examples` (`cargo test --workspace` builds it)",
         cascade.display()
     );
-    let mut command = Command::new("python3");
+    let mut command = Command::new(venv_python("pytest"));
     command
         .args(["-m", "pytest", "client/python/tests", "-q"])
         .args(["--ignore", "client/python/tests/test_litellm.py"])

@@ -76,3 +76,16 @@ fn the_blocking_client_routes_the_same_way() {
     assert_eq!(gone.provider, Provider::Ollama, "{gone:?}");
     assert_eq!(gone.model, FALLBACK_LOCAL_MODEL);
 }
+
+/// A router's synchronous helper often runs inside async code (a handler
+/// calling a library that calls `blocking::route`): the blocking client
+/// works there exactly as outside, with no runtime of its own to nest.
+#[tokio::test(flavor = "current_thread")]
+async fn the_blocking_client_works_inside_async_code() {
+    let (_api, daemon) = burst_daemon().await;
+    let mut client = blocking::Client::connect_to(daemon.socket()).unwrap();
+    let cloud = client.route(TaskValue::High, TaskComplexity::High);
+    assert_eq!(cloud.provider, Provider::Anthropic, "{cloud:?}");
+    assert!(client.status().is_ok());
+    drop(client);
+}

@@ -119,7 +119,7 @@ async fn an_older_push_does_not_overwrite_a_newer_api_reading() {
     let mut client = daemon.client().await;
     let older = polled.as_of.unwrap() - TimeDelta::seconds(60);
     let window = Window::new(95.0, None);
-    client.ingest(window, None, older).await.unwrap();
+    client.ingest(Some(window), None, older).await.unwrap();
     let status = client.status().await.unwrap();
     assert_eq!(status.as_of, polled.as_of);
     assert_eq!(
@@ -176,10 +176,9 @@ async fn a_push_with_only_the_seven_day_window_is_an_idle_five_hour_window() {
         .credentials_file(TOKEN, None)
         .start();
     daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
-    let mut raw = RawConnection::connect(daemon.socket()).await;
-    let push = json!({"type": "ingest", "source": "statusline",
-                      "seven_day": {"utilization": 41.0, "resets_at": null}});
-    assert_eq!(raw.ask(push).await, Reply::Ok);
+    let input = json!({"rate_limits": {"seven_day": {"used_percentage": 41.0, "resets_at": null}}});
+    let output = daemon.cli_with_stdin(&["statusline", "--no-color"], input.to_string().as_bytes());
+    assert_eq!(output.status.code(), Some(0));
     let status = daemon.client().await.status().await.unwrap();
     assert_eq!(
         (status.tier, status.reason.as_str(), status.five_hour),

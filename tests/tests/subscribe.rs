@@ -124,7 +124,7 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_daemon() {
     for step in 0..8_000u32 {
         let window = claude_quota::Window::new(f64::from(step % 2) * 50.0 + 10.0, None);
         pusher
-            .ingest(window, None, chrono::Utc::now())
+            .ingest(Some(window), None, chrono::Utc::now())
             .await
             .unwrap();
     }

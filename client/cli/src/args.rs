@@ -40,17 +40,18 @@ pub enum Command {
     /// Print yes or no: may a task of this value use the cloud now? (exit 0 = yes, 1 = no)
     ShouldUseCloud {
         /// How much the task is worth
-        #[arg(value_parser = PossibleValuesParser::new(TaskValue::ALL.map(TaskValue::as_str))
-            .map(|v| v.parse::<TaskValue>().expect("a listed value")))]
+        #[arg(value_parser = task_value())]
         value: TaskValue,
     },
     /// Print the model a task of this complexity should use now
     SelectModel {
         /// How hard the task is
-        #[arg(value_parser = PossibleValuesParser::new(TaskComplexity::ALL.map(TaskComplexity::as_str))
-            .map(|v| v.parse::<TaskComplexity>().expect("a listed value")))]
+        #[arg(value_parser = task_complexity())]
         complexity: TaskComplexity,
     },
+    /// Print the model and provider a task goes to now, in one answer
+    /// (exit 0 = cloud, 1 = local, 3 = daemon unreachable, the local answer still printed)
+    Route(crate::route::RouteArgs),
     /// Claude Code's statusLine command: push the rate limits from stdin to
     /// the daemon and print one short line (always exits 0)
     Statusline {
@@ -58,14 +59,24 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         prefix: Option<String>,
     },
+    /// Claude Code's hook command (PreToolUse on Agent/Task, SessionStart,
+    /// UserPromptSubmit): reads the event on stdin; prints nothing and exits
+    /// 0 on any failure
+    Hook,
+    /// Wire claude-quota into another program's settings
+    #[command(subcommand)]
+    Setup(crate::setup::Target),
     /// Print shell completions for bash, zsh, fish, elvish or powershell
     Completions {
         /// The shell
         shell: Shell,
     },
+    /// Serve MCP on stdin/stdout: tools quota_status, route and ask_local
+    /// for Claude Code and other MCP hosts (`claude mcp add claude-quota -- claude-quota mcp`)
+    Mcp,
     /// Install, remove or inspect the login agent that keeps claude-quotad running
     Service(crate::service::ServiceArgs),
-    /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service and Ollama; say what to fix
+    /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service, Claude Code's wiring and Ollama; say what to fix
     Doctor,
 }
 
@@ -81,6 +92,18 @@ pub struct StatusArgs {
     /// Show reset times as local clock times too
     #[arg(long)]
     pub local_time: bool,
+}
+
+/// Parses a task value by its wire name, listing the names in `--help`.
+pub fn task_value() -> impl TypedValueParser<Value = TaskValue> {
+    PossibleValuesParser::new(TaskValue::ALL.map(TaskValue::as_str))
+        .map(|v| v.parse::<TaskValue>().expect("a listed value"))
+}
+
+/// Parses a task complexity by its wire name, listing the names in `--help`.
+pub fn task_complexity() -> impl TypedValueParser<Value = TaskComplexity> {
+    PossibleValuesParser::new(TaskComplexity::ALL.map(TaskComplexity::as_str))
+        .map(|v| v.parse::<TaskComplexity>().expect("a listed value"))
 }
 
 impl Cli {

@@ -7,9 +7,15 @@
 mod args;
 mod doctor;
 mod guidance;
+mod hook;
+mod mcp;
+mod raw_json;
 mod render;
+mod route;
 mod service;
+mod setup;
 mod statusline;
+mod stdin;
 mod style;
 mod watch;
 
@@ -82,6 +88,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             answer(cli, &choice, &choice.model)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Route(args) => route::run(cli, &args).await,
         Command::Statusline { prefix } => {
             // Claude Code shows ANSI colors although stdout is a pipe.
             let palette = Palette::detect(cli.no_color, false);
@@ -89,11 +96,17 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("{line}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Hook => {
+            hook::run(&cli.socket_path()).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Setup(target) => setup::run(&target).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp => mcp::run(cli.socket_path()).await,
         Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
     }

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 use chrono::{DateTime, Local, Utc};
+use claude_quota::{ExtraUsage, WindowStatus};
 use claude_quota::{LastErrorKind, Provider, Status, Window};
 
 use crate::guidance::Guidance;
@@ -15,6 +16,18 @@ use crate::style::{Palette, countdown, span, usage_style};
 
 /// Cells in a usage bar.
 const BAR_WIDTH: usize = 30;
+
+/// The narrowest label column (`5-hour`, `7-day`, `sonnet` and a space).
+const MIN_LABEL: usize = 7;
+
+/// The label of the extra usage line.
+const EXTRA_USAGE: &str = "extra usage";
+
+/// The label of the binding window's line.
+const BINDING: &str = "binding";
+
+/// The most of a window name from the headers that is shown.
+const MAX_CLAIM: usize = 64;
 
 /// How to draw.
 #[derive(Debug, Clone, Copy)]
@@ -50,20 +63,28 @@ impl View {
 pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> String {
     let mut out = String::new();
     header(&mut out, status, view);
+    let caps = model_caps(status);
+    let label = label_width(status, &caps);
     for (name, window) in [("5-hour", status.five_hour), ("7-day", status.seven_day)] {
         match window {
-            Some(window) => bar_line(&mut out, name, window, view),
+            Some(window) => bar_line(&mut out, name, label, window, view),
             None => {
                 let _ = writeln!(
                     out,
-                    "  {name:<7} {}",
+                    "  {name:<label$} {}",
                     view.palette.paint(dim(), "no reading")
                 );
             }
         }
     }
-    for (name, window) in model_caps(status) {
-        bar_line(&mut out, &name, window, view);
+    for (name, window) in caps {
+        bar_line(&mut out, &name, label, window, view);
+    }
+    if let Some(extra) = &status.extra_usage {
+        extra_usage(&mut out, extra, label, view);
+    }
+    if let Some(claim) = &status.representative_claim {
+        let _ = writeln!(out, "  {BINDING:<label$} {}", binding(claim));
     }
     if let Some(cap) = &status.cloud_capped_by {
         let title = view.palette.paint(red(), "cloud closed");
@@ -100,7 +121,7 @@ pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> Stri
 /// The per-model weekly caps as bars, named by family in lower case; from
 /// `seven_day_opus`/`seven_day_sonnet` when a daemon sends no
 /// `weekly_scoped`.
-fn model_caps(status: &Status) -> Vec<(String, Window)> {
+pub fn model_caps(status: &Status) -> Vec<(String, Window)> {
     if status.weekly_scoped.is_empty() {
         return [
             ("opus", status.seven_day_opus),
@@ -114,10 +135,23 @@ fn model_caps(status: &Status) -> Vec<(String, Window)> {
         .weekly_scoped
         .iter()
         .map(|cap| {
-            let window = Window::new(cap.utilization, cap.resets_at);
+            let window = Window {
+                status: cap.status,
+                ..Window::new(cap.utilization, cap.resets_at)
+            };
             (cap.model.to_lowercase(), window)
         })
         .collect()
+}
+
+/// The label column's width: the longest label shown and a space, at
+/// least [`MIN_LABEL`], so every bar starts in the same column.
+fn label_width(status: &Status, caps: &[(String, Window)]) -> usize {
+    let extra = status.extra_usage.as_ref().map(|_| EXTRA_USAGE.len());
+    caps.iter()
+        .map(|(name, _)| name.chars().count())
+        .chain(extra)
+        .fold(MIN_LABEL, |width, label| width.max(label + 1))
 }
 
 fn header(out: &mut String, status: &Status, view: &View) {
@@ -134,27 +168,103 @@ fn header(out: &mut String, status: &Status, view: &View) {
     );
 }
 
-fn bar_line(out: &mut String, name: &str, window: Window, view: &View) {
-    let filled =
-        ((window.utilization.clamp(0.0, 100.0) / 100.0) * BAR_WIDTH as f64).round() as usize;
+fn bar_line(out: &mut String, name: &str, label: usize, window: Window, view: &View) {
+    let bar = bar(window.utilization, view);
+    let percent = view.palette.percent(window.utilization);
+    let pad = " ".repeat(4usize.saturating_sub(format!("{:.0}%", window.utilization).len()));
+    let rejected = if window.status == Some(WindowStatus::Rejected) {
+        format!("  {}", view.palette.paint(red().bold(), "rejected"))
+    } else {
+        String::new()
+    };
+    let reset = window
+        .resets_at
+        .map(|at| format!("  resets {}", reset_text(at, view)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  {name:<label$} {bar} {pad}{percent}{rejected}{reset}"
+    );
+}
+
+/// A usage bar of [`BAR_WIDTH`] cells, colored by the usage thresholds.
+fn bar(utilization: f64, view: &View) -> String {
+    let filled = ((utilization.clamp(0.0, 100.0) / 100.0) * BAR_WIDTH as f64).round() as usize;
     let (full, empty) = if view.unicode {
         ("█", "░")
     } else {
         ("#", "-")
     };
-    let bar = format!(
+    format!(
         "{}{}",
         view.palette
-            .paint(usage_style(window.utilization), &full.repeat(filled)),
+            .paint(usage_style(utilization), &full.repeat(filled)),
         view.palette.paint(dim(), &empty.repeat(BAR_WIDTH - filled))
-    );
-    let percent = view.palette.percent(window.utilization);
-    let pad = " ".repeat(4usize.saturating_sub(format!("{:.0}%", window.utilization).len()));
-    let reset = window
-        .resets_at
-        .map(|at| format!("  resets {}", reset_text(at, view)))
+    )
+}
+
+/// `extra usage  ███░░ 48.8%  2.44 of 5.00 EUR`, or `extra usage  off
+/// (out_of_credits)` when it cannot be spent.
+fn extra_usage(out: &mut String, extra: &ExtraUsage, label: usize, view: &View) {
+    let money = money(extra);
+    let utilization = extra
+        .utilization
+        .or_else(|| match (extra.used, extra.limit) {
+            (Some(used), Some(limit)) if limit > 0.0 => Some(used / limit * 100.0),
+            _ => None,
+        });
+    let shown = if !extra.enabled {
+        let reason = extra
+            .disabled_reason
+            .as_deref()
+            .map(|reason| format!(" ({})", printable(reason)))
+            .unwrap_or_default();
+        view.palette.paint(dim(), &format!("off{reason}"))
+    } else if let Some(utilization) = utilization {
+        let percent = view
+            .palette
+            .paint(usage_style(utilization), &format!("{utilization:.1}%"));
+        format!("{} {percent}", bar(utilization, view))
+    } else {
+        "on".to_owned()
+    };
+    let money = money.map(|m| format!("  {m}")).unwrap_or_default();
+    let _ = writeln!(out, "  {EXTRA_USAGE:<label$} {shown}{money}");
+}
+
+/// `2.44 of 5.00 EUR`, `2.44 EUR spent`, or `limit 5.00 EUR`.
+fn money(extra: &ExtraUsage) -> Option<String> {
+    let currency = extra
+        .currency
+        .as_deref()
+        .map(|c| format!(" {}", printable(c)))
         .unwrap_or_default();
-    let _ = writeln!(out, "  {name:<7} {bar} {pad}{percent}{reset}");
+    match (extra.used, extra.limit) {
+        (Some(used), Some(limit)) => Some(format!("{used:.2} of {limit:.2}{currency}")),
+        (Some(used), None) => Some(format!("{used:.2}{currency} spent")),
+        (None, Some(limit)) => Some(format!("limit {limit:.2}{currency}")),
+        (None, None) => None,
+    }
+}
+
+/// The window the rate limiter names as binding, in the view's words.
+fn binding(claim: &str) -> String {
+    match claim {
+        "five_hour" => "5-hour window".to_owned(),
+        "seven_day" => "7-day window".to_owned(),
+        "seven_day_overage_included" => "7-day window, extra usage included".to_owned(),
+        other => printable(other),
+    }
+}
+
+/// Text from the usage API or the headers without control characters
+/// (which could move the cursor or recolor the terminal), cut to a length
+/// a line can hold.
+fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_CLAIM)
+        .collect()
 }
 
 fn reset_text(at: DateTime<Utc>, view: &View) -> String {
@@ -506,6 +616,56 @@ mod tests {
             "cloud_capped",
             super::status(&status, Some(&guidance), &view(Palette::plain()))
         );
+    }
+
+    #[test]
+    fn extra_usage_the_binding_window_and_a_rejected_window() {
+        let mut status = status(Tier::Resting, 92.0, 41.0);
+        status.reason = "the 5-hour window is rejected by the rate limiter".into();
+        status.five_hour = Some(Window {
+            status: Some(WindowStatus::Rejected),
+            ..window(92.0, 58).unwrap()
+        });
+        status.extra_usage = Some(ExtraUsage {
+            enabled: true,
+            utilization: Some(48.8),
+            used: Some(2.44),
+            limit: Some(5.0),
+            currency: Some("EUR".into()),
+            disabled_reason: None,
+        });
+        status.representative_claim = Some("five_hour".into());
+        both("extra_usage", &status);
+    }
+
+    #[test]
+    fn extra_usage_that_cannot_be_spent_says_why() {
+        let mut status = status(Tier::Burst, 23.0, 41.0);
+        status.extra_usage = Some(ExtraUsage {
+            enabled: false,
+            utilization: None,
+            used: Some(5.0),
+            limit: Some(5.0),
+            currency: Some("USD".into()),
+            disabled_reason: Some("out_of_credits\u{1b}[2J".into()),
+        });
+        status.representative_claim = Some("seven_day_overage_included".into());
+        insta::assert_snapshot!(
+            "extra_usage_off",
+            super::status(&status, None, &view(Palette::plain()))
+        );
+        let without_limit = ExtraUsage {
+            enabled: true,
+            utilization: None,
+            used: Some(1.5),
+            limit: None,
+            currency: None,
+            disabled_reason: None,
+        };
+        assert_eq!(money(&without_limit).as_deref(), Some("1.50 spent"));
+        let mut out = String::new();
+        extra_usage(&mut out, &without_limit, 12, &view(Palette::plain()));
+        assert_eq!(out, "  extra usage  on  1.50 spent\n");
     }
 
     #[test]

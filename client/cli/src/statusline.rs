@@ -6,7 +6,6 @@
 //! command must never break the status line: whatever happens it prints
 //! one line and exits 0, quickly.
 
-use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,14 +19,6 @@ use crate::style::{Palette, countdown};
 /// gave it; the daemon answers in microseconds when it is up.
 const DAEMON_WAIT: Duration = Duration::from_millis(300);
 
-/// The most of stdin that is read: Claude Code's JSON is a few KiB; a
-/// bigger input is not it, and is ignored rather than buffered.
-const MAX_STDIN: u64 = 1024 * 1024;
-
-/// The most the command waits for stdin to close: Claude Code writes its
-/// JSON at once, so this only bounds a writer that never closes the pipe.
-const STDIN_WAIT: Duration = Duration::from_millis(500);
-
 /// The windows found in Claude Code's statusLine JSON.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Pushed {
@@ -40,7 +31,7 @@ pub struct Pushed {
 /// Reads stdin (none when it is a terminal), pushes what it holds, and
 /// returns the line to print.
 pub async fn run(socket: &Path, prefix: Option<&str>, palette: Palette) -> String {
-    let pushed = parse(&read_stdin());
+    let pushed = parse(&crate::stdin::read_bounded());
     let read_at = Utc::now();
     let status = tokio::time::timeout(DAEMON_WAIT, exchange(socket, pushed, read_at))
         .await
@@ -53,43 +44,19 @@ pub async fn run(socket: &Path, prefix: Option<&str>, palette: Palette) -> Strin
     }
 }
 
-/// At most [`MAX_STDIN`] bytes of stdin, read within [`STDIN_WAIT`]; nothing
-/// when it is a terminal, bigger, or late. The read runs on a thread of its
-/// own, which a stdin that never closes leaves blocked until the process
-/// exits.
-fn read_stdin() -> Vec<u8> {
-    if std::io::stdin().is_terminal() {
-        return Vec::new();
-    }
-    let (done, input) = std::sync::mpsc::sync_channel(1);
-    let reader = std::thread::Builder::new().spawn(move || {
-        let mut input = Vec::new();
-        // A read error leaves what was read; the line degrades, never fails.
-        let _ = std::io::stdin()
-            .lock()
-            .take(MAX_STDIN + 1)
-            .read_to_end(&mut input);
-        let _ = done.send(input);
-    });
-    if reader.is_err() {
-        return Vec::new();
-    }
-    match input.recv_timeout(STDIN_WAIT) {
-        Ok(input) if input.len() as u64 <= MAX_STDIN => input,
-        _ => Vec::new(),
-    }
-}
-
-/// Pushes the windows (when there is a 5-hour one) and fetches the status;
-/// `None` when the daemon is not there or fails.
+/// Pushes the windows (Claude Code hands over only the 7-day one when no
+/// session window is open) and fetches the status; `None` when the daemon
+/// is not there or fails.
 async fn exchange(socket: &Path, pushed: Pushed, read_at: DateTime<Utc>) -> Option<Status> {
     let mut client = Client::connect_to(socket)
         .await
         .ok()?
         .with_timeout(DAEMON_WAIT);
-    if let Some(five_hour) = pushed.five_hour {
+    if pushed.five_hour.is_some() || pushed.seven_day.is_some() {
         // A refused push (nonsense numbers) still leaves a status to show.
-        let _ = client.ingest(five_hour, pushed.seven_day, read_at).await;
+        let _ = client
+            .ingest(pushed.five_hour, pushed.seven_day, read_at)
+            .await;
     }
     client.status().await.ok()
 }

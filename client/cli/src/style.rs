@@ -25,8 +25,8 @@ impl Palette {
         }
     }
 
-    /// A palette that never colors, for tests.
-    #[cfg(test)]
+    /// A palette that never colors: for tests, and for text that programs
+    /// read (the MCP server's summaries).
     pub const fn plain() -> Self {
         Palette { enabled: false }
     }

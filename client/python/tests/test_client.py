@@ -90,21 +90,23 @@ def test_invalid_values_are_refused_before_sending(tmp_path, call, arg):
     # No daemon listens: a round trip would raise DaemonUnreachable instead.
     with pytest.raises(BadRequest, match="expected one of"):
         getattr(Client(no_socket(tmp_path)), call)(arg)
-    with pytest.raises(ValueError):
-        route("high", "extreme", socket=no_socket(tmp_path))
+    # route never raises: an unknown value answers local and says why.
+    answer = route("high", "extreme", socket=no_socket(tmp_path))
+    assert (answer.provider, answer.tier) == ("ollama", None)
+    assert "expected one of: high medium low" in answer.reason
 
 
 def test_a_daemon_bad_request_leaves_the_connection_usable(daemon):
     with Client(daemon.socket) as client:
         with pytest.raises(BadRequest, match="urgent"):
-            client._request({"type": "should_use_cloud", "task_value": "urgent"}, "decision")
+            client._request({"type": "should_use_cloud", "task_value": "urgent"})
         assert client.should_use_cloud("high") is True
 
 
 def test_an_unsupported_protocol_is_a_daemon_error(daemon):
     with Client(daemon.socket) as client:
         with pytest.raises(DaemonError) as raised:
-            client._request({"type": "hello", "protocol": 2}, "hello")
+            client._request({"type": "hello", "protocol": 2})
         assert raised.value.code == "unsupported_protocol"
         assert client.status()["tier"] == "burst"
 
@@ -179,8 +181,10 @@ def listening(path: str) -> socket.socket:
 
 @contextmanager
 def scripted_daemon(tmp_path: Path, reply: bytes) -> Iterator[tuple]:
-    """A socket that reads one request frame, answers ``reply`` verbatim and
-    closes: the faults a real daemon never commits."""
+    """A socket that answers the hello a new connection starts with, then
+    reads one request frame, answers ``reply`` verbatim and closes: the
+    faults a real daemon never commits (the conformance suite,
+    test_conformance.py, holds route to them in every client)."""
     path = str(tmp_path / "scripted.sock")
     server = listening(path)
     received: List[bytes] = []
@@ -188,9 +192,10 @@ def scripted_daemon(tmp_path: Path, reply: bytes) -> Iterator[tuple]:
     def serve() -> None:
         conn, _ = server.accept()
         with conn:
-            (length,) = struct.unpack(">I", conn.recv(4, socket.MSG_WAITALL))
-            received.append(conn.recv(length, socket.MSG_WAITALL))
-            conn.sendall(reply)
+            for answer in (frame(HELLO), reply):
+                (length,) = struct.unpack(">I", conn.recv(4, socket.MSG_WAITALL))
+                received.append(conn.recv(length, socket.MSG_WAITALL))
+                conn.sendall(answer)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -202,6 +207,9 @@ def scripted_daemon(tmp_path: Path, reply: bytes) -> Iterator[tuple]:
         os.unlink(path)
 
 
+HELLO = {"type": "hello", "protocol": 1, "daemon": "scripted/1"}
+
+
 def frame(message) -> bytes:
     payload = json.dumps(message).encode() if not isinstance(message, bytes) else message
     return struct.pack(">I", len(payload)) + payload
@@ -210,7 +218,10 @@ def frame(message) -> bytes:
 def test_requests_are_framed_as_protocol_v1(tmp_path):
     with scripted_daemon(tmp_path, frame({"type": "model", "model": "m", "provider": "ollama"})) as (path, got):
         assert Client(path).select_model("medium")["model"] == "m"
-    assert got == [b'{"type":"select_model","task_complexity":"medium"}']
+    assert got == [
+        b'{"type":"hello","protocol":1,"client":"claude-quota-python/' + claude_quota.__version__.encode() + b'"}',
+        b'{"type":"select_model","task_complexity":"medium"}',
+    ]
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,11 @@ def validator(name: str) -> "jsonschema.protocols.Validator":
 def replies_to(path: str, requests: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The daemon's replies to ``requests``, pipelined on one connection."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(10)
         sock.connect(path)
+        deadline = claude_quota._Deadline(10)
         for request in requests:
-            claude_quota._send(sock, request)
-        return [claude_quota._receive(sock, allow_close=False) for _ in requests]
+            claude_quota._send(sock, claude_quota._frame(request), deadline)
+        return [claude_quota._receive(sock, deadline, allow_close=False) for _ in requests]
 
 
 def test_every_request_sent_is_valid(daemon):
@@ -109,6 +109,6 @@ def test_the_frame_too_large_error_is_valid(daemon):
         sock.settimeout(10)
         sock.connect(daemon.socket)
         sock.sendall(struct.pack(">I", claude_quota.MAX_FRAME_LEN + 1))
-        reply = claude_quota._receive(sock, allow_close=False)
+        reply = claude_quota._receive(sock, claude_quota._Deadline(10), allow_close=False)
     validator("reply.json").validate(reply)
     assert reply["code"] == "frame_too_large"

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-pub use plan::next_poll_in;
+pub use plan::{contradicts_model, next_poll_in};
 pub use verdict::{Verdict, position, verdict};
 
 /// One moment on both clocks: the monotonic one orders and ages readings,

@@ -26,6 +26,10 @@ const PRIOR_RATE: f64 = 30.0;
 /// reply must land before the reading it replaces turns stale.
 const FRESH_SHARE: f64 = 0.8;
 
+/// How far, in points, a pushed reading may stray above the model's
+/// prediction (or drop below the reading before it) and still agree.
+const TOLERANCE: f64 = 5.0;
+
 /// How long after a window's reset its poll comes: the endpoint needs a
 /// moment to roll the window over.
 const AFTER_RESET: Duration = Duration::from_secs(5);
@@ -74,6 +78,28 @@ pub fn next_poll_in(state: &Snapshot, config: &Config, now: Now) -> Duration {
         next = next.min(until.max(every));
     }
     next
+}
+
+/// Whether the newest reading contradicts the model made of the readings
+/// before it: its 5-hour utilization ran ahead of what the burn rate (at
+/// least [`PRIOR_RATE`]) allowed since the reading before, or dropped
+/// without a reset, by more than [`TOLERANCE`]. Such a push calls for a
+/// poll at once: the plan rested on a model that no longer holds, and only
+/// the usage API has the whole picture (per-model caps, extra usage).
+pub fn contradicts_model(state: &Snapshot, now: Now) -> bool {
+    let Some((before, newest)) = state.history.last_two() else {
+        return false;
+    };
+    let hours = (newest.at - before.at).num_milliseconds().max(0) as f64 / 3_600_000.0;
+    let rate = state
+        .history
+        .five_hour_rate(now.wall)
+        .unwrap_or_default()
+        .max(PRIOR_RATE);
+    let ran_ahead = newest.utilization > before.utilization + rate * hours + TOLERANCE;
+    let same_window = newest.resets_at.is_none() || newest.resets_at == before.resets_at;
+    let dropped = same_window && newest.utilization < before.utilization - TOLERANCE;
+    ran_ahead || dropped
 }
 
 /// Hours until a window at `now_at` percent, rising `rate` percent an hour,
@@ -165,6 +191,39 @@ mod tests {
         assert_eq!(
             next_poll_in(&state, &config(true), now),
             Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn a_push_contradicts_the_model_when_it_runs_ahead_of_the_burn_rate() {
+        let now = Now::current();
+        let with_push = |pushed: f64, after: TimeDelta| {
+            // 20 % an hour up to 40 % now, then a reading `after` later.
+            let mut state = climbing(40.0, 20.0, None, now);
+            state.history.record(Sample {
+                at: now.wall + after,
+                utilization: pushed,
+                resets_at: None,
+                seven_day: None,
+            });
+            contradicts_model(&state, now)
+        };
+        assert!(
+            !with_push(40.5, TimeDelta::seconds(20)),
+            "on the model's line"
+        );
+        assert!(
+            !with_push(44.0, TimeDelta::seconds(20)),
+            "within the tolerance"
+        );
+        assert!(with_push(79.0, TimeDelta::seconds(20)), "far ahead");
+        assert!(
+            !with_push(52.0, TimeDelta::minutes(30)),
+            "30 %/h for half an hour"
+        );
+        assert!(
+            with_push(30.0, TimeDelta::seconds(20)),
+            "a drop without a reset"
         );
     }
 

@@ -9,6 +9,7 @@
 
 mod agent;
 mod check;
+mod claude_code;
 mod config;
 mod ollama;
 mod socket;
@@ -62,6 +63,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
     };
     checks.push(agent::check().await);
+    checks.push(claude_code::check());
     checks.push(ollama::check(
         reached.as_ref().ok().map(|(_, s)| s.local.as_ref()),
     ));
@@ -88,7 +90,8 @@ async fn ask_daemon(socket: &Path) -> Result<(String, Status), claude_quota::Err
         .with_timeout(DAEMON_TIMEOUT);
     let hello = client
         .hello(concat!("claude-quota-doctor/", env!("CARGO_PKG_VERSION")))
-        .await?;
+        .await?
+        .daemon;
     let status = client.status().await?;
     Ok((hello, status))
 }

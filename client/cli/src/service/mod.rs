@@ -9,7 +9,7 @@
 mod host;
 mod launchd;
 mod manager;
-mod plan;
+pub mod plan;
 mod spec;
 mod systemd;
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-/// How long one command of the service manager may take.
+/// How long one command may take (of the service manager, or Claude Code's
+/// `claude mcp`).
 pub const MANAGER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One thing to do.
@@ -27,11 +28,11 @@ pub enum Step {
     },
     /// Remove a file if it exists.
     Remove(PathBuf),
-    /// Run a command of the service manager.
+    /// Run a command (of the service manager, or Claude Code's `claude`).
     Run(Cmd),
 }
 
-/// A service-manager command.
+/// A command of the service manager, or of Claude Code (`claude mcp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmd {
     program: &'static str,

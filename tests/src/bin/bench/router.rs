@@ -84,7 +84,7 @@ pub async fn status_line(plan: &Plan, clock: &SimClock, socket: &Path) -> anyhow
             sleep_until(clock.instant(t).into()).await;
             let (five_hour, seven_day) = plan.curve.at(clock.sim(Instant::now())).reported(clock);
             client
-                .ingest(five_hour, Some(seven_day), Utc::now())
+                .ingest(Some(five_hour), Some(seven_day), Utc::now())
                 .await?;
         }
     }
