@@ -105,6 +105,19 @@ impl History {
             .flatten()
     }
 
+    /// The 5-hour window's burn rate between its last two readings, in
+    /// percent per hour (0 when it fell); `None` without two readings of
+    /// the current window. A least-squares rate over the window lags when
+    /// usage speeds up after a quiet spell; this one does not.
+    pub fn latest_five_hour_rate(&self, now: DateTime<Utc>) -> Option<f64> {
+        let window = self.current_window(now);
+        let [.., before, last] = window.as_slice() else {
+            return None;
+        };
+        let hours = (last.at - before.at).num_milliseconds() as f64 / 3_600_000.0;
+        (hours > 0.0).then(|| ((last.utilization - before.utilization) / hours).max(0.0))
+    }
+
     /// The 7-day window's burn rate in percent per hour over the last five
     /// hours of readings (since its last drop, which is a reset); `None`
     /// with too little data. The weekly window moves too slowly for the

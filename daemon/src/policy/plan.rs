@@ -1,7 +1,8 @@
 //! When the next poll should come (docs/configuration.md, "Polling that
 //! follows the information need"): not on a clock, but when the reading
 //! could next change an answer. From the burn rates the daemon already
-//! forecasts, the time until the nearest threshold could be crossed, with
+//! forecasts (the faster of the window's fit and its latest step), the
+//! time until the nearest threshold could be crossed, with
 //! a safety factor; right after a window's reset; never sooner than
 //! `poll_interval` (one poll per interval, however many ask), never later
 //! than `[policy] adaptive_max_interval` (which keeps readings fresh while
@@ -48,7 +49,13 @@ pub fn next_poll_in(state: &Snapshot, config: &Config, now: Now) -> Duration {
         .max(every);
     let windows = Windows::of(reading, now.wall);
     let t = &config.thresholds;
-    let rate5 = state.history.five_hour_rate(now.wall).unwrap_or(PRIOR_RATE);
+    // The faster of the window's rate and its latest step: usage that
+    // speeds up must bring the poll forward, not wait for the fit.
+    let rate5 = state
+        .history
+        .five_hour_rate(now.wall)
+        .unwrap_or(PRIOR_RATE)
+        .max(state.history.latest_five_hour_rate(now.wall).unwrap_or(0.0));
     let rate7 = state.history.weekly_rate(now.wall).unwrap_or(rate5);
     let five = windows.five_hour.map_or(0.0, |w| w.utilization);
     let mut crossings = vec![(five, t.burst_below, rate5), (five, t.resting_above, rate5)];
@@ -177,6 +184,29 @@ mod tests {
                 "{five}% at {rate} %/h: {next:?}, not {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn usage_that_speeds_up_brings_the_poll_forward_before_the_fit_sees_it() {
+        let now = Now::current();
+        // A quiet half hour at 10 %/h, then 2 points in the last minute.
+        let mut state = climbing(70.0, 10.0, None, now);
+        state.history.record(Sample {
+            at: now.wall + TimeDelta::minutes(1),
+            utilization: 72.0,
+            resets_at: None,
+            seven_day: Some(20.0),
+        });
+        if let Some(reading) = state.reading.as_mut() {
+            reading.five_hour = Some(Window::new(72.0, None));
+        }
+        let later = Now {
+            wall: now.wall + TimeDelta::minutes(1),
+            monotonic: now.monotonic + Duration::from_secs(60),
+        };
+        // 8 points to go at 120 %/h: 4 minutes, halved.
+        let next = next_poll_in(&state, &config(true), later);
+        assert!((118..=122).contains(&next.as_secs()), "{next:?}");
     }
 
     #[test]
