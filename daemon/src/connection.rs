@@ -1,14 +1,17 @@
 //! One client connection: read frames, answer each in order, flush when
 //! the client has nothing more queued (so pipelined requests share writes).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use claude_quota_proto::{ErrorCode, FrameError, MAX_FRAME_LEN, MalformedMessage, Reply, Request};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::UnixStream;
-use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
+use tokio::time::{Instant, Sleep, sleep};
 use tokio_util::codec::Framed;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::outgoing::{Connection, feed_reply};
 use crate::service::Service;
@@ -24,8 +27,15 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn serve(stream: UnixStream, service: &Service, shutdown: &CancellationToken) {
     let mut conn = Framed::new(stream, service.codec());
     let mut stall = StallWatch::new();
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
+    let mut stopping = Stopping {
+        token: shutdown,
+        registration: cancelled,
+        registered: false,
+    };
     loop {
-        let Some(frame) = next_frame(&mut conn, &mut stall, shutdown).await else {
+        let Some(frame) = next_frame(&mut conn, &mut stall, &mut stopping).await else {
             return;
         };
         let request = match frame {
@@ -93,6 +103,30 @@ fn bad_request_message(malformed: &MalformedMessage) -> String {
     message
 }
 
+/// Whether the daemon is stopping, as cheaply as a connection can ask at
+/// every wait for a frame. Polling the token's cancellation future takes a
+/// lock each time (a tenth of what answering a question costs); so it is
+/// polled once, which registers this task to be woken when the token is
+/// cancelled, and from then on a wake-up only reads the token's flag.
+struct Stopping<'t, 'f> {
+    token: &'t CancellationToken,
+    registration: Pin<&'f mut WaitForCancellationFuture<'t>>,
+    registered: bool,
+}
+
+impl Stopping<'_, '_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.token.is_cancelled() {
+            return Poll::Ready(());
+        }
+        if !self.registered {
+            self.registered = true;
+            return self.registration.as_mut().poll(cx);
+        }
+        Poll::Pending
+    }
+}
+
 /// One decoded frame: a request, a well-framed message that is not one, or
 /// a broken stream.
 type Frame = Result<Result<Request, MalformedMessage>, FrameError>;
@@ -100,10 +134,12 @@ type Frame = Result<Result<Request, MalformedMessage>, FrameError>;
 /// Notices a client that stalls mid-frame. One timer per connection ticks
 /// every [`FRAME_TIMEOUT`]; a connection that finished no frame between two
 /// ticks and still holds the same partial one is dropped (so after one to
-/// two timeouts). Requests never touch the timer, so answering costs no
-/// timer work.
+/// two timeouts). Requests never touch the timer: once armed (polled, so it
+/// holds this task's waker), a wait for a frame only reads whether it has
+/// elapsed, which costs a small fraction of polling it again.
 struct StallWatch {
-    tick: Interval,
+    timer: Pin<Box<Sleep>>,
+    armed: bool,
     frames: u64,
     frames_at_tick: u64,
     buffered_at_tick: usize,
@@ -111,13 +147,30 @@ struct StallWatch {
 
 impl StallWatch {
     fn new() -> Self {
-        let mut tick = interval_at(Instant::now() + FRAME_TIMEOUT, FRAME_TIMEOUT);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         StallWatch {
-            tick,
+            timer: Box::pin(sleep(FRAME_TIMEOUT)),
+            armed: false,
             frames: 0,
             frames_at_tick: 0,
             buffered_at_tick: 0,
+        }
+    }
+
+    /// Ready at each tick, then set for the next one.
+    fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.armed && !self.timer.is_elapsed() {
+            return Poll::Pending;
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.timer.as_mut().reset(Instant::now() + FRAME_TIMEOUT);
+                self.armed = false;
+                Poll::Ready(())
+            }
+            Poll::Pending => {
+                self.armed = true;
+                Poll::Pending
+            }
         }
     }
 
@@ -139,7 +192,7 @@ impl StallWatch {
 async fn next_frame(
     conn: &mut Connection,
     stall: &mut StallWatch,
-    shutdown: &CancellationToken,
+    shutdown: &mut Stopping<'_, '_>,
 ) -> Option<Frame> {
     let frame = match conn.next().now_or_never() {
         Some(Some(ready)) => Some(ready),
@@ -154,16 +207,16 @@ async fn next_frame(
 async fn wait_for_frame(
     conn: &mut Connection,
     stall: &mut StallWatch,
-    shutdown: &CancellationToken,
+    shutdown: &mut Stopping<'_, '_>,
 ) -> Option<Frame> {
     if conn.flush().await.is_err() {
         return None;
     }
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => return None,
+            () = std::future::poll_fn(|cx| shutdown.poll(cx)) => return None,
             frame = conn.next() => return frame,
-            _ = stall.tick.tick() => {
+            () = std::future::poll_fn(|cx| stall.poll_tick(cx)) => {
                 let buffered = conn.read_buffer().len();
                 if stall.stalled(buffered) {
                     tracing::debug!(bytes = buffered, "client stalled mid-frame; dropping it");

@@ -8,10 +8,10 @@
 use std::io;
 use std::marker::PhantomData;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError};
+use tokio_util::codec::{Decoder, Encoder};
 
 /// The largest frame either side accepts, in bytes of JSON.
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
@@ -46,7 +46,6 @@ pub struct MalformedMessage(#[source] pub serde_json::Error);
 /// `JsonCodec<Reply, Request>`.
 #[derive(Debug)]
 pub struct JsonCodec<D, E> {
-    frames: LengthDelimitedCodec,
     last: Option<Decoded<D>>,
     /// Whether decoded frames are remembered (always, but in a build for
     /// measuring what that is worth).
@@ -71,10 +70,6 @@ impl<D, E> JsonCodec<D, E> {
     /// A codec with the protocol's frame limit.
     pub fn new() -> Self {
         Self {
-            frames: LengthDelimitedCodec::builder()
-                .length_field_length(PREFIX_LEN)
-                .max_frame_length(MAX_FRAME_LEN)
-                .new_codec(),
             last: None,
             remembers: true,
             types: PhantomData,
@@ -194,13 +189,22 @@ impl<D: DeserializeOwned + Clone, E> Decoder for JsonCodec<D, E> {
     type Item = Result<D, MalformedMessage>;
     type Error = FrameError;
 
+    /// Reads the frame in place: its payload is parsed (or recognised as
+    /// the last one) straight from the read buffer, which is then advanced
+    /// past it, so a frame costs no split of the buffer and no reference
+    /// count. The prefix is checked before a byte of the payload is read.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
-        match self.frames.decode(src) {
-            Ok(Some(frame)) => Ok(Some(self.parse(&frame))),
-            Ok(None) => Ok(None),
-            Err(err) if is_too_large(&err) => Err(FrameError::TooLarge),
-            Err(err) => Err(FrameError::Io(err)),
-        }
+        let Some(prefix) = src.get(..PREFIX_LEN) else {
+            return Ok(None);
+        };
+        let len = frame_len(prefix.try_into().expect("a prefix is 4 bytes"))?;
+        let Some(payload) = src.get(PREFIX_LEN..PREFIX_LEN + len) else {
+            src.reserve(PREFIX_LEN + len - src.len());
+            return Ok(None);
+        };
+        let item = self.parse(payload);
+        src.advance(PREFIX_LEN + len);
+        Ok(Some(item))
     }
 }
 
@@ -210,11 +214,6 @@ impl<D, E: Serialize> Encoder<E> for JsonCodec<D, E> {
     fn encode(&mut self, item: E, dst: &mut BytesMut) -> Result<(), FrameError> {
         encode_into(&item, dst)
     }
-}
-
-fn is_too_large(err: &io::Error) -> bool {
-    err.get_ref()
-        .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod day;
 mod day_report;
 mod goals;
 mod load;
+mod machinery;
 mod measure;
 mod plan;
 mod process;
@@ -76,6 +77,11 @@ struct Args {
     /// nothing else on stdout.
     #[arg(long, requires = "only_day")]
     json: bool,
+    /// Only what each piece of the speed machinery is worth: the daemon
+    /// whole and without each piece, beside redis (needs a daemon built
+    /// with `--features speed-variants`)
+    #[arg(long, conflicts_with = "only_day")]
+    machinery: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -111,16 +117,14 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let amounts = measure::Amounts {
+        round: Duration::from_secs_f64(args.seconds),
+        samples: args.samples,
+        one_shots: args.one_shots,
+        held: args.held,
+    };
     let api = FakeApi::start();
     api.set_usage(20.0, Some(10.0));
-    let daemon = Daemon::builder()
-        .api(&api.url(), POLL_INTERVAL)
-        .credentials_file(TOKEN, None)
-        .start();
-    let started = Instant::now();
-    runtime.block_on(daemon.wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst));
-    let ours = Target::claude_quotad(daemon.socket().to_owned(), daemon.pid());
-
     let redis_dir = tempfile::tempdir()?;
     let redis = (!args.no_redis)
         .then(|| Redis::start(redis_dir.path()))
@@ -128,13 +132,18 @@ fn main() -> anyhow::Result<()> {
     let theirs = redis
         .as_ref()
         .map(|redis| Target::redis(redis.socket.clone(), redis.pid()));
-
-    let amounts = measure::Amounts {
-        round: Duration::from_secs_f64(args.seconds),
-        samples: args.samples,
-        one_shots: args.one_shots,
-        held: args.held,
-    };
+    if args.machinery {
+        let variants = runtime.block_on(machinery::start(&api, POLL_INTERVAL))?;
+        runtime.block_on(machinery::report(&variants, theirs.as_ref(), &amounts));
+        return Ok(());
+    }
+    let daemon = Daemon::builder()
+        .api(&api.url(), POLL_INTERVAL)
+        .credentials_file(TOKEN, None)
+        .start();
+    let started = Instant::now();
+    runtime.block_on(daemon.wait_for(Duration::from_secs(10), |s| s.tier == Tier::Burst));
+    let ours = Target::claude_quotad(daemon.socket().to_owned(), daemon.pid());
     let targets: Vec<&Target> = std::iter::once(&ours).chain(theirs.as_ref()).collect();
     let mut figures = runtime
         .block_on(measure::all(&targets, &amounts))

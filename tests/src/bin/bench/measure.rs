@@ -88,7 +88,7 @@ pub async fn all(targets: &[&Target], amounts: &Amounts) -> Vec<Vec<Figure>> {
 }
 
 /// Per target, `ROUNDS` × (requests per second, server CPU µs per request).
-async fn throughput_rounds(
+pub async fn throughput_rounds(
     targets: &[&Target],
     connections: usize,
     round: Duration,

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use claude_quota_proto::{PROTOCOL_VERSION, Request, TaskValue};
+use claude_quota_proto::{PROTOCOL_VERSION, Request, TaskComplexity, TaskValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -42,7 +42,7 @@ pub struct Target {
     pub socket: PathBuf,
     /// Its process, for RSS readings.
     pub pid: u32,
-    /// The request every measurement repeats (`should_use_cloud` / `PING`).
+    /// The request every measurement repeats (`route` / `PING`).
     pub ask: Vec<u8>,
     /// What a one-shot client says first (`hello` / `CLIENT SETNAME`).
     pub greet: Vec<u8>,
@@ -51,14 +51,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// The daemon at `socket`, asked `should_use_cloud(high)`.
+    /// The daemon at `socket`, asked `route(high, high)`: the one question
+    /// a router asks before every model call.
     pub fn claude_quotad(socket: PathBuf, pid: u32) -> Target {
         let hello = Request::Hello {
             protocol: PROTOCOL_VERSION,
             client: Some("bench".into()),
         };
-        let ask = Request::ShouldUseCloud {
+        let ask = Request::Route {
             task_value: TaskValue::High,
+            task_complexity: TaskComplexity::High,
         };
         Target {
             name: "claude-quotad",
