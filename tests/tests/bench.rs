@@ -93,3 +93,17 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
         }
     }
 }
+
+/// `--machinery` needs a daemon built with `--features speed-variants`; the
+/// test build is not one, and the bench must say so rather than report
+/// four copies of the whole daemon as its variants.
+#[test]
+fn the_machinery_run_refuses_a_daemon_built_without_its_variants() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["--machinery", "--quick", "--no-redis"])
+        .output()
+        .expect("run the bench");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--features speed-variants"), "{stderr}");
+}
