@@ -99,3 +99,30 @@ impl Reading {
             .find(|cap| cap.model.eq_ignore_ascii_case(family))
     }
 }
+
+#[cfg(test)]
+impl Reading {
+    /// A reading from the API of these windows and nothing else, taken at
+    /// `now` and `age` old then: what the policy's tests reason about.
+    pub fn of_windows(
+        five_hour: Option<Window>,
+        seven_day: Option<Window>,
+        now: crate::policy::Now,
+        age: Duration,
+    ) -> Reading {
+        Reading {
+            five_hour,
+            seven_day,
+            weekly_scoped: Vec::new(),
+            extra_usage: None,
+            spend_limit: false,
+            representative_claim: None,
+            as_of: now.wall,
+            source: ReadingSource::Api,
+            received: Received {
+                at: now.monotonic,
+                age,
+            },
+        }
+    }
+}

@@ -25,20 +25,25 @@ pub fn status(
     now: Now,
 ) -> Status {
     let reading = state.reading.as_ref();
-    let windows = verdict.windows;
+    let Verdict {
+        assessment,
+        forecast,
+        ..
+    } = verdict;
+    let windows = assessment.windows;
     let scoped = |family: &str| windows.cap(family).map(as_window);
     Status {
-        tier: verdict.tier,
-        reason: verdict.reason,
+        tier: assessment.tier,
+        reason: assessment.reason,
         five_hour: windows.five_hour,
         seven_day: windows.seven_day,
         seven_day_opus: scoped("opus"),
         seven_day_sonnet: scoped("sonnet"),
-        cloud_capped_by: verdict.cloud_capped_by,
+        cloud_capped_by: assessment.cloud_capped_by,
         as_of: reading.map(|r| r.as_of),
         source: reading.map(|r| r.source),
         age_s: reading.map(|r| r.age(now.monotonic).as_secs()),
-        stale: verdict.stale,
+        stale: assessment.stale,
         last_push_at: state.last_push_at,
         credentials: state.credentials.source,
         subscription_type: state.credentials.subscription_type.clone(),
@@ -57,7 +62,7 @@ pub fn status(
             pid: std::process::id(),
             uptime_s: process.started.elapsed().as_secs(),
         },
-        forecast: verdict.forecast,
+        forecast,
         local: Some(local.clone()),
         weekly_scoped: windows.weekly_scoped,
     }

@@ -282,7 +282,7 @@ mod tests {
     use crate::policy::{self, Now};
     use crate::state::Snapshot;
     use chrono::TimeDelta;
-    use claude_quota_proto::{LocalInfo, ReadingSource};
+    use claude_quota_proto::LocalInfo;
 
     const THRESHOLDS: [f64; 3] = [50.0, 80.0, 95.0];
 
@@ -290,16 +290,15 @@ mod tests {
     /// given) and extra usage.
     fn state(five: f64, resets_at: Option<DateTime<Utc>>, extra: Option<ExtraUsage>) -> Snapshot {
         let mut state = Snapshot::default();
+        let windows = Reading::of_windows(
+            Some(claude_quota_proto::Window::new(five, resets_at)),
+            Some(claude_quota_proto::Window::new(10.0, None)),
+            Now::current(),
+            std::time::Duration::ZERO,
+        );
         state.offer(Reading {
-            five_hour: Some(claude_quota_proto::Window::new(five, resets_at)),
-            seven_day: Some(claude_quota_proto::Window::new(10.0, None)),
-            weekly_scoped: Vec::new(),
             extra_usage: extra,
-            spend_limit: false,
-            representative_claim: None,
-            as_of: Utc::now(),
-            source: ReadingSource::Api,
-            received: Default::default(),
+            ..windows
         });
         state
     }

@@ -64,25 +64,12 @@ mod tests {
     use super::*;
     use crate::config::Thresholds;
     use crate::policy::tier::assess;
-    use crate::reading::{Reading, Received};
-    use claude_quota_proto::{ReadingSource, Window};
+    use crate::reading::Reading;
+    use claude_quota_proto::Window;
 
     /// A burst-or-not reading at `five` percent, taken just now.
     fn plain(five: f64, now: Now) -> Assessment {
-        let reading = Reading {
-            five_hour: Some(Window::new(five, None)),
-            seven_day: None,
-            weekly_scoped: Vec::new(),
-            extra_usage: None,
-            spend_limit: false,
-            representative_claim: None,
-            as_of: now.wall,
-            source: ReadingSource::Api,
-            received: Received {
-                at: now.monotonic,
-                age: Duration::ZERO,
-            },
-        };
+        let reading = Reading::of_windows(Some(Window::new(five, None)), None, now, Duration::ZERO);
         let stale_after = Duration::from_secs(300);
         assess(
             &Thresholds::default(),

@@ -120,9 +120,9 @@ mod tests {
     use super::*;
     use crate::config::{Config, Settings};
     use crate::forecast::Sample;
-    use crate::reading::{Reading, Received};
+    use crate::reading::Reading;
     use chrono::{DateTime, TimeDelta, Utc};
-    use claude_quota_proto::{ReadingSource, Window};
+    use claude_quota_proto::Window;
 
     fn config(adaptive: bool) -> Config {
         let mut settings = Settings::default();
@@ -143,20 +143,12 @@ mod tests {
                 seven_day: Some(20.0),
             });
         }
-        state.reading = Some(Reading {
-            five_hour: Some(Window::new(five, resets_at)),
-            seven_day: Some(Window::new(20.0, None)),
-            weekly_scoped: Vec::new(),
-            extra_usage: None,
-            spend_limit: false,
-            representative_claim: None,
-            as_of: now.wall,
-            source: ReadingSource::Api,
-            received: Received {
-                at: now.monotonic,
-                age: Duration::ZERO,
-            },
-        });
+        state.reading = Some(Reading::of_windows(
+            Some(Window::new(five, resets_at)),
+            Some(Window::new(20.0, None)),
+            now,
+            Duration::ZERO,
+        ));
         state
     }
 

@@ -325,26 +325,10 @@ impl SpendPercent for ExtraUsage {
 mod tests {
     use super::*;
     use chrono::TimeDelta;
-    use claude_quota_proto::ReadingSource;
-
-    use crate::reading::Received;
 
     /// A reading `age` old at `now`, with these windows.
     fn reading(five: Option<Window>, seven: Option<Window>, now: Now, age: Duration) -> Reading {
-        Reading {
-            five_hour: five,
-            seven_day: seven,
-            weekly_scoped: Vec::new(),
-            extra_usage: None,
-            spend_limit: false,
-            representative_claim: None,
-            as_of: now.wall,
-            source: ReadingSource::Api,
-            received: Received {
-                at: now.monotonic,
-                age,
-            },
-        }
+        Reading::of_windows(five, seven, now, age)
     }
 
     fn pct(utilization: f64) -> Option<Window> {

@@ -3,39 +3,27 @@
 //! A `route` is a decision and a model from the same verdict, so it can
 //! never mix a `burst` decision with a `resting` model.
 
-use std::time::Instant;
+use std::ops::Deref;
 
 use claude_quota_proto::{
-    Decision, Forecast, LocalInfo, ModelChoice, Provider, RouteChoice, ScopedCap, TaskComplexity,
-    TaskValue, Tier,
+    Decision, Forecast, LocalInfo, ModelChoice, Provider, RouteChoice, TaskComplexity, TaskValue,
 };
 
-use super::tier::{self, Assessment, Windows};
+use super::tier::{self, Assessment};
 use super::{Now, local_choice, pace, table};
 use crate::config::Config;
 use crate::state::Snapshot;
 
-/// What the policy says at one moment.
+/// What the policy says at one moment: the tier and what it rests on
+/// (the [`Assessment`], read through `Deref`: `verdict.tier`), and the
+/// answer for every task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// The tier.
-    pub tier: Tier,
-    /// Why, in words a user can act on.
-    pub reason: String,
-    /// Whether the reading is missing or older than `stale_after`.
-    pub stale: bool,
-    /// The cloud model's own weekly cap, when it closes the cloud.
-    pub cloud_capped_by: Option<ScopedCap>,
-    /// The windows as they count now (a window past its reset is 0 %).
-    pub windows: Windows,
+    /// The tier, its reason, the windows as they count now, and when the
+    /// clock alone changes them.
+    pub assessment: Assessment,
     /// Where the 5-hour window is heading, when enough readings exist.
     pub forecast: Option<Forecast>,
-    /// When the clock alone changes the tier, the staleness or the cloud
-    /// cap: wake subscribers and notifications then.
-    pub tier_until: Option<Instant>,
-    /// When the reasons' words change by the clock alone: replies encoded
-    /// from this verdict hold until then.
-    pub text_until: Option<Instant>,
     /// Whether each of [`TaskValue::ALL`] may go to the cloud.
     clouds: [bool; TaskValue::ALL.len()],
     /// The model for each of [`TaskComplexity::ALL`].
@@ -89,14 +77,8 @@ impl Verdict {
     ) -> Self {
         let clouds = TaskValue::ALL.map(|value| table::should_use_cloud(&assessment, value));
         Verdict {
-            tier: assessment.tier,
-            reason: assessment.reason,
-            stale: assessment.stale,
-            cloud_capped_by: assessment.cloud_capped_by,
-            windows: assessment.windows,
+            assessment,
             forecast,
-            tier_until: assessment.tier_until,
-            text_until: assessment.text_until,
             clouds,
             models,
         }
@@ -188,6 +170,14 @@ impl Verdict {
     }
 }
 
+impl Deref for Verdict {
+    type Target = Assessment;
+
+    fn deref(&self) -> &Assessment {
+        &self.assessment
+    }
+}
+
 /// Where `item` stands in `all` (an `ALL` array, which lists every variant).
 pub fn position<T: PartialEq>(all: &[T], item: T) -> usize {
     all.iter()
@@ -199,6 +189,8 @@ pub fn position<T: PartialEq>(all: &[T], item: T) -> usize {
 mod tests {
     use super::*;
     use crate::config::Models;
+    use crate::policy::tier::Windows;
+    use claude_quota_proto::{ScopedCap, Tier};
 
     /// A verdict in `tier` with the cloud model's cap open or spent, and
     /// Ollama holding both local models.
