@@ -28,6 +28,19 @@ use chrono::{DateTime, Utc};
 pub use plan::{contradicts_model, next_poll_in};
 pub use verdict::{Verdict, position, verdict};
 
+/// A per-model weekly cap of `model` at `utilization`, nothing else known:
+/// what the policy's tests put in a reading.
+#[cfg(test)]
+pub fn cap(model: &str, utilization: f64) -> claude_quota_proto::ScopedCap {
+    claude_quota_proto::ScopedCap {
+        model: model.into(),
+        utilization,
+        resets_at: None,
+        severity: None,
+        status: None,
+    }
+}
+
 /// One moment on both clocks: the monotonic one orders and ages readings,
 /// the wall one places resets and forecasts.
 #[derive(Debug, Clone, Copy, PartialEq)]

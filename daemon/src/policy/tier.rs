@@ -324,6 +324,7 @@ impl SpendPercent for ExtraUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::cap;
     use chrono::TimeDelta;
 
     /// A reading `age` old at `now`, with these windows.
@@ -452,16 +453,6 @@ mod tests {
         assert_eq!(assessed(&r, now).tier, Tier::Burst);
         let stale = reading(five, None, now, Duration::from_secs(301));
         assert_eq!(assessed(&stale, now).tier, Tier::Unknown);
-    }
-
-    fn cap(model: &str, utilization: f64) -> ScopedCap {
-        ScopedCap {
-            model: model.into(),
-            utilization,
-            resets_at: None,
-            severity: None,
-            status: None,
-        }
     }
 
     #[test]

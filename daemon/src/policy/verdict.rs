@@ -189,6 +189,7 @@ pub fn position<T: PartialEq>(all: &[T], item: T) -> usize {
 mod tests {
     use super::*;
     use crate::config::Models;
+    use crate::policy::cap;
     use crate::policy::tier::Windows;
     use claude_quota_proto::{ScopedCap, Tier};
 
@@ -221,16 +222,6 @@ mod tests {
             }
         });
         Verdict::new(assessment, None, picks)
-    }
-
-    fn cap(model: &str, utilization: f64) -> ScopedCap {
-        ScopedCap {
-            model: model.into(),
-            utilization,
-            resets_at: None,
-            severity: None,
-            status: None,
-        }
     }
 
     /// The whole table of docs/policy.md: every tier × value × complexity,
