@@ -75,7 +75,7 @@ pub async fn serve(stream: UnixStream, service: &Service, shutdown: &Cancellatio
             look @ (Request::Hello { .. } | Request::Status) => service.answer(look),
             // A push brings its own reading: it must be in before the
             // poller, woken by it, decides whether to poll.
-            ingest @ Request::Ingest { .. } => {
+            ingest @ Request::Ingest(_) => {
                 let reply = service.answer(ingest);
                 service.attend().await;
                 reply

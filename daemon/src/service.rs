@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::answers::AnswerCache;
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
-use crate::ingest::{self, Pushed, Taken};
+use crate::ingest::{self, Taken};
 use crate::machinery::Machinery;
 use crate::outgoing::Outgoing;
 use crate::policy::{self, Now};
@@ -114,37 +114,21 @@ impl Service {
             Request::Route {
                 task_value,
                 task_complexity,
+                ..
             } => self.ask(Question::Route(task_value, task_complexity)),
-            Request::ShouldUseCloud { task_value } => self.ask(Question::Decision(task_value)),
-            Request::SelectModel { task_complexity } => self.ask(Question::Model(task_complexity)),
-            Request::Ingest {
-                source,
-                five_hour,
-                seven_day,
-                as_of,
-                weekly_scoped,
-                extra_usage,
-                representative_claim,
-            } => {
-                let pushed = Pushed {
-                    source,
-                    five_hour,
-                    seven_day,
-                    as_of,
-                    weekly_scoped,
-                    extra_usage,
-                    representative_claim,
-                };
-                match ingest::apply(&self.state, pushed, Utc::now()) {
-                    Ok(taken) => {
-                        if taken == Taken::Reading {
-                            self.demand.pushed();
-                        }
-                        Reply::Ok.into()
+            Request::ShouldUseCloud { task_value, .. } => self.ask(Question::Decision(task_value)),
+            Request::SelectModel {
+                task_complexity, ..
+            } => self.ask(Question::Model(task_complexity)),
+            Request::Ingest(pushed) => match ingest::apply(&self.state, *pushed, Utc::now()) {
+                Ok(taken) => {
+                    if taken == Taken::Reading {
+                        self.demand.pushed();
                     }
-                    Err(refused) => Reply::error(ErrorCode::BadRequest, refused.to_string()).into(),
+                    Reply::Ok.into()
                 }
-            }
+                Err(refused) => Reply::error(ErrorCode::BadRequest, refused.to_string()).into(),
+            },
         }
     }
 

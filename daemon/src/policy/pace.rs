@@ -90,6 +90,7 @@ mod tests {
             five_hour_pct_per_hour: rate,
             resting_at: at(resting_in),
             exhausted_at: None,
+            confidence: None,
         };
         let cases = [
             // (5h %, pace %/h, resting in, reset in) → tier, reason

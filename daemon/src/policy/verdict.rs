@@ -101,6 +101,8 @@ impl Verdict {
                 self.tier, self.reason
             ),
             stale: self.stale,
+            account: None,
+            claude_config_dir: None,
         }
     }
 
@@ -120,6 +122,8 @@ impl Verdict {
             ),
             stale: self.stale,
             available: pick.available,
+            account: None,
+            claude_config_dir: None,
         }
     }
 
@@ -155,6 +159,8 @@ impl Verdict {
             },
             stale: self.stale,
             available: pick.available,
+            account: None,
+            claude_config_dir: None,
         }
     }
 
