@@ -14,6 +14,7 @@ mod http;
 mod ingest;
 mod logging;
 mod machinery;
+mod metrics;
 mod notify;
 mod ollama;
 mod outgoing;
@@ -106,6 +107,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let max_connections = config.max_connections;
+    let metrics_listener = match config.metrics.listen {
+        Some(addr) => Some(metrics::bind(addr).await?),
+        None => None,
+    };
     let (local_tx, local_rx) = watch::channel(ollama::not_yet_asked(&config));
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
     let state_path = persist::default_path();
@@ -148,6 +153,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));
     let service = Arc::new(Service::new(state, config_rx, polls_tx, local_rx, demand));
+    if let Some(listener) = metrics_listener {
+        let service = Arc::clone(&service);
+        let render: metrics::Render = Arc::new(move || {
+            let faults = service.watch_state().borrow().faults;
+            metrics::render(&service.look().0, &faults, chrono::Utc::now())
+        });
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "serving GET /metrics");
+        }
+        tasks.spawn(
+            "metrics endpoint",
+            metrics::serve(listener, render, shutdown.clone()),
+        );
+    }
     let connections = TaskTracker::new();
     tasks.spawn(
         "accept loop",

@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Requests made to the usage API since start.
     pub api_calls: u64,
+    /// Faults recorded since start, by kind, for the metrics.
+    pub faults: FaultCounts,
     /// When a valid reading was last pushed through `ingest`.
     pub last_push_at: Option<DateTime<Utc>>,
     /// The recent 5-hour readings, for the forecast.
@@ -44,6 +46,25 @@ pub struct Cooldown {
     pub until: DateTime<Utc>,
     /// Faults in a row so far, which set how long the next backoff is.
     pub faults: u32,
+}
+
+/// How many faults of each kind were recorded since the daemon started:
+/// `last_error` shows only the latest, a dashboard wants the rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// (A fieldless enum's discriminant is its place, below `ALL.len()`.)
+pub struct FaultCounts([u64; LastErrorKind::ALL.len()]);
+
+impl FaultCounts {
+    /// Counts one fault of `kind`.
+    pub fn count(&mut self, kind: LastErrorKind) {
+        let slot = &mut self.0[kind as usize];
+        *slot = slot.saturating_add(1);
+    }
+
+    /// The faults of `kind` so far.
+    pub fn of(&self, kind: LastErrorKind) -> u64 {
+        self.0[kind as usize]
+    }
 }
 
 /// What may be shown of the credentials in use.
@@ -75,6 +96,7 @@ impl Default for Snapshot {
             last_reply_dropped: Vec::new(),
             next_poll_at: None,
             api_calls: 0,
+            faults: FaultCounts::default(),
             last_push_at: None,
             history: History::default(),
             polling: Polling::Active,
@@ -106,8 +128,9 @@ impl Snapshot {
         newer
     }
 
-    /// Records a fault; returns whether it differs from the one already
-    /// shown, so the caller logs each fault once rather than every poll.
+    /// Records a fault and counts it; returns whether it differs from the
+    /// one already shown, so the caller logs each fault once rather than
+    /// every poll.
     pub fn record_error(
         &mut self,
         kind: LastErrorKind,
@@ -119,6 +142,24 @@ impl Snapshot {
             .as_ref()
             .is_none_or(|held| held.kind != kind || held.message != message);
         self.last_error = Some(LastError { kind, message, at });
+        self.faults.count(kind);
         new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_is_counted_by_kind_also_when_it_repeats() {
+        let mut state = Snapshot::default();
+        let at = Utc::now();
+        assert!(state.record_error(LastErrorKind::RateLimited, "429".into(), at));
+        assert!(!state.record_error(LastErrorKind::RateLimited, "429".into(), at));
+        assert!(state.record_error(LastErrorKind::Network, "refused".into(), at));
+        assert_eq!(state.faults.of(LastErrorKind::RateLimited), 2);
+        assert_eq!(state.faults.of(LastErrorKind::Network), 1);
+        assert_eq!(state.faults.of(LastErrorKind::BadResponse), 0);
     }
 }

@@ -441,6 +441,19 @@ impl ReadingSource {
     }
 }
 
+impl LastErrorKind {
+    /// Every kind, so a count of faults by kind can show the kinds that
+    /// have not happened (yet) as zero.
+    pub const ALL: [LastErrorKind; 6] = [
+        LastErrorKind::NoCredentials,
+        LastErrorKind::Unauthorized,
+        LastErrorKind::InsufficientScope,
+        LastErrorKind::RateLimited,
+        LastErrorKind::Network,
+        LastErrorKind::BadResponse,
+    ];
+}
+
 impl Tier {
     /// Every tier, for tables and exhaustive tests.
     pub const ALL: [Tier; 4] = [Tier::Burst, Tier::Active, Tier::Resting, Tier::Unknown];

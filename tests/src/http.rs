@@ -27,8 +27,5 @@ pub fn serve(app: Router) -> SocketAddr {
 /// A loopback URL where nothing listens: connections are refused at once,
 /// which is how a stopped server looks.
 pub fn refused_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let addr = listener.local_addr().expect("free port address");
-    drop(listener);
-    format!("http://{addr}")
+    format!("http://127.0.0.1:{}", crate::scrape::free_port())
 }

@@ -10,6 +10,7 @@ pub mod fake_ollama;
 pub mod http;
 pub mod leaks;
 pub mod other_user;
+pub mod scrape;
 pub mod secret_service;
 pub mod stand_in;
 pub mod suites;

@@ -1,6 +1,6 @@
 //! Test suites written in other languages (pytest, `node --test`, the
-//! MCP SDK's client) and the real routers they drive, run from `cargo test`
-//! so that the README's one test command covers them.
+//! MCP SDK's client), the real routers they drive and the real Prometheus,
+//! run from `cargo test` so that the README's one test command covers them.
 //!
 //! The packages a suite needs are installed on first use, pinned, by
 //! `.ci/install-test-packages` (one set at a time under a file lock, so
@@ -85,13 +85,26 @@ pub const MCP_CLIENT: Suite = Suite {
     install_program: "install Python 3.10 or later with its venv module (Debian: python3-venv)",
 };
 
+/// A real Prometheus server scraping the daemon's `[metrics]` endpoint,
+/// and `promtool check metrics` on `claude-quota metrics`, run by
+/// `tests/tests/prometheus.rs`. Debian's `prometheus` package brings both
+/// programs (`.ci/run` installs it).
+pub const PROMETHEUS: Suite = Suite {
+    name: "the Prometheus tests",
+    require_env: "CLAUDE_QUOTA_REQUIRE_PROMETHEUS",
+    program: "prometheus",
+    packages: None,
+    install_program: "install Prometheus and promtool (Debian: apt-get install prometheus)",
+};
+
 /// Every suite, for the end-of-run report.
-pub const ALL: [&Suite; 5] = [
+pub const ALL: [&Suite; 6] = [
     &PYTHON_CLIENT,
     &NODE_CLIENT,
     &CLAUDE_CODE_ROUTER,
     &LITELLM,
     &MCP_CLIENT,
+    &PROMETHEUS,
 ];
 
 impl Suite {

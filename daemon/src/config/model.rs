@@ -8,6 +8,7 @@
 //! must not silently leave the default threshold in force.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,6 +57,19 @@ pub struct Settings {
     pub notify: Notify,
     /// The subagent model per tier, for `claude-quota hook`.
     pub claude_code: ClaudeCode,
+    /// The Prometheus endpoint (read at start only).
+    pub metrics: Metrics,
+}
+
+/// `[metrics]`: where the daemon serves `GET /metrics` for Prometheus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// The address and port to listen on; no endpoint when absent.
+    pub listen: Option<SocketAddr>,
+    /// Lets `listen` be an address other machines can reach: the metrics
+    /// tell whoever reaches it how the subscription is being used.
+    pub allow_remote: bool,
 }
 
 /// `[claude_code]`: which model a Claude Code subagent runs on per tier,
@@ -198,6 +212,7 @@ impl Default for Settings {
             policy: Policy::default(),
             notify: Notify::default(),
             claude_code: ClaudeCode::default(),
+            metrics: Metrics::default(),
         }
     }
 }
@@ -384,6 +399,21 @@ url = "http://127.0.0.1:11434"
         let defaults = Settings::default();
         assert!(!defaults.policy.pace && !defaults.notify.desktop);
         assert_eq!(defaults.notify.command, None);
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_given() {
+        assert_eq!(Settings::default().metrics.listen, None);
+        let config: Settings = toml::from_str("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+        assert_eq!(config.metrics.listen, Some(([127, 0, 0, 1], 9464).into()));
+        assert!(!config.metrics.allow_remote);
+        let err = toml::from_str::<Settings>("[metrics]\nlisten = \"localhost\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("socket address"),
+            "{err}"
+        );
     }
 
     #[test]

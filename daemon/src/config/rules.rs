@@ -188,6 +188,16 @@ fn check(config: &Settings) -> Result<(), Broken> {
             allowed: "a model family name, such as \"Sonnet\"".into(),
         });
     }
+    if let Some(listen) = config.metrics.listen
+        && !listen.ip().is_loopback()
+        && !config.metrics.allow_remote
+    {
+        return Err(Broken {
+            key: "metrics.listen",
+            value: format!("\"{listen}\""),
+            allowed: "a loopback address such as \"127.0.0.1:9464\" (another one only with metrics.allow_remote = true: the metrics tell whoever reaches the port how the subscription is used)".into(),
+        });
+    }
     let thresholds = &config.notify.thresholds;
     let in_range = |t: &f64| *t > 0.0 && *t <= 100.0;
     if thresholds.len() > MAX_NOTIFY_THRESHOLDS || !thresholds.iter().all(in_range) {
@@ -351,6 +361,20 @@ mod tests {
             Some("ollama.url")
         );
         assert_eq!(broken_key("[ollama]\nurl = \"http://gpu-box:11434\""), None);
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_unless_remote_is_allowed() {
+        for local in ["127.0.0.1:9464", "[::1]:9464", "127.0.0.2:0"] {
+            let text = format!("[metrics]\nlisten = {local:?}");
+            assert_eq!(broken_key(&text), None, "{local}");
+        }
+        for remote in ["0.0.0.0:9464", "[::]:9464", "192.168.1.5:9464"] {
+            let text = format!("[metrics]\nlisten = {remote:?}");
+            assert_eq!(broken_key(&text), Some("metrics.listen"), "{remote}");
+            let allowed = format!("{text}\nallow_remote = true");
+            assert_eq!(broken_key(&allowed), None, "{remote}");
+        }
     }
 
     #[test]
