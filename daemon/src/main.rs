@@ -1,11 +1,9 @@
 //! `claude-quotad`: wires the poller, the socket server and the signal
 //! handlers together, and owns the shutdown path.
 
-mod answers;
 mod args;
 mod backoff;
 mod config;
-mod connection;
 mod credential_cache;
 mod demand;
 mod fetch;
@@ -13,25 +11,21 @@ mod forecast;
 mod http;
 mod ingest;
 mod logging;
-mod machinery;
 mod metrics;
 mod notify;
 mod ollama;
-mod outgoing;
 mod ownership;
 mod persist;
 mod policy;
 mod poller;
 mod reading;
 mod schedule;
-mod server;
 mod service;
 mod signals;
 mod socket;
-mod socket_dir;
+mod speed;
 mod state;
 mod status;
-mod subscription;
 mod supervise;
 mod usage_api;
 mod usage_reply;
@@ -152,12 +146,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));
+    let faults = state.subscribe();
     let service = Arc::new(Service::new(state, config_rx, polls_tx, local_rx, demand));
     if let Some(listener) = metrics_listener {
+        // The same text as the socket's `metrics` request.
         let service = Arc::clone(&service);
         let render: metrics::Render = Arc::new(move || {
-            let faults = service.watch_state().borrow().faults;
-            metrics::render(&service.look().0, &faults, chrono::Utc::now())
+            let faults = faults.borrow().faults;
+            metrics::render(&service.status().0, &faults, chrono::Utc::now())
         });
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "serving GET /metrics");
@@ -170,7 +166,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let connections = TaskTracker::new();
     tasks.spawn(
         "accept loop",
-        server::serve(
+        socket::serve(
             listener,
             service,
             max_connections,
