@@ -128,6 +128,16 @@ impl Client {
         into_status(self.request(Request::Refresh).await?)
     }
 
+    /// The daemon's current values in the Prometheus text format: the
+    /// text its `[metrics]` endpoint serves, for scripts and
+    /// `claude-quota metrics`.
+    pub async fn metrics(&mut self) -> Result<String, Error> {
+        match self.request(Request::Metrics).await? {
+            Reply::Metrics { text } => Ok(text),
+            other => Err(wire::unexpected("metrics", &other)),
+        }
+    }
+
     /// Pushes a reading taken from Claude Code's status line at `as_of`:
     /// its 5-hour window (`None` when no session window is open, which the
     /// daemon reads as idle) and its 7-day window; at least one of them.

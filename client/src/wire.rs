@@ -138,7 +138,8 @@ pub(crate) fn check(request: &Request, reply: Reply) -> Result<Reply, Error> {
         | (Request::Status | Request::Refresh | Request::Subscribe, Reply::Status(_))
         | (Request::ShouldUseCloud { .. }, Reply::Decision(_))
         | (Request::SelectModel { .. }, Reply::Model(_))
-        | (Request::Ingest { .. }, Reply::Ok) => true,
+        | (Request::Ingest { .. }, Reply::Ok)
+        | (Request::Metrics, Reply::Metrics { .. }) => true,
         (Request::Route { .. }, Reply::Route(choice)) => {
             !choice.model.is_empty() && choice.use_cloud == (choice.provider == Provider::Anthropic)
         }

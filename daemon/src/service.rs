@@ -124,6 +124,11 @@ impl Service {
                 self.attend().await;
                 Handled::Reply(self.answers.model(task_complexity))
             }
+            Request::Metrics => {
+                let faults = self.state.borrow().faults;
+                let text = crate::metrics::render(&self.status().0, &faults, Utc::now());
+                Reply::Metrics { text }.into()
+            }
         }
     }
 

@@ -63,6 +63,9 @@ pub enum Request {
     /// Pushes a reading taken elsewhere (Claude Code's status line, or the
     /// rate-limit headers of a Messages API response).
     Ingest(Box<Ingest>),
+    /// Asks for the daemon's current values in the Prometheus text format,
+    /// the same text its `[metrics]` endpoint serves.
+    Metrics,
 }
 
 /// An `ingest` request: a reading pushed by a client, as mapped windows
@@ -158,6 +161,11 @@ pub enum Reply {
     Route(RouteChoice),
     /// Answers `ingest`.
     Ok,
+    /// Answers `metrics`.
+    Metrics {
+        /// The Prometheus text exposition format (version 0.0.4).
+        text: String,
+    },
     /// Answers any request that could not be served.
     Error {
         /// What kind of failure, for programs.
@@ -313,6 +321,7 @@ mod tests {
             ),
             (json!({"type":"subscribe"}), Request::Subscribe),
             (json!({"type":"refresh"}), Request::Refresh),
+            (json!({"type":"metrics"}), Request::Metrics),
         ];
         for (wire, expected) in cases {
             assert_eq!(serde_json::from_value::<Request>(wire).unwrap(), expected);

@@ -34,6 +34,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Status),
         Just(Request::Refresh),
         Just(Request::Subscribe),
+        Just(Request::Metrics),
         (0u32..4, proptest::option::of("[a-z/0-9.]{0,20}"))
             .prop_map(|(protocol, client)| Request::Hello { protocol, client }),
         (

@@ -64,18 +64,9 @@ fn promtool_check(text: &str) -> std::process::Output {
     child.wait_with_output().expect("wait for promtool")
 }
 
-#[tokio::test]
-async fn promtool_accepts_the_metrics() {
-    if !PROMETHEUS.ready() || !promtool_ready() {
-        return;
-    }
-    let api = FakeApi::start();
-    let daemon = metrics_daemon(&api).await;
-    let text = scrape::get(metrics_addr(&daemon).await, "/metrics")
-        .await
-        .body;
-    assert!(text.contains("claude_quota_utilization_percent"), "{text}");
-    let verdict = promtool_check(&text);
+/// Asserts that `promtool check metrics` takes `text` without a remark.
+fn assert_promtool_accepts(text: &str) {
+    let verdict = promtool_check(text);
     assert!(
         verdict.status.success() && verdict.stdout.is_empty() && verdict.stderr.is_empty(),
         "promtool refused the metrics ({}):\n{}{}\n{text}",
@@ -83,6 +74,28 @@ async fn promtool_accepts_the_metrics() {
         String::from_utf8_lossy(&verdict.stdout),
         String::from_utf8_lossy(&verdict.stderr),
     );
+}
+
+#[tokio::test]
+async fn promtool_accepts_claude_quota_metrics_and_the_endpoint_alike() {
+    if !PROMETHEUS.ready() || !promtool_ready() {
+        return;
+    }
+    let api = FakeApi::start();
+    let daemon = metrics_daemon(&api).await;
+    let output = daemon.cli(&["metrics"]);
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).expect("UTF-8");
+    let five_hour =
+        r#"claude_quota_utilization_percent{account="default",window="five_hour"} 10.0"#;
+    assert!(printed.lines().any(|line| line == five_hour), "{printed}");
+    assert_promtool_accepts(&printed);
+    let served = scrape::get(metrics_addr(&daemon).await, "/metrics").await;
+    assert!(
+        served.body.lines().any(|line| line == five_hour),
+        "{served:?}"
+    );
+    assert_promtool_accepts(&served.body);
     // And it does refuse what is not the format, so its yes means something.
     let refused = promtool_check("claude_quota_x{ 1\n");
     assert!(!refused.status.success(), "promtool took a broken line");

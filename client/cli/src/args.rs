@@ -78,6 +78,10 @@ pub enum Command {
     Service(crate::service::ServiceArgs),
     /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service, Claude Code's wiring and Ollama; say what to fix
     Doctor,
+    /// Print the daemon's current values in the Prometheus text format: the
+    /// same text as its [metrics] endpoint (windows, tier, resets, forecast,
+    /// reading age, API calls, faults by kind, history rows)
+    Metrics,
 }
 
 /// Options of `status`.

@@ -109,6 +109,11 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Mcp => mcp::run(cli.socket_path()).await,
         Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
+        Command::Metrics => {
+            let text = connect(cli).await?.metrics().await?;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
