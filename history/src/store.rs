@@ -2,13 +2,14 @@
 //! migrated, moved aside when unusable) or read-only by the CLI, and the
 //! four things done with it: insert, read a span, prune, count.
 
+use std::collections::HashMap;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 
 use crate::aside::{self, MovedAside};
 use crate::codec::{Details, millis, moment};
@@ -24,6 +25,16 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     moved_aside: Option<MovedAside>,
+    ids: Ids,
+}
+
+/// The ids of the accounts and the details last written, so a row costs
+/// one statement rather than five; forgotten whenever a transaction fails
+/// (its new ids were rolled back) or a prune may have deleted them.
+#[derive(Default)]
+struct Ids {
+    accounts: HashMap<String, i64>,
+    details: Option<(String, i64)>,
 }
 
 impl Store {
@@ -95,6 +106,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             moved_aside: None,
+            ids: Ids::default(),
         })
     }
 
@@ -130,6 +142,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             moved_aside: None,
+            ids: Ids::default(),
         })
     }
 
@@ -146,12 +159,16 @@ impl Store {
     /// Appends `rows` in one transaction: all or none. A row for an
     /// account and moment already kept replaces it.
     pub fn insert(&mut self, rows: &[Row]) -> Result<(), Error> {
-        let path = &self.path;
-        let tx = self.conn.transaction().map_err(|e| sqlite(path, e))?;
-        for row in rows {
-            insert_one(&tx, row).map_err(|e| sqlite(path, e))?;
-        }
-        tx.commit().map_err(|e| sqlite(path, e))
+        let inserted = self.conn.transaction().and_then(|tx| {
+            for row in rows {
+                insert_one(&tx, &mut self.ids, row)?;
+            }
+            tx.commit()
+        });
+        inserted.map_err(|e| {
+            self.ids = Ids::default();
+            sqlite(&self.path, e)
+        })
     }
 
     /// The rows taken from `since` (inclusive) to `until` (exclusive), of
@@ -207,6 +224,7 @@ impl Store {
         )
         .map_err(|e| sqlite(path, e))?;
         tx.commit().map_err(|e| sqlite(path, e))?;
+        self.ids.details = None;
         Ok(deleted as u64)
     }
 
@@ -229,23 +247,37 @@ impl Store {
     }
 }
 
-fn insert_one(tx: &rusqlite::Transaction<'_>, row: &Row) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO accounts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
-        .execute([&row.account])?;
-    let account: i64 = tx
-        .prepare_cached("SELECT id FROM accounts WHERE name = ?1")?
-        .query_row([&row.account], |r| r.get(0))?;
+fn insert_one(tx: &rusqlite::Transaction<'_>, ids: &mut Ids, row: &Row) -> rusqlite::Result<()> {
+    let account = match ids.accounts.get(&row.account) {
+        Some(&id) => id,
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO accounts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+            )?
+            .execute([&row.account])?;
+            let id = tx
+                .prepare_cached("SELECT id FROM accounts WHERE name = ?1")?
+                .query_row([&row.account], |r| r.get(0))?;
+            ids.accounts.insert(row.account.clone(), id);
+            id
+        }
+    };
     let details = match Details::encode(row) {
         None => None,
-        Some(json) => {
-            tx.prepare_cached(
-                "INSERT INTO details (json) VALUES (?1) ON CONFLICT (json) DO NOTHING",
-            )?
-            .execute([&json])?;
-            tx.prepare_cached("SELECT id FROM details WHERE json = ?1")?
-                .query_row([&json], |r| r.get::<_, i64>(0))
-                .optional()?
-        }
+        Some(json) => match &ids.details {
+            Some((known, id)) if *known == json => Some(*id),
+            _ => {
+                tx.prepare_cached(
+                    "INSERT INTO details (json) VALUES (?1) ON CONFLICT (json) DO NOTHING",
+                )?
+                .execute([&json])?;
+                let id: i64 = tx
+                    .prepare_cached("SELECT id FROM details WHERE json = ?1")?
+                    .query_row([&json], |r| r.get(0))?;
+                ids.details = Some((json, id));
+                Some(id)
+            }
+        },
     };
     tx.prepare_cached(
         "INSERT OR REPLACE INTO readings (account, at, source, tier, five_hour,
