@@ -5,8 +5,8 @@
 //! - Version 1: accounts by name, and one row per account and moment, the
 //!   caps and extra usage as JSON in every row.
 //! - Version 2: the caps and extra usage kept once per distinct value (they
-//!   change a few times a day, the windows every minute), which brings a
-//!   year of a row a minute from about 130 MB to under 50.
+//!   change a few times a day, the windows every minute): their JSON is
+//!   about 300 bytes, some 150 MB a year of a row a minute on its own.
 
 use std::path::Path;
 

@@ -56,6 +56,29 @@ pub struct Settings {
     pub notify: Notify,
     /// The subagent model per tier, for `claude-quota hook`.
     pub claude_code: ClaudeCode,
+    /// The history of readings in SQLite.
+    pub history: History,
+}
+
+/// `[history]`: every accepted reading kept in SQLite in the state
+/// directory, for `claude-quota history` and a forecast that survives a
+/// restart.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct History {
+    /// Whether readings are kept at all.
+    pub enabled: bool,
+    /// How many days of rows are kept; older ones are pruned.
+    pub keep_days: u32,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            enabled: true,
+            keep_days: 90,
+        }
+    }
 }
 
 /// `[claude_code]`: which model a Claude Code subagent runs on per tier,
@@ -198,6 +221,7 @@ impl Default for Settings {
             policy: Policy::default(),
             notify: Notify::default(),
             claude_code: ClaudeCode::default(),
+            history: History::default(),
         }
     }
 }
@@ -322,6 +346,9 @@ active = "sonnet"
 resting = "haiku"
 [ollama]
 url = "http://127.0.0.1:11434"
+[history]
+enabled = true
+keep_days = 90
 "#;
         let settings: Settings = toml::from_str(text).unwrap();
         assert_eq!(settings, Settings::default());
