@@ -79,7 +79,7 @@ pub async fn run(
             let snapshot = watched.borrow_and_update();
             snapshot.reading.as_ref().and_then(|reading| {
                 let verdict = policy::verdict(&snapshot, &config, &local.borrow(), Now::current());
-                recorder.row(ACCOUNT, reading, verdict.tier)
+                recorder.row(ACCOUNT, reading, verdict.assessment.tier)
             })
         };
         if let Some(row) = row {
