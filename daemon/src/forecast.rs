@@ -63,6 +63,21 @@ impl History {
         self.samples.push_back(sample);
     }
 
+    /// Adds `older` readings (oldest first: the stored history at start)
+    /// before those held; any not older than the oldest held is already
+    /// here and skipped.
+    pub fn seed(&mut self, older: impl IntoIterator<Item = Sample>) {
+        let first = self.samples.front().map(|s| s.at);
+        let mut seeded: VecDeque<Sample> = older
+            .into_iter()
+            .filter(|s| first.is_none_or(|first| s.at < first))
+            .collect();
+        seeded.extend(self.samples.drain(..));
+        let excess = seeded.len().saturating_sub(MAX_SAMPLES);
+        seeded.drain(..excess);
+        self.samples = seeded;
+    }
+
     /// The forecast at `now` against `resting_above`; `None` when the
     /// current window holds too little data or the pace is flat.
     pub fn forecast(&self, resting_above: f64, now: DateTime<Utc>) -> Option<Forecast> {

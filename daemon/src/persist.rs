@@ -61,11 +61,7 @@ enum OnDisk {
 /// (`~/.local/state/claude-quota/`), `~/Library/Application
 /// Support/claude-quota/` on macOS.
 pub fn default_path() -> PathBuf {
-    dirs::state_dir()
-        .or_else(dirs::data_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("claude-quota")
-        .join("last-reading.json")
+    claude_quota_history::state_dir().join("last-reading.json")
 }
 
 /// Reads what was kept, the reading marked as `persisted` and aged from

@@ -66,7 +66,7 @@ pub fn status(
         local: Some(local.clone()),
         weekly_scoped: windows.weekly_scoped,
         accounts: Vec::new(),
-        history: None,
+        history: crate::history::info(),
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Settings {
     pub claude_code: ClaudeCode,
     /// The Prometheus endpoint (read at start only).
     pub metrics: Metrics,
+    /// The history of readings in SQLite.
+    pub history: History,
 }
 
 /// `[metrics]`: where the daemon serves `GET /metrics` for Prometheus.
@@ -70,6 +72,27 @@ pub struct Metrics {
     /// Lets `listen` be an address other machines can reach: the metrics
     /// tell whoever reaches it how the subscription is being used.
     pub allow_remote: bool,
+}
+
+/// `[history]`: every accepted reading kept in SQLite in the state
+/// directory, for `claude-quota history` and a forecast that survives a
+/// restart.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct History {
+    /// Whether readings are kept at all.
+    pub enabled: bool,
+    /// How many days of rows are kept; older ones are pruned.
+    pub keep_days: u32,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            enabled: true,
+            keep_days: 90,
+        }
+    }
 }
 
 /// `[claude_code]`: which model a Claude Code subagent runs on per tier,
@@ -213,6 +236,7 @@ impl Default for Settings {
             notify: Notify::default(),
             claude_code: ClaudeCode::default(),
             metrics: Metrics::default(),
+            history: History::default(),
         }
     }
 }
@@ -337,6 +361,9 @@ active = "sonnet"
 resting = "haiku"
 [ollama]
 url = "http://127.0.0.1:11434"
+[history]
+enabled = true
+keep_days = 90
 "#;
         let settings: Settings = toml::from_str(text).unwrap();
         assert_eq!(settings, Settings::default());

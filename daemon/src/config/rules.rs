@@ -209,8 +209,18 @@ fn check(config: &Settings) -> Result<(), Broken> {
             ),
         });
     }
+    if !(1..=MAX_KEEP_DAYS).contains(&config.history.keep_days) {
+        return Err(Broken {
+            key: "history.keep_days",
+            value: config.history.keep_days.to_string(),
+            allowed: format!("1 … {MAX_KEEP_DAYS} days"),
+        });
+    }
     Ok(())
 }
+
+/// The longest history kept: ten years of a row a minute is about 450 MB.
+const MAX_KEEP_DAYS: u32 = 3650;
 
 /// How many `[notify] thresholds` may be set: each is told once per
 /// crossing per window, and a long list would be a flood.
@@ -308,6 +318,8 @@ mod tests {
             ("[notify]\nthresholds = [0]", "notify.thresholds"),
             ("[notify]\nthresholds = [50, 101]", "notify.thresholds"),
             ("[notify]\nthresholds = [nan]", "notify.thresholds"),
+            ("[history]\nkeep_days = 0", "history.keep_days"),
+            ("[history]\nkeep_days = 3651", "history.keep_days"),
         ] {
             assert_eq!(broken_key(text), Some(key), "{text}");
         }
@@ -318,6 +330,8 @@ mod tests {
             "max_connections = 1",
             "max_connections = 65536",
             "[thresholds]\nburst_below = 0\nresting_above = 100\nweekly_resting_above = 0",
+            "[history]\nkeep_days = 1",
+            "[history]\nenabled = false\nkeep_days = 3650",
         ] {
             assert_eq!(broken_key(text), None, "{text}");
         }
