@@ -28,6 +28,7 @@ pub fn status(
     let Verdict {
         assessment,
         forecast,
+        thresholds,
         ..
     } = verdict;
     let windows = assessment.windows;
@@ -67,6 +68,7 @@ pub fn status(
         weekly_scoped: windows.weekly_scoped,
         accounts: Vec::new(),
         history: crate::history::info(),
+        thresholds: Some(thresholds),
     }
 }
 

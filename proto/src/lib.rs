@@ -25,7 +25,7 @@ pub use codec::{
 };
 pub use message::{Decision, ErrorCode, Ingest, ModelChoice, Reply, Request, RouteChoice};
 pub use paths::{SOCKET_ENV, default_socket_path};
-pub use status::{AccountStatus, DaemonInfo, Forecast, HistoryInfo, LocalInfo, Status};
+pub use status::{AccountStatus, DaemonInfo, Forecast, HistoryInfo, LocalInfo, Status, Thresholds};
 pub use types::{
     Confidence, ConfiguredModels, CredentialSource, ExtraUsage, LastError, LastErrorKind, Polling,
     Provider, ReadingSource, ReplyPart, ReplyShape, ScopedCap, SubagentModel, SubagentModels,

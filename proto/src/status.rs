@@ -141,6 +141,33 @@ pub struct Status {
     /// The history database, when it is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryInfo>,
+    /// The thresholds the tiers begin at (`[thresholds]`), for views that
+    /// draw them (absent from older daemons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// Where the tiers begin, in percent of a window (`[thresholds]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Thresholds {
+    /// 5-hour utilization below which the tier is `burst`.
+    pub burst_below: f64,
+    /// 5-hour utilization above which the tier is `resting`.
+    pub resting_above: f64,
+    /// 7-day utilization above which the tier is `resting`.
+    pub weekly_resting_above: f64,
+}
+
+impl Default for Thresholds {
+    /// The contract's defaults: burst below 50 %, resting above 80 %.
+    fn default() -> Self {
+        Thresholds {
+            burst_below: 50.0,
+            resting_above: 80.0,
+            weekly_resting_above: 80.0,
+        }
+    }
 }
 
 /// One configured account (`[[accounts]]`): a Claude Code login, known by

@@ -478,6 +478,7 @@ mod tests {
             local: None,
             accounts: Vec::new(),
             history: None,
+            thresholds: None,
         }
     }
 

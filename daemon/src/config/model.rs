@@ -243,10 +243,22 @@ impl Default for Settings {
 
 impl Default for Thresholds {
     fn default() -> Self {
+        let wire = claude_quota_proto::Thresholds::default();
         Self {
-            burst_below: 50.0,
-            resting_above: 80.0,
-            weekly_resting_above: 80.0,
+            burst_below: wire.burst_below,
+            resting_above: wire.resting_above,
+            weekly_resting_above: wire.weekly_resting_above,
+        }
+    }
+}
+
+impl Thresholds {
+    /// The thresholds as `status` carries them.
+    pub fn to_wire(&self) -> claude_quota_proto::Thresholds {
+        claude_quota_proto::Thresholds {
+            burst_below: self.burst_below,
+            resting_above: self.resting_above,
+            weekly_resting_above: self.weekly_resting_above,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use claude_quota_proto::{
     Decision, Forecast, LocalInfo, ModelChoice, Provider, RouteChoice, TaskComplexity, TaskValue,
+    Thresholds,
 };
 
 use super::tier::{self, Assessment};
@@ -21,6 +22,8 @@ pub struct Verdict {
     pub assessment: Assessment,
     /// Where the 5-hour window is heading, when enough readings exist.
     pub forecast: Option<Forecast>,
+    /// The thresholds it was judged by, for `status` to show.
+    pub thresholds: Thresholds,
     /// Whether each of [`TaskValue::ALL`] may go to the cloud.
     clouds: [bool; TaskValue::ALL.len()],
     /// The model for each of [`TaskComplexity::ALL`].
@@ -63,19 +66,21 @@ pub fn verdict(state: &Snapshot, config: &Config, local: &LocalInfo, now: Now) -
             note: choice.note,
         }
     });
-    Verdict::new(assessment, forecast, models)
+    Verdict::new(assessment, forecast, config.thresholds.to_wire(), models)
 }
 
 impl Verdict {
     fn new(
         assessment: Assessment,
         forecast: Option<Forecast>,
+        thresholds: Thresholds,
         models: [Pick; TaskComplexity::ALL.len()],
     ) -> Self {
         let clouds = TaskValue::ALL.map(|value| table::should_use_cloud(&assessment, value));
         Verdict {
             assessment,
             forecast,
+            thresholds,
             clouds,
             models,
         }
@@ -215,7 +220,7 @@ mod tests {
                 note: choice.note,
             }
         });
-        Verdict::new(assessment, None, picks)
+        Verdict::new(assessment, None, Thresholds::default(), picks)
     }
 
     /// The whole table of docs/policy.md: every tier × value × complexity,
