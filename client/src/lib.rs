@@ -46,10 +46,11 @@ mod settings;
 mod wire;
 
 pub use claude_quota_proto::{
-    ConfiguredModels, CredentialSource, DaemonInfo, Decision, ExtraUsage, Forecast, LastError,
-    LastErrorKind, LocalInfo, ModelChoice, PROTOCOL_VERSION, Polling, Provider, ReadingSource,
-    ReplyPart, ReplyShape, ScopedCap, Status, SubagentModel, SubagentModels, TaskComplexity,
-    TaskValue, Tier, UnknownName, Window, WindowStatus, default_socket_path,
+    Confidence, ConfiguredModels, CredentialSource, DaemonInfo, Decision, ExtraUsage, Forecast,
+    LastError, LastErrorKind, LocalInfo, ModelChoice, PROTOCOL_VERSION, Polling, Provider,
+    ReadingSource, ReplyPart, ReplyShape, ScopedCap, Status, SubagentModel, SubagentModels,
+    TaskComplexity, TaskValue, Thresholds, Tier, UnknownName, Window, WindowStatus,
+    default_socket_path,
 };
 pub use client::{Client, Subscription};
 pub use error::Error;

@@ -78,6 +78,10 @@ pub enum Command {
     Service(crate::service::ServiceArgs),
     /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service, Claude Code's wiring and Ollama; say what to fix
     Doctor,
+    /// Chart the 5-hour and 7-day windows over time, with the forecast ahead
+    /// and a line per day; reads the history database itself, also when the
+    /// daemon is down (--json or --csv print the rows)
+    History(HistoryArgs),
     /// Print the daemon's current values in the Prometheus text format: the
     /// same text as its [metrics] endpoint (windows, tier, resets, forecast,
     /// reading age, API calls, faults by kind, history rows)
@@ -107,6 +111,62 @@ pub struct RouteArgs {
     /// How hard the task is
     #[arg(value_parser = task_complexity())]
     pub complexity: TaskComplexity,
+}
+
+/// Options of `history`.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// How far back to look
+    #[arg(long, value_enum, default_value = "24h")]
+    pub since: Since,
+    /// The account to show [default: `default`, else the first one in the history]
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Print the rows as CSV instead of the chart
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Write the chart as a standalone SVG to FILE instead
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv"])]
+    pub svg: Option<PathBuf>,
+}
+
+/// The spans `history` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Since {
+    /// The last 5 hours: one 5-hour window.
+    #[value(name = "5h")]
+    FiveHours,
+    /// The last 24 hours.
+    #[value(name = "24h")]
+    Day,
+    /// The last 7 days: one 7-day window.
+    #[value(name = "7d")]
+    Week,
+    /// The last 30 days.
+    #[value(name = "30d")]
+    Month,
+}
+
+impl Since {
+    /// How long the span is.
+    pub fn length(self) -> chrono::TimeDelta {
+        match self {
+            Since::FiveHours => chrono::TimeDelta::hours(5),
+            Since::Day => chrono::TimeDelta::hours(24),
+            Since::Week => chrono::TimeDelta::days(7),
+            Since::Month => chrono::TimeDelta::days(30),
+        }
+    }
+
+    /// Its name, as given on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Since::FiveHours => "5h",
+            Since::Day => "24h",
+            Since::Week => "7d",
+            Since::Month => "30d",
+        }
+    }
 }
 
 /// Parses a task value by its wire name, listing the names in `--help`.

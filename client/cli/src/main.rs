@@ -7,8 +7,10 @@
 mod args;
 mod doctor;
 mod guidance;
+mod history;
 mod hook;
 mod mcp;
+mod pace;
 mod raw_json;
 mod render;
 mod route;
@@ -109,6 +111,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Mcp => mcp::run(cli.socket_path()).await,
         Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
+        Command::History(args) => history::run(cli, &args).await,
         Command::Metrics => {
             let text = connect(cli).await?.metrics().await?;
             std::io::stdout().lock().write_all(text.as_bytes())?;

@@ -1,0 +1,124 @@
+//! The chart as a standalone SVG, drawn with plotters' SVG backend: the
+//! same [`Chart`] the terminal shows, with the tier bands filled, the
+//! 5-hour resets and now as vertical lines, and the forecast dashed.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use plotters::prelude::*;
+
+use super::chart::Chart;
+use crate::pace;
+
+/// The picture's size in pixels.
+const SIZE: (u32, u32) = (960, 480);
+
+/// The 5-hour window's line.
+pub const FIVE_HOUR: RGBColor = RGBColor(0xD9, 0x48, 0x1E);
+/// The 7-day window's line.
+pub const SEVEN_DAY: RGBColor = RGBColor(0x1F, 0x6F, 0xB4);
+/// The forecast's dashes.
+const FORECAST: RGBColor = RGBColor(0x9C, 0x27, 0xB0);
+/// Resets and now.
+const GUIDE: RGBColor = RGBColor(0x80, 0x80, 0x80);
+
+/// `chart` as SVG text, with times on the clock of `tz`; `span` names the
+/// span (`24h`).
+pub fn draw<Tz: TimeZone>(chart: &Chart, span: &str, tz: &Tz) -> anyhow::Result<String>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let mut svg = String::new();
+    plot(&mut svg, chart, span, tz).map_err(|err| anyhow::anyhow!("cannot draw the SVG: {err}"))?;
+    Ok(svg)
+}
+
+/// Hours from now (negative in the past): the x axis.
+fn hours(chart: &Chart, at: DateTime<Utc>) -> f64 {
+    (at - chart.now).num_milliseconds() as f64 / 3_600_000.0
+}
+
+fn plot<Tz: TimeZone>(
+    svg: &mut String,
+    chart: &Chart,
+    span: &str,
+    tz: &Tz,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let x = |at: DateTime<Utc>| hours(chart, at);
+    let (left, right) = (x(chart.from), x(chart.until));
+    let caption = format!(
+        "{}: 5-hour and 7-day utilization, last {span} to {}",
+        chart.account,
+        pace::clock(chart.now, chart.now, tz)
+    );
+    let mut area = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(left..right, 0.0..100.0)?;
+    let label = |h: &f64| {
+        let at = chart.now + TimeDelta::milliseconds((h * 3_600_000.0) as i64);
+        pace::clock(at, chart.now, tz)
+    };
+    area.configure_mesh()
+        .x_labels(8)
+        .x_label_formatter(&label)
+        .y_labels(11)
+        .y_label_formatter(&|v| format!("{v:.0} %"))
+        .disable_x_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let t = &chart.thresholds;
+    let bands = [
+        (0.0, t.burst_below, GREEN),
+        (t.burst_below, t.resting_above, YELLOW),
+        (t.resting_above, 100.0, RED),
+    ];
+    area.draw_series(bands.into_iter().map(|(low, high, color)| {
+        Rectangle::new([(left, low), (right, high)], color.mix(0.08).filled())
+    }))?;
+    for at in chart.resets.iter().copied().chain([chart.now]) {
+        area.draw_series(DashedLineSeries::new(
+            [(x(at), 0.0), (x(at), 100.0)],
+            4,
+            4,
+            GUIDE.stroke_width(1),
+        ))?;
+    }
+    for (series, name, color) in [
+        (&chart.seven_day, "7-day", SEVEN_DAY),
+        (&chart.five_hour, "5-hour", FIVE_HOUR),
+    ] {
+        for (n, run) in series.runs().into_iter().enumerate() {
+            let points = run.into_iter().map(|(at, v)| (x(at), v.min(100.0)));
+            let drawn = area.draw_series(LineSeries::new(points, color.stroke_width(2)))?;
+            if n == 0 {
+                drawn
+                    .label(name)
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            }
+        }
+    }
+    if let Some(projection) = &chart.projection {
+        let ((t0, v0), (t1, v1)) = (projection.start, projection.end);
+        area.draw_series(DashedLineSeries::new(
+            [(x(t0), v0), (x(t1), v1)],
+            6,
+            4,
+            FORECAST.stroke_width(2),
+        ))?
+        .label("forecast")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], FORECAST.stroke_width(2)));
+    }
+    area.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GUIDE)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
