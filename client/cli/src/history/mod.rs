@@ -9,6 +9,8 @@
 mod chart;
 mod days;
 mod export;
+#[cfg(test)]
+mod fixture;
 mod svg;
 mod terminal;
 

@@ -122,3 +122,87 @@ where
     root.present()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::fixture;
+
+    /// Every `<polyline>` of `color`, as its points.
+    fn lines(svg: &roxmltree::Document, color: RGBColor) -> Vec<Vec<(f64, f64)>> {
+        let stroke = format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2);
+        svg.descendants()
+            .filter(|node| node.has_tag_name("polyline"))
+            .filter(|node| node.attribute("stroke") == Some(stroke.as_str()))
+            .map(|node| {
+                node.attribute("points")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(|pair| {
+                        let (x, y) = pair.split_once(',').expect("x,y");
+                        (x.parse().expect("x"), y.parse().expect("y"))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_svg_is_xml_and_holds_both_series_and_the_forecast() {
+        let chart = fixture::chart();
+        let text = draw(&chart, "24h", &Utc).unwrap();
+        let svg = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
+        let root = svg.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        assert_eq!(root.attribute("width"), Some("960"));
+        // Every reading of each series is a vertex of its lines (legend
+        // samples aside), the 5-hour window's resets drawn as drops.
+        for (series, color) in [(&chart.five_hour, FIVE_HOUR), (&chart.seven_day, SEVEN_DAY)] {
+            let drawn: usize = lines(&svg, color).iter().map(Vec::len).sum();
+            let legend = 2;
+            let expected: usize = series.runs().iter().map(Vec::len).sum();
+            assert_eq!(drawn, expected + legend, "{text}");
+        }
+        // The 5-hour window's peak (100 %) is drawn higher up than the
+        // 7-day window ever is (SVG's y grows downwards).
+        let top = |color| {
+            lines(&svg, color)
+                .iter()
+                .flatten()
+                .map(|(_, y)| *y)
+                .fold(f64::INFINITY, f64::min)
+        };
+        assert!(top(FIVE_HOUR) < top(SEVEN_DAY));
+        let texts: Vec<&str> = svg
+            .descendants()
+            .filter(|node| node.has_tag_name("text"))
+            .filter_map(|node| node.text())
+            .map(str::trim)
+            .collect();
+        for label in ["5-hour", "7-day", "forecast"] {
+            assert!(texts.contains(&label), "{label} in {texts:?}");
+        }
+        assert!(texts.iter().any(|t| t.starts_with("default: 5-hour and 7-day")), "{texts:?}");
+    }
+
+    #[test]
+    fn an_account_name_cannot_break_the_xml() {
+        let status = fixture::status();
+        let chart = Chart::new(
+            "<work> & \"home\"",
+            &[],
+            fixture::from(),
+            fixture::now(),
+            None,
+            Some(&status),
+        );
+        let text = draw(&chart, "24h", &Utc).unwrap();
+        let svg = roxmltree::Document::parse(&text).expect("well-formed");
+        assert!(
+            svg.descendants()
+                .filter_map(|node| node.text())
+                .any(|t| t.trim().starts_with("<work> & \"home\": 5-hour")),
+            "{text}"
+        );
+    }
+}

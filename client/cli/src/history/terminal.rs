@@ -98,14 +98,20 @@ where
     let glyphs = if look.unicode { &UNICODE } else { &ASCII };
     let paint = |style: Style, text: &str| look.palette.paint(style, text);
     let mut out = String::new();
-    let legend = [
-        (band_style(50.0, &chart.thresholds), glyphs.five_hour, "5-hour"),
-        (seven_day_style(), glyphs.seven_day, "7-day"),
-        (forecast_style(), glyphs.forecast, "forecast"),
-        (dim(), glyphs.reset, "5-hour reset"),
+    let forecast = chart
+        .projection
+        .map(|_| (forecast_style(), glyphs.forecast, "forecast"));
+    let legend: Vec<String> = [
+        Some((band_style(50.0, &chart.thresholds), glyphs.five_hour, "5-hour")),
+        Some((seven_day_style(), glyphs.seven_day, "7-day")),
+        forecast,
+        Some((dim(), glyphs.reset, "5-hour reset")),
     ]
+    .into_iter()
+    .flatten()
     .map(|(style, glyph, name)| format!("{} {name}", paint(style, &glyph.to_string())))
-    .join("  ");
+    .collect();
+    let legend = legend.join("  ");
     let _ = writeln!(
         out,
         "{}, last {span} to {}   {legend}",
@@ -137,7 +143,16 @@ where
         && let Some(words) =
             pace::at_this_pace(&projection.forecast, projection.reset, chart.now, tz)
     {
-        let _ = writeln!(out, "{} {words}", paint(forecast_style(), &glyphs.forecast.to_string()));
+        let mark = paint(forecast_style(), &glyphs.forecast.to_string());
+        // Two lines when one would pass 80 columns: the pace, then the marks.
+        match words.split_once(": ") {
+            Some((pace, marks)) if words.chars().count() > 76 => {
+                let _ = writeln!(out, "{mark} {pace}:\n    {marks}");
+            }
+            _ => {
+                let _ = writeln!(out, "{mark} {words}");
+            }
+        }
     }
     out.push('\n');
     day_lines(&mut out, days, look);
@@ -229,8 +244,10 @@ where
     let mut rule = vec![glyphs.rule; PLOT];
     let mut labels = vec![' '; PLOT + 8];
     let place = |col: usize, text: &str, labels: &mut Vec<char>| {
-        let start = col.min(PLOT + 8 - text.chars().count());
-        let free = labels[start.saturating_sub(1)..start + text.chars().count()]
+        let len = text.chars().count();
+        let start = col.min(PLOT + 8 - len);
+        let after = (start + len + 1).min(labels.len());
+        let free = labels[start.saturating_sub(1)..after]
             .iter()
             .all(|c| *c == ' ');
         if free {
@@ -375,4 +392,64 @@ fn forecast_style() -> Style {
 
 fn dim() -> Style {
     Style::new().dimmed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{days, fixture};
+    use claude_quota_history::Row;
+
+    fn drawn(look: Look, chart: &Chart) -> String {
+        let rows = fixture::rows();
+        let mine: Vec<&Row> = rows.iter().collect();
+        let days = days::days(&mine, chart.from, chart.now, &Utc);
+        draw(chart, &days, "24h", look, &Utc)
+    }
+
+    const PLAIN: Look = Look {
+        palette: Palette::plain(),
+        unicode: true,
+    };
+
+    #[test]
+    fn a_day_in_the_terminal() {
+        let text = drawn(PLAIN, &fixture::chart());
+        insta::assert_snapshot!(text);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{} columns: {line}", line.chars().count());
+        }
+    }
+
+    #[test]
+    fn a_day_in_ascii() {
+        let look = Look {
+            unicode: false,
+            ..PLAIN
+        };
+        let text = drawn(look, &fixture::chart());
+        assert!(text.is_ascii(), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn without_the_daemon_there_is_no_forecast_and_the_bands_are_the_defaults() {
+        let chart = Chart::new("default", &fixture::rows(), fixture::from(), fixture::now(), None, None);
+        let text = drawn(PLAIN, &chart);
+        assert!(!text.contains('○') && !text.contains("at this pace"), "{text}");
+        assert!(text.contains(" resting") && text.contains(" active"), "{text}");
+    }
+
+    #[test]
+    fn colors_follow_the_bands_and_stay_off_when_asked() {
+        let colored = Look {
+            palette: Palette::colored(),
+            unicode: true,
+        };
+        let text = drawn(colored, &fixture::chart());
+        let red = format!("{}●", band_style(90.0, &Thresholds::default()));
+        let green = format!("{}●", band_style(10.0, &Thresholds::default()));
+        assert!(text.contains(&red) && text.contains(&green), "{text}");
+        assert!(!drawn(PLAIN, &fixture::chart()).contains('\u{1b}'));
+    }
 }
