@@ -437,6 +437,26 @@ impl Daemon {
         cli_at(&self.socket, args, b"")
     }
 
+    /// Runs `claude-quota ARGS --socket <ours>` as the daemon's user would:
+    /// with its HOME, config, state (the history) and Claude Code
+    /// directories.
+    pub fn cli_at_home(&self, args: &[&str]) -> Output {
+        let root = self.dir.path();
+        Command::new(bin("claude-quota"))
+            .args(args)
+            .arg("--socket")
+            .arg(&self.socket)
+            .env("HOME", root.join("home"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env("XDG_STATE_HOME", root.join("state"))
+            .env("CLAUDE_CONFIG_DIR", self.claude_dir())
+            .env_remove("NO_COLOR")
+            .env_remove("CLAUDE_QUOTA_SOCKET")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run claude-quota")
+    }
+
     /// Runs `claude-quota ARGS --socket <ours>` with `stdin` as its input.
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
         cli_at(&self.socket, args, stdin)

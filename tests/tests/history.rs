@@ -7,12 +7,10 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota::{Client, ReadingSource, Status, TaskComplexity, TaskValue, Tier, Window};
-use claude_quota_e2e::daemon::bin;
 use claude_quota_e2e::{Daemon, FakeApi};
 use claude_quota_history::{Row, Store};
 
@@ -164,15 +162,7 @@ async fn a_file_that_is_not_sqlite_is_moved_aside_and_said() {
     daemon.wait_for(WAIT, |s| history_rows(s) == Some(1)).await;
     answers(&daemon).await;
 
-    let doctor = Command::new(bin("claude-quota"))
-        .args(["doctor", "--no-color", "--socket"])
-        .arg(daemon.socket())
-        .env("HOME", daemon.root().join("home"))
-        .env("XDG_CONFIG_HOME", daemon.root().join("config"))
-        .env("XDG_STATE_HOME", daemon.root().join("state"))
-        .env("CLAUDE_CONFIG_DIR", daemon.claude_dir())
-        .output()
-        .unwrap();
+    let doctor = daemon.cli_at_home(&["doctor", "--no-color"]);
     let report = String::from_utf8_lossy(&doctor.stdout);
     let line = report
         .lines()

@@ -101,7 +101,9 @@ fn next_midnight<Tz: TimeZone>(at: DateTime<Utc>, tz: &Tz) -> DateTime<Utc> {
     tomorrow
         .and_then(|day| day.and_hms_opt(0, 0, 0))
         .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
-        .map_or(at + TimeDelta::days(1), |midnight| midnight.with_timezone(&Utc))
+        .map_or(at + TimeDelta::days(1), |midnight| {
+            midnight.with_timezone(&Utc)
+        })
 }
 
 #[cfg(test)]

@@ -99,5 +99,12 @@ pub fn status() -> Status {
 /// The chart of the day, with the forecast.
 pub fn chart() -> Chart {
     let status = status();
-    Chart::new("default", &rows(), from(), now(), status.thresholds, Some(&status))
+    Chart::new(
+        "default",
+        &rows(),
+        from(),
+        now(),
+        status.thresholds,
+        Some(&status),
+    )
 }

@@ -53,7 +53,11 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(account) = pick_account(&rows, args.account.as_deref()) else {
-        println!("no readings in the last {} ({})", args.since.name(), path.display());
+        println!(
+            "no readings in the last {} ({})",
+            args.since.name(),
+            path.display()
+        );
         return Ok(ExitCode::SUCCESS);
     };
     let status = daemon_status(cli).await;
@@ -68,7 +72,11 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = &args.svg {
         let svg = svg::draw(&chart, args.since.name(), &Local)?;
         std::fs::write(file, svg).with_context(|| format!("cannot write {}", file.display()))?;
-        println!("wrote {} ({account}, last {})", file.display(), args.since.name());
+        println!(
+            "wrote {} ({account}, last {})",
+            file.display(),
+            args.since.name()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mine: Vec<&Row> = rows.iter().filter(|row| row.account == account).collect();
@@ -77,13 +85,19 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         palette: Palette::detect(cli.no_color, true),
         unicode: View::unicode_supported(),
     };
-    print!("{}", terminal::draw(&chart, &days, args.since.name(), look, &Local));
+    print!(
+        "{}",
+        terminal::draw(&chart, &days, args.since.name(), look, &Local)
+    );
     if status.is_none() {
         println!("(the daemon did not answer: default thresholds, no forecast)");
     }
     let others = other_accounts(&rows, &account);
     if !others.is_empty() {
-        println!("also in the history: {} (--account NAME)", others.join(", "));
+        println!(
+            "also in the history: {} (--account NAME)",
+            others.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -92,7 +106,10 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
 /// rows, else the first named in them.
 fn pick_account(rows: &[Row], wanted: Option<&str>) -> Option<String> {
     if let Some(wanted) = wanted {
-        return rows.iter().any(|r| r.account == wanted).then(|| wanted.to_owned());
+        return rows
+            .iter()
+            .any(|r| r.account == wanted)
+            .then(|| wanted.to_owned());
     }
     if rows.iter().any(|r| r.account == DEFAULT_ACCOUNT) {
         return Some(DEFAULT_ACCOUNT.to_owned());

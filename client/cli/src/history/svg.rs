@@ -97,9 +97,9 @@ where
             let points = run.into_iter().map(|(at, v)| (x(at), v.min(100.0)));
             let drawn = area.draw_series(LineSeries::new(points, color.stroke_width(2)))?;
             if n == 0 {
-                drawn
-                    .label(name)
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+                drawn.label(name).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
             }
         }
     }
@@ -182,7 +182,12 @@ mod tests {
         for label in ["5-hour", "7-day", "forecast"] {
             assert!(texts.contains(&label), "{label} in {texts:?}");
         }
-        assert!(texts.iter().any(|t| t.starts_with("default: 5-hour and 7-day")), "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("default: 5-hour and 7-day")),
+            "{texts:?}"
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ where
         .projection
         .map(|_| (forecast_style(), glyphs.forecast, "forecast"));
     let legend: Vec<String> = [
-        Some((band_style(50.0, &chart.thresholds), glyphs.five_hour, "5-hour")),
+        Some((
+            band_style(50.0, &chart.thresholds),
+            glyphs.five_hour,
+            "5-hour",
+        )),
         Some((seven_day_style(), glyphs.seven_day, "7-day")),
         forecast,
         Some((dim(), glyphs.reset, "5-hour reset")),
@@ -163,7 +167,10 @@ where
 fn plot(chart: &Chart, glyphs: &Glyphs) -> Vec<Vec<Cell>> {
     let mut grid = vec![vec![BLANK; PLOT]; ROWS];
     let t = &chart.thresholds;
-    for (threshold, style) in [(t.burst_below, active_style()), (t.resting_above, resting_style())] {
+    for (threshold, style) in [
+        (t.burst_below, active_style()),
+        (t.resting_above, resting_style()),
+    ] {
         for cell in &mut grid[row_of(threshold)] {
             *cell = Cell {
                 glyph: glyphs.threshold,
@@ -319,7 +326,11 @@ fn day_lines(out: &mut String, days: &[Day], look: Look) {
     for day in days {
         let date = day.date.format("%a %b %e").to_string();
         let Some(peak) = day.peak_five_hour else {
-            let _ = writeln!(out, "{date:<12}{:>8}", look.palette.paint(dim(), "no readings"));
+            let _ = writeln!(
+                out,
+                "{date:<12}{:>8}",
+                look.palette.paint(dim(), "no readings")
+            );
             continue;
         };
         let resting = if day.resting > TimeDelta::zero() {
@@ -341,7 +352,11 @@ fn day_lines(out: &mut String, days: &[Day], look: Look) {
 
 /// The plot row of a utilization: 100 % on top, 0 % at the bottom.
 fn row_of(value: f64) -> usize {
-    let clamped = if value.is_finite() { value.clamp(0.0, 100.0) } else { 0.0 };
+    let clamped = if value.is_finite() {
+        value.clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
     ((100.0 - clamped) / 10.0).round() as usize
 }
 
@@ -375,7 +390,9 @@ fn band_style(value: f64, thresholds: &Thresholds) -> Style {
 }
 
 fn active_style() -> Style {
-    Style::new().fg_color(Some(AnsiColor::Yellow.into())).dimmed()
+    Style::new()
+        .fg_color(Some(AnsiColor::Yellow.into()))
+        .dimmed()
 }
 
 fn resting_style() -> Style {
@@ -417,7 +434,11 @@ mod tests {
         let text = drawn(PLAIN, &fixture::chart());
         insta::assert_snapshot!(text);
         for line in text.lines() {
-            assert!(line.chars().count() <= 80, "{} columns: {line}", line.chars().count());
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line}",
+                line.chars().count()
+            );
         }
     }
 
@@ -434,10 +455,23 @@ mod tests {
 
     #[test]
     fn without_the_daemon_there_is_no_forecast_and_the_bands_are_the_defaults() {
-        let chart = Chart::new("default", &fixture::rows(), fixture::from(), fixture::now(), None, None);
+        let chart = Chart::new(
+            "default",
+            &fixture::rows(),
+            fixture::from(),
+            fixture::now(),
+            None,
+            None,
+        );
         let text = drawn(PLAIN, &chart);
-        assert!(!text.contains('○') && !text.contains("at this pace"), "{text}");
-        assert!(text.contains(" resting") && text.contains(" active"), "{text}");
+        assert!(
+            !text.contains('○') && !text.contains("at this pace"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" resting") && text.contains(" active"),
+            "{text}"
+        );
     }
 
     #[test]
