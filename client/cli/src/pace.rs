@@ -1,6 +1,7 @@
 //! The daemon's forecast in words, the same wherever it is shown
-//! (`status`, `history`): "at this pace: RESTING at 15:40, 100 % at 16:25,
-//! before the reset at 16:59", in the local clock.
+//! (`status`, `history`): "at this pace (20.0 %/h, high confidence):
+//! RESTING at 15:40, 100 % at 16:25, before the reset at 16:59", each
+//! moment worded by the view (a clock time, or a countdown).
 
 use chrono::{DateTime, TimeZone, Utc};
 use claude_quota::{Confidence, Forecast};
@@ -19,18 +20,15 @@ where
 }
 
 /// What `forecast` says of the 5-hour window that resets at `reset`:
-/// each mark (RESTING, 100 %) it reaches before the reset, with its clock
-/// time; that the window resets first when it reaches none; `None` when
-/// there is nothing to say (no mark ahead and no reset known).
-pub fn at_this_pace<Tz: TimeZone>(
+/// each mark (RESTING, 100 %) it reaches before the reset, with when
+/// (`when` words a moment: `at 15:40`, `in 47m`); that the window resets
+/// first when it reaches none; `None` when there is nothing to say (no
+/// mark ahead and no reset known).
+pub fn at_this_pace(
     forecast: &Forecast,
     reset: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    tz: &Tz,
-) -> Option<String>
-where
-    Tz::Offset: std::fmt::Display,
-{
+    when: impl Fn(DateTime<Utc>) -> String,
+) -> Option<String> {
     let confidence = match forecast.confidence {
         Some(Confidence::Low) => ", low confidence",
         Some(Confidence::Medium) => ", medium confidence",
@@ -48,18 +46,15 @@ where
     .into_iter()
     .filter_map(|(name, at)| Some((name, at?)))
     .filter(|(_, at)| reset.is_none_or(|reset| *at < reset))
-    .map(|(name, at)| format!("{name} at {}", clock(at, now, tz)))
+    .map(|(name, at)| format!("{name} {}", when(at)))
     .collect();
     match (marks.is_empty(), reset) {
         (true, None) => None,
-        (true, Some(reset)) => Some(format!(
-            "{head} the window resets first, at {}",
-            clock(reset, now, tz)
-        )),
+        (true, Some(reset)) => Some(format!("{head} the window resets first, {}", when(reset))),
         (false, Some(reset)) => Some(format!(
-            "{head} {}, before the reset at {}",
+            "{head} {}, before the reset {}",
             marks.join(", "),
-            clock(reset, now, tz)
+            when(reset)
         )),
         (false, None) => Some(format!("{head} {}", marks.join(", "))),
     }
@@ -86,22 +81,23 @@ mod tests {
     fn the_marks_before_the_reset_are_told_by_the_clock() {
         let (f, now) = forecast(Some(100), Some(145));
         let reset = Some(now + TimeDelta::minutes(179));
+        let when = |at| format!("at {}", clock(at, now, &Utc));
         assert_eq!(
-            at_this_pace(&f, reset, now, &Utc).unwrap(),
+            at_this_pace(&f, reset, when).unwrap(),
             "at this pace (20.0 %/h, medium confidence): RESTING at 15:40, 100 % at 16:25, before the reset at 16:59"
         );
         let early = Some(now + TimeDelta::minutes(120));
         assert_eq!(
-            at_this_pace(&f, early, now, &Utc).unwrap(),
+            at_this_pace(&f, early, when).unwrap(),
             "at this pace (20.0 %/h, medium confidence): RESTING at 15:40, before the reset at 16:00"
         );
         let soon = Some(now + TimeDelta::minutes(30));
         assert_eq!(
-            at_this_pace(&f, soon, now, &Utc).unwrap(),
+            at_this_pace(&f, soon, when).unwrap(),
             "at this pace (20.0 %/h, medium confidence): the window resets first, at 14:30"
         );
-        let (none, now) = forecast(None, None);
-        assert_eq!(at_this_pace(&none, None, now, &Utc), None);
+        let (none, _) = forecast(None, None);
+        assert_eq!(at_this_pace(&none, None, when), None);
         let tomorrow = now + TimeDelta::hours(20);
         assert_eq!(clock(tomorrow, now, &Utc), "Tue 10:00");
     }

@@ -12,6 +12,7 @@ use claude_quota::{ExtraUsage, WindowStatus};
 use claude_quota::{LastErrorKind, Provider, Status, Window};
 
 use crate::guidance::Guidance;
+use crate::pace;
 use crate::style::{Palette, countdown, span, usage_style};
 
 /// Cells in a usage bar.
@@ -308,39 +309,9 @@ fn forecast(out: &mut String, status: &Status, view: &View) {
         return;
     };
     let reset = status.five_hour.and_then(|w| w.resets_at);
-    let mut text = format!("at this pace ({:.1} %/h):", forecast.five_hour_pct_per_hour);
-    let targets = [
-        ("RESTING", forecast.resting_at),
-        ("100 %", forecast.exhausted_at),
-    ];
-    let reached: Vec<String> = targets
-        .into_iter()
-        .filter_map(|(name, at)| at.map(|at| (name, at)))
-        .filter(|(_, at)| reset.is_none_or(|reset| *at < reset))
-        .map(|(name, at)| format!("{name} in {}", countdown(at, view.now)))
-        .collect();
-    match (reached.is_empty(), reset) {
-        (true, Some(reset)) => {
-            let _ = write!(
-                text,
-                " the window resets first ({})",
-                reset_text(reset, view)
-            );
-        }
-        (true, None) => return,
-        (false, Some(reset)) => {
-            let _ = write!(
-                text,
-                " {}, before the reset {}",
-                reached.join(", "),
-                reset_text(reset, view)
-            );
-        }
-        (false, None) => {
-            let _ = write!(text, " {}", reached.join(", "));
-        }
+    if let Some(words) = pace::at_this_pace(&forecast, reset, |at| reset_text(at, view)) {
+        let _ = writeln!(out, "  {words}");
     }
-    let _ = writeln!(out, "  {text}");
 }
 
 fn decisions(out: &mut String, guidance: &Guidance, view: &View) {

@@ -144,8 +144,9 @@ where
     }
     axis(&mut out, chart, glyphs, tz);
     if let Some(projection) = &chart.projection
-        && let Some(words) =
-            pace::at_this_pace(&projection.forecast, projection.reset, chart.now, tz)
+        && let Some(words) = pace::at_this_pace(&projection.forecast, projection.reset, |at| {
+            format!("at {}", pace::clock(at, chart.now, tz))
+        })
     {
         let mark = paint(forecast_style(), &glyphs.forecast.to_string());
         // Two lines when one would pass 80 columns: the pace, then the marks.
