@@ -210,4 +210,20 @@ mod tests {
             "{text}"
         );
     }
+
+    /// The README's picture, `docs/history.svg`, is the fixture's day as
+    /// `--svg` draws it; `UPDATE_DOCS=1` redraws it after a change.
+    #[test]
+    fn the_picture_in_the_docs_is_what_the_fixture_draws() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/history.svg");
+        let drawn = draw(&fixture::chart(), "24h", &Utc).unwrap();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &drawn).expect("write docs/history.svg");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == drawn,
+            "docs/history.svg is not what the chart draws now; rerun with UPDATE_DOCS=1"
+        );
+    }
 }
