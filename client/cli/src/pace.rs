@@ -19,6 +19,21 @@ where
     }
 }
 
+/// The marks `forecast` reaches before the window resets at `reset`
+/// (RESTING, then 100 %), with when.
+pub fn marks(
+    forecast: &Forecast,
+    reset: Option<DateTime<Utc>>,
+) -> impl Iterator<Item = (&'static str, DateTime<Utc>)> {
+    [
+        ("RESTING", forecast.resting_at),
+        ("100 %", forecast.exhausted_at),
+    ]
+    .into_iter()
+    .filter_map(|(name, at)| Some((name, at?)))
+    .filter(move |(_, at)| reset.is_none_or(|reset| *at < reset))
+}
+
 /// What `forecast` says of the 5-hour window that resets at `reset`:
 /// each mark (RESTING, 100 %) it reaches before the reset, with when
 /// (`when` words a moment: `at 15:40`, `in 47m`); that the window resets
@@ -39,15 +54,9 @@ pub fn at_this_pace(
         "at this pace ({:.1} %/h{confidence}):",
         forecast.five_hour_pct_per_hour
     );
-    let marks: Vec<String> = [
-        ("RESTING", forecast.resting_at),
-        ("100 %", forecast.exhausted_at),
-    ]
-    .into_iter()
-    .filter_map(|(name, at)| Some((name, at?)))
-    .filter(|(_, at)| reset.is_none_or(|reset| *at < reset))
-    .map(|(name, at)| format!("{name} {}", when(at)))
-    .collect();
+    let marks: Vec<String> = marks(forecast, reset)
+        .map(|(name, at)| format!("{name} {}", when(at)))
+        .collect();
     match (marks.is_empty(), reset) {
         (true, None) => None,
         (true, Some(reset)) => Some(format!("{head} the window resets first, {}", when(reset))),

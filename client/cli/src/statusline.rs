@@ -107,6 +107,9 @@ pub fn render(
     if let Some(at) = five.and_then(|w| w.resets_at) {
         parts.push(format!("resets in {}", countdown(at, now)));
     }
+    if let Some((mark, at)) = status.and_then(|s| next_mark(s, now)) {
+        parts.push(format!("{mark} in {}", countdown(at, now)));
+    }
     if status.is_none() {
         parts.push("claude-quotad down".into());
     }
@@ -114,6 +117,14 @@ pub fn render(
         parts.push("no usage data".into());
     }
     parts.join(" · ")
+}
+
+/// The forecast's next mark (RESTING, 100 %) when it falls before the
+/// 5-hour window resets: worth a glance in the status line.
+fn next_mark(status: &Status, now: DateTime<Utc>) -> Option<(&'static str, DateTime<Utc>)> {
+    let forecast = status.forecast?;
+    let reset = status.five_hour.and_then(|w| w.resets_at);
+    crate::pace::marks(&forecast, reset).find(|(_, at)| *at > now)
 }
 
 #[cfg(test)]
@@ -158,6 +169,23 @@ mod tests {
         assert_eq!(
             render(Pushed::default(), None, Palette::plain(), now),
             "claude-quotad down"
+        );
+    }
+
+    #[test]
+    fn the_forecast_shows_when_it_comes_before_the_reset() {
+        let mut status = crate::history::fixture::status();
+        let now = crate::history::fixture::now();
+        assert_eq!(
+            render(Pushed::default(), Some(&status), Palette::plain(), now),
+            "BURST · 5h 25% · 7d 48% · resets in 4h 0m · RESTING in 2h 45m"
+        );
+        // A window that resets first says nothing of the pace.
+        let soon = now + chrono::TimeDelta::hours(1);
+        status.five_hour = Some(Window::new(25.0, Some(soon)));
+        assert_eq!(
+            render(Pushed::default(), Some(&status), Palette::plain(), now),
+            "BURST · 5h 25% · 7d 48% · resets in 1h 0m"
         );
     }
 }

@@ -23,13 +23,13 @@ fn main() -> ExitCode {
     if missing.is_empty() {
         let names: Vec<&str> = ALL.iter().map(|suite| suite.name).collect();
         println!(
-            "\nsuites in other languages: every one could run here ({})\n",
+            "\nsuites in other languages or with other programs: every one could run here ({})\n",
             names.join(", ")
         );
         return ExitCode::SUCCESS;
     }
     println!(
-        "\nNOT RUN: {} of {} suites in other languages could not run here and passed without testing anything:",
+        "\nNOT RUN: {} of {} suites in other languages or with other programs could not run here and passed without testing anything:",
         missing.len(),
         ALL.len()
     );

@@ -10,7 +10,7 @@ mod chart;
 mod days;
 mod export;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 mod svg;
 mod terminal;
 
