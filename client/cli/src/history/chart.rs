@@ -76,6 +76,9 @@ impl Series {
     }
 }
 
+/// How to read one window off a row: its utilization and reset.
+type WindowOf = fn(&Row) -> Option<(f64, Option<DateTime<Utc>>)>;
+
 /// Where the 5-hour window is heading from now, as the daemon forecast it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Projection {
@@ -127,7 +130,7 @@ impl Chart {
     ) -> Self {
         let until = now + (now - from) / 4;
         let mine = || rows.iter().filter(|row| row.account == account);
-        let series = |pick: fn(&Row) -> Option<(f64, Option<DateTime<Utc>>)>| {
+        let series = |pick: WindowOf| {
             Series(
                 mine()
                     .filter_map(|row| {

@@ -195,10 +195,11 @@ fn plot(chart: &Chart, glyphs: &Glyphs) -> Vec<Vec<Cell>> {
     for col in 0..now {
         let (start, end) = bucket(chart, col);
         if let Some(value) = chart.seven_day.peak(start, end) {
-            grid[row_of(value)][col] = Cell {
+            let cell = Cell {
                 glyph: glyphs.seven_day,
                 style: seven_day_style(),
             };
+            put(&mut grid, row_of(value), col, cell);
         }
     }
     if let Some(projection) = &chart.projection {
@@ -211,10 +212,11 @@ fn plot(chart: &Chart, glyphs: &Glyphs) -> Vec<Vec<Cell>> {
                 break;
             }
             let share = (at - t0).num_milliseconds() as f64 / span;
-            grid[row_of(v0 + (v1 - v0) * share)][col] = Cell {
+            let cell = Cell {
                 glyph: glyphs.forecast,
                 style: forecast_style(),
             };
+            put(&mut grid, row_of(v0 + (v1 - v0) * share), col, cell);
         }
     }
     let mut previous: Option<usize> = None;
@@ -227,20 +229,28 @@ fn plot(chart: &Chart, glyphs: &Glyphs) -> Vec<Vec<Cell>> {
         let row = row_of(value);
         if let Some(before) = previous {
             let style = band_style(value.max(100.0 - before as f64 * 10.0), t);
-            for between in row.min(before) + 1..row.max(before) {
-                grid[between][col] = Cell {
+            for line in &mut grid[row.min(before) + 1..row.max(before)] {
+                line[col] = Cell {
                     glyph: glyphs.rise,
                     style,
                 };
             }
         }
-        grid[row][col] = Cell {
+        let cell = Cell {
             glyph: glyphs.five_hour,
             style: band_style(value, t),
         };
+        put(&mut grid, row, col, cell);
         previous = Some(row);
     }
     grid
+}
+
+/// Sets the cell at `row` and `col` (both on the plot).
+fn put(grid: &mut [Vec<Cell>], row: usize, col: usize, cell: Cell) {
+    if let Some(place) = grid.get_mut(row).and_then(|line| line.get_mut(col)) {
+        *place = cell;
+    }
 }
 
 /// The time axis: a rule with ticks and reset marks, then the tick times
