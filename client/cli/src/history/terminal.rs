@@ -229,7 +229,8 @@ fn plot(chart: &Chart, glyphs: &Glyphs) -> Vec<Vec<Cell>> {
         let row = row_of(value);
         if let Some(before) = previous {
             let style = band_style(value.max(100.0 - before as f64 * 10.0), t);
-            for line in &mut grid[row.min(before) + 1..row.max(before)] {
+            let between = row.min(before) + 1..row.max(before);
+            for line in grid.get_mut(between).into_iter().flatten() {
                 line[col] = Cell {
                     glyph: glyphs.rise,
                     style,
