@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::Daemon;
+use claude_quota::Tier;
+
+use crate::{Daemon, FakeApi, TOKEN};
 
 /// How long one exchange may take.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +57,20 @@ pub async fn request(addr: SocketAddr, method: &str, target: &str) -> Response {
 /// `GET target` on `addr`.
 pub async fn get(addr: SocketAddr, target: &str) -> Response {
     request(addr, "GET", target).await
+}
+
+/// A daemon polling `api` every 0.2 s in burst (5-hour 10 %), serving
+/// `/metrics` on a port of its choosing ([`metrics_addr`] finds it).
+pub async fn metrics_daemon(api: &FakeApi) -> Daemon {
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(TOKEN, None)
+        .config("[metrics]\nlisten = \"127.0.0.1:0\"\n")
+        .start();
+    daemon
+        .wait_for(EXCHANGE_TIMEOUT, |s| s.tier == Tier::Burst)
+        .await;
+    daemon
 }
 
 /// The address `daemon` serves `/metrics` on, from its log (the tests

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use claude_quota::{LastErrorKind, Tier};
-use claude_quota_e2e::scrape::{self, metrics_addr};
+use claude_quota_e2e::scrape::{self, metrics_addr, metrics_daemon};
 use claude_quota_e2e::{Daemon, FakeApi, Fault, TOKEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,18 +18,6 @@ const WAIT: Duration = Duration::from_secs(15);
 /// How many clients the endpoint serves at once (the daemon's
 /// `metrics::endpoint::MAX_CONNECTIONS`).
 const SLOTS: usize = 4;
-
-/// A daemon polling `api` in burst (5-hour 10 %), serving `/metrics` on a
-/// port of its choosing.
-async fn metrics_daemon(api: &FakeApi) -> Daemon {
-    let daemon = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .credentials_file(TOKEN, None)
-        .config("[metrics]\nlisten = \"127.0.0.1:0\"\n")
-        .start();
-    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
-    daemon
-}
 
 /// The value of the sample `series` (name and labels as written) in `text`.
 fn sample(text: &str, series: &str) -> Option<f64> {

@@ -12,29 +12,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use claude_quota::Tier;
-use claude_quota_e2e::scrape::{self, metrics_addr};
+use claude_quota_e2e::FakeApi;
+use claude_quota_e2e::scrape::{self, metrics_addr, metrics_daemon};
 use claude_quota_e2e::suites::{self, PROMETHEUS};
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 use tempfile::TempDir;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 /// How long a Prometheus server may take to start and scrape (it opens
 /// its database first; the machine may be busy).
 const PROMETHEUS_WAIT: Duration = Duration::from_secs(60);
-
-/// A daemon polling `api` in burst (5-hour 10 %), serving `/metrics` on a
-/// port of its choosing.
-async fn metrics_daemon(api: &FakeApi) -> Daemon {
-    let daemon = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .credentials_file(TOKEN, None)
-        .config("[metrics]\nlisten = \"127.0.0.1:0\"\n")
-        .start();
-    daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
-    daemon
-}
 
 /// Whether `promtool` runs too (it comes with the server).
 fn promtool_ready() -> bool {
