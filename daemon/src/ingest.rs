@@ -10,10 +10,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota_proto::Ingest;
-use tokio::sync::watch;
 
 use crate::reading::Reading;
-use crate::state::Snapshot;
+use crate::state::{AccountCell, Snapshot};
 
 /// Why a push was refused (a `bad_request`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -56,15 +55,16 @@ pub enum Taken {
     Nothing,
 }
 
-/// Checks `pushed`, received at `now`, and applies it to `state`.
+/// Checks `pushed`, received at `now`, and applies it to its account's
+/// `state`.
 pub fn apply(
-    state: &watch::Sender<Snapshot>,
+    state: &AccountCell,
     pushed: Ingest,
     now: DateTime<Utc>,
 ) -> Result<Taken, Refused> {
     check(&pushed, now)?;
     let mut taken = Taken::Nothing;
-    state.send_if_modified(|s| {
+    state.modify_if(|s| {
         s.last_push_at = Some(now);
         taken = if pushed.five_hour.is_some() || pushed.seven_day.is_some() {
             take_reading(s, &pushed, now)

@@ -98,6 +98,19 @@ impl DaemonBuilder {
         self
     }
 
+    /// The directory of another Claude Code login, `home/.claude-NAME`
+    /// (a `CLAUDE_CONFIG_DIR` an `[[accounts]]` table can name).
+    pub fn login_dir(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("home/.claude-{name}"))
+    }
+
+    /// Writes the credentials file of the login [`Self::login_dir`] names,
+    /// holding `token`.
+    pub fn login(self, name: &str, token: &str) -> Self {
+        write_credentials(&self.login_dir(name), token, None);
+        self
+    }
+
     /// Sets an environment variable for the daemon.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
