@@ -116,7 +116,10 @@ mod tests {
         first.set_idle(false);
         assert!(demand.touch(), "one poller still idles");
         drop(second);
-        assert!(!demand.touch(), "a poller stopped while idle is no longer counted");
+        assert!(
+            !demand.touch(),
+            "a poller stopped while idle is no longer counted"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::persist;
 use crate::policy::UnknownAccount;
 use crate::poller::{self, Poller, PollerLine};
 use crate::state::{AccountCell, AccountState, Snapshot, State};
+use crate::supervise;
 
 /// How long a stopped poller may take to end (it is waiting, or its poll
 /// is abandoned).
@@ -33,9 +34,6 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 pub struct Roster {
     /// One entry per account.
     pub accounts: Vec<(Account, PollerLine)>,
-    /// Whether the accounts are configured (`[[accounts]]`): replies then
-    /// name the account they answer for.
-    pub configured: bool,
 }
 
 impl Roster {
@@ -49,10 +47,11 @@ impl Roster {
     ) -> Result<&(Account, PollerLine), UnknownAccount> {
         let found = match (name, dir) {
             (Some(name), _) => self.accounts.iter().find(|(a, _)| a.name == name),
-            (None, Some(dir)) => self
-                .accounts
-                .iter()
-                .find(|(a, _)| a.claude_config_dir.as_deref().is_some_and(|own| same_dir(own, dir))),
+            (None, Some(dir)) => self.accounts.iter().find(|(a, _)| {
+                a.claude_config_dir
+                    .as_deref()
+                    .is_some_and(|own| same_dir(own, dir))
+            }),
             (None, None) => self
                 .accounts
                 .iter()
@@ -152,10 +151,10 @@ impl Fleet {
                 Some(ended) = self.pollers.join_next_with_id() => {
                     let (id, how) = match ended {
                         Ok((id, ())) => (id, "ended".to_owned()),
-                        Err(err) => (err.id(), format!("failed: {err}")),
+                        Err(err) => (err.id(), supervise::describe(err)),
                     };
                     let name = self.name_of(id).unwrap_or_default();
-                    self.lost = Some(format!("the poller of account {name:?} {how}"));
+                    self.lost = Some(format!("the poller task {how} (account {name:?})"));
                 }
             }
         }
@@ -194,10 +193,8 @@ impl Fleet {
                 })
                 .collect();
         });
-        self.roster.send_replace(Arc::new(Roster {
-            accounts: lines,
-            configured: !config.accounts.is_empty(),
-        }));
+        self.roster
+            .send_replace(Arc::new(Roster { accounts: lines }));
         failed.map_or(Ok(()), Err)
     }
 
@@ -219,7 +216,9 @@ impl Fleet {
             snapshot.offer(reading);
         }
         self.state.send_modify(|state| {
-            state.accounts.retain(|held| held.account.name != account.name);
+            state
+                .accounts
+                .retain(|held| held.account.name != account.name);
             state.accounts.push(AccountState {
                 account: account.clone(),
                 snapshot,
@@ -235,7 +234,9 @@ impl Fleet {
             self.demand.watcher(),
         )?;
         let stop = CancellationToken::new();
-        let handle = self.pollers.spawn(poller.run(stop.clone()));
+        let handle = self
+            .pollers
+            .spawn(supervise::watched("poller", poller.run(stop.clone())));
         self.running.insert(
             account.name.clone(),
             Running {
@@ -268,7 +269,7 @@ impl Fleet {
                 };
                 if !ending.contains(&id) {
                     let name = self.name_of(id).unwrap_or_default();
-                    self.lost = Some(format!("the poller of account {name:?} ended"));
+                    self.lost = Some(format!("the poller task ended (account {name:?})"));
                 }
                 ending.retain(|task| *task != id);
             }

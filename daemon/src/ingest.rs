@@ -57,11 +57,7 @@ pub enum Taken {
 
 /// Checks `pushed`, received at `now`, and applies it to its account's
 /// `state`.
-pub fn apply(
-    state: &AccountCell,
-    pushed: Ingest,
-    now: DateTime<Utc>,
-) -> Result<Taken, Refused> {
+pub fn apply(state: &AccountCell, pushed: Ingest, now: DateTime<Utc>) -> Result<Taken, Refused> {
     check(&pushed, now)?;
     let mut taken = Taken::Nothing;
     state.modify_if(|s| {

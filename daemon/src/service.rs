@@ -120,7 +120,10 @@ impl Service {
             Request::ShouldUseCloud {
                 task_value,
                 account,
-            } => self.ask(account.as_deref(), Question::Decision(task_value)).await,
+            } => {
+                self.ask(account.as_deref(), Question::Decision(task_value))
+                    .await
+            }
             Request::SelectModel {
                 task_complexity,
                 account,

@@ -158,7 +158,10 @@ impl FakeApi {
     /// How many requests carried `token`.
     pub fn account_requests(&self, token: &str) -> usize {
         let script = self.script.lock().unwrap();
-        script.accounts.get(token).map_or(0, |account| account.requests)
+        script
+            .accounts
+            .get(token)
+            .map_or(0, |account| account.requests)
     }
 
     /// How many requests were refused as inference-only.

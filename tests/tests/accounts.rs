@@ -84,10 +84,19 @@ async fn a_task_goes_to_the_first_account_with_headroom_and_moves_back_when_it_r
     let status = all_read(&daemon).await;
     let names: Vec<&str> = status.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["work", "home", "spare"]);
-    assert_eq!(status.tier, Tier::Burst, "the top level is spare's, where a high task goes");
+    assert_eq!(
+        status.tier,
+        Tier::Burst,
+        "the top level is spare's, where a high task goes"
+    );
     // One account's 429 stays its own.
-    let [work, home, spare] = status.accounts.as_slice() else { panic!() };
-    assert!(work.last_error.is_none() && spare.last_error.is_none(), "{status:#?}");
+    let [work, home, spare] = status.accounts.as_slice() else {
+        panic!()
+    };
+    assert!(
+        work.last_error.is_none() && spare.last_error.is_none(),
+        "{status:#?}"
+    );
     assert_eq!(home.tier, Tier::Unknown);
 
     let mut conn = RawConnection::connect(daemon.socket()).await;
@@ -97,18 +106,30 @@ async fn a_task_goes_to_the_first_account_with_headroom_and_moves_back_when_it_r
     assert_eq!(choice.claude_config_dir.as_deref(), spare_dir.to_str());
     assert!(choice.use_cloud);
     let work = route(&mut conn, Some("work")).await.unwrap();
-    assert_eq!((work.account.as_deref(), work.use_cloud), (Some("work"), false));
+    assert_eq!(
+        (work.account.as_deref(), work.use_cloud),
+        (Some("work"), false)
+    );
     let unknown = route(&mut conn, Some("play")).await.unwrap_err();
-    assert!(unknown.contains("configured: work, home, spare"), "{unknown}");
+    assert!(
+        unknown.contains("configured: work, home, spare"),
+        "{unknown}"
+    );
     // The connection stays usable after the refusal.
     assert!(route(&mut conn, None).await.is_ok());
 
     api.serve_account(WORK, usage_body(10.0, Some(20.0)));
     daemon
-        .wait_for(WAIT, |s| s.accounts.first().is_some_and(|a| a.tier == Tier::Burst))
+        .wait_for(WAIT, |s| {
+            s.accounts.first().is_some_and(|a| a.tier == Tier::Burst)
+        })
         .await;
     let choice = route(&mut conn, None).await.unwrap();
-    assert_eq!(choice.account.as_deref(), Some("work"), "the preferred account again");
+    assert_eq!(
+        choice.account.as_deref(),
+        Some("work"),
+        "the preferred account again"
+    );
     // Retry-After: 3600 holds the refused account to the one request.
     assert_eq!(api.account_requests(HOME), 1);
 }
@@ -143,7 +164,10 @@ async fn a_push_lands_on_the_account_it_names_or_whose_directory_it_comes_from()
             panic!("taken")
         };
         assert_eq!(code, ErrorCode::BadRequest);
-        assert!(message.contains("configured: work, home, spare"), "{message}");
+        assert!(
+            message.contains("configured: work, home, spare"),
+            "{message}"
+        );
     }
 }
 
@@ -161,7 +185,12 @@ async fn sighup_starts_and_stops_accounts_without_a_restart() {
     let before = accounts_config(&builder, &["work", "spare"]);
     let after = accounts_config(&builder, &["work", "home"]);
     let daemon = builder.config(&before).start();
-    let names = |s: &Status| s.accounts.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    let names = |s: &Status| {
+        s.accounts
+            .iter()
+            .map(|a| a.name.clone())
+            .collect::<Vec<_>>()
+    };
     daemon
         .wait_for(WAIT, |s| {
             names(s) == ["work", "spare"] && s.accounts.iter().all(|a| a.tier != Tier::Unknown)
@@ -169,7 +198,11 @@ async fn sighup_starts_and_stops_accounts_without_a_restart() {
         .await;
     let pid = daemon.pid();
 
-    std::fs::write(daemon.config_path(), format!("{after}\n[policy]\nadaptive = false\n")).unwrap();
+    std::fs::write(
+        daemon.config_path(),
+        format!("{after}\n[policy]\nadaptive = false\n"),
+    )
+    .unwrap();
     daemon.signal("HUP");
     let status = daemon
         .wait_for(WAIT, |s| {

@@ -111,8 +111,9 @@ async fn a_refused_account_by_sighup_is_logged_and_the_old_config_kept() {
             api.url()
         )
     };
+    // The account's own login holds the token: it is the one polled.
     let daemon = builder
-        .credentials_file(TOKEN, None)
+        .login("work", TOKEN)
         .config(&config(
             "[[accounts]]\nname = \"work\"\nclaude_config_dir = \"~/.claude-work\"\n",
         ))

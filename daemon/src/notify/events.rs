@@ -147,17 +147,9 @@ impl Watcher {
             tier: assessment.tier,
             previous: previous.0,
             reason,
-            five_hour: Some(
-                assessment
-                    .windows
-                    .five_hour
-                    .map_or(0.0, |w| w.utilization),
-            ),
+            five_hour: Some(assessment.windows.five_hour.map_or(0.0, |w| w.utilization)),
             seven_day: assessment.windows.seven_day.map(|w| w.utilization),
-            resets_at: assessment
-                .windows
-                .five_hour
-                .and_then(|w| w.resets_at),
+            resets_at: assessment.windows.five_hour.and_then(|w| w.resets_at),
             cloud_capped_by: capped_by.clone(),
             window: None,
             threshold: None,
@@ -179,26 +171,18 @@ impl Watcher {
                     ),
                 )
             }),
-            None if tier_changed => {
-                events.push(event(EventKind::Tier, assessment.reason.clone()))
-            }
+            None if tier_changed => events.push(event(EventKind::Tier, assessment.reason.clone())),
             None => {}
         }
         self.shown = Some(notable);
         let current = [
             (
                 Window::FiveHour,
-                assessment
-                    .windows
-                    .five_hour
-                    .map_or(0.0, |w| w.utilization),
+                assessment.windows.five_hour.map_or(0.0, |w| w.utilization),
             ),
             (
                 Window::SevenDay,
-                assessment
-                    .windows
-                    .seven_day
-                    .map_or(0.0, |w| w.utilization),
+                assessment.windows.seven_day.map_or(0.0, |w| w.utilization),
             ),
         ];
         for (slot, (window, utilization)) in current.into_iter().enumerate() {

@@ -214,20 +214,42 @@ mod tests {
 
     #[test]
     fn a_task_worth_the_cloud_goes_to_the_first_account_with_headroom() {
-        let verdicts = judged(&[("work", Some(90.0)), ("home", Some(10.0)), ("spare", Some(5.0))]);
-        assert_eq!(route(&verdicts, None, TaskValue::High), ("home".into(), true));
-        assert_eq!(route(&verdicts, None, TaskValue::Critical), ("home".into(), true));
+        let verdicts = judged(&[
+            ("work", Some(90.0)),
+            ("home", Some(10.0)),
+            ("spare", Some(5.0)),
+        ]);
+        assert_eq!(
+            route(&verdicts, None, TaskValue::High),
+            ("home".into(), true)
+        );
+        assert_eq!(
+            route(&verdicts, None, TaskValue::Critical),
+            ("home".into(), true)
+        );
         // Local in every account: the preferred account answers.
-        assert_eq!(route(&verdicts, None, TaskValue::Low), ("work".into(), false));
-        assert_eq!(route(&verdicts, None, TaskValue::Routine), ("work".into(), false));
+        assert_eq!(
+            route(&verdicts, None, TaskValue::Low),
+            ("work".into(), false)
+        );
+        assert_eq!(
+            route(&verdicts, None, TaskValue::Routine),
+            ("work".into(), false)
+        );
         let nobody = judged(&[("work", Some(90.0)), ("home", None)]);
-        assert_eq!(route(&nobody, None, TaskValue::High), ("work".into(), false));
+        assert_eq!(
+            route(&nobody, None, TaskValue::High),
+            ("work".into(), false)
+        );
     }
 
     #[test]
     fn a_question_naming_an_account_is_answered_for_it_alone() {
         let verdicts = judged(&[("work", Some(90.0)), ("home", Some(10.0))]);
-        assert_eq!(route(&verdicts, Some("work"), TaskValue::High), ("work".into(), false));
+        assert_eq!(
+            route(&verdicts, Some("work"), TaskValue::High),
+            ("work".into(), false)
+        );
         let Reply::Decision(decision) = verdicts
             .answer(Some("home"), Question::Decision(TaskValue::High))
             .unwrap()
@@ -236,7 +258,10 @@ mod tests {
         };
         assert!(decision.use_cloud);
         assert_eq!(decision.tier, Tier::Burst);
-        assert_eq!(decision.claude_config_dir.as_deref(), Some("/home/u/.claude-home"));
+        assert_eq!(
+            decision.claude_config_dir.as_deref(),
+            Some("/home/u/.claude-home")
+        );
         let unknown = verdicts
             .answer(Some("play"), Question::Model(TaskComplexity::High))
             .unwrap_err();
@@ -252,7 +277,9 @@ mod tests {
         let model = verdicts
             .answer(None, Question::Model(TaskComplexity::High))
             .unwrap();
-        let Reply::Model(choice) = model else { panic!() };
+        let Reply::Model(choice) = model else {
+            panic!()
+        };
         assert_eq!(
             (choice.account.as_deref(), choice.provider),
             (Some("home"), Provider::Anthropic)

@@ -150,7 +150,11 @@ impl Encoded {
         }
     }
 
-    fn get(&self, account: Option<&str>, question: Question) -> Result<Arc<RawValue>, UnknownAccount> {
+    fn get(
+        &self,
+        account: Option<&str>,
+        question: Question,
+    ) -> Result<Arc<RawValue>, UnknownAccount> {
         let table = match account {
             Some(name) => &self.accounts[self.verdicts.position(name)?],
             None => &self.picked,
