@@ -94,7 +94,10 @@ fn a_config_error_is_printed_once() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with(&format!("claude-quotad: invalid config {}", config.display())),
+        stderr.starts_with(&format!(
+            "claude-quotad: invalid config {}",
+            config.display()
+        )),
         "{stderr}"
     );
     assert_eq!(stderr.matches("[thresholds").count(), 1, "{stderr}");

@@ -235,8 +235,10 @@ async fn extra_usage_alone_is_a_spend_only_plan() {
         assert_eq!(extra.utilization, Some(percent), "{name}");
     }
     let api = FakeApi::start();
-    api.set_body(json!({"extra_usage": {"is_enabled": true, "monthly_limit": 2000,
-                                         "used_credits": 1900, "utilization": 95.0}}));
+    api.set_body(
+        json!({"extra_usage": {"is_enabled": true, "monthly_limit": 2000,
+                                         "used_credits": 1900, "utilization": 95.0}}),
+    );
     let daemon = daemon(&api);
     let status = daemon.wait_for(WAIT, |s| s.as_of.is_some()).await;
     assert_eq!(status.tier, Tier::Resting, "{}", status.reason);
