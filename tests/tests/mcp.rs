@@ -403,6 +403,7 @@ async fn ollama_down_or_the_daemon_gone_are_tool_errors_and_route_stays_local() 
     );
     assert_eq!(local["tier"], Value::Null);
     assert_eq!(local["stale"], true);
+    assert_eq!(local["available"], false, "nobody has seen it: {local}");
     assert!(
         local["reason"].as_str().unwrap().contains("staying local"),
         "{local}"
