@@ -296,7 +296,12 @@ fn remove_takes_out_exactly_what_setup_added() {
     .unwrap();
     user.setup(&[]);
     let output = user.setup(&["--remove"]);
-    assert!(stdout(&output).contains("removed"), "{}", stdout(&output));
+    let said = stdout(&output);
+    assert!(said.contains("removed"), "{said}");
+    assert!(
+        said.ends_with("done; new Claude Code sessions no longer run it\n"),
+        "{said}"
+    );
 
     let restored = fs::read_to_string(user.settings()).unwrap();
     assert_eq!(
@@ -342,7 +347,7 @@ fn a_status_line_of_the_users_is_kept_and_said_unless_forced() {
 
     let output = user.setup(&["--force"]);
     assert!(
-        stdout(&output).contains("replaces `~/.claude/line.sh`"),
+        stdout(&output).contains("`~/.claude/line.sh` replaced by"),
         "{}",
         stdout(&output)
     );
@@ -399,10 +404,64 @@ fn dry_run_prints_the_result_and_writes_nothing() {
         stderr.contains("would run: claude mcp add --scope user claude-quota --"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("hooks: `") && stderr.contains("hook` would be added to PreToolUse"),
+        "a dry run says what would be done: {stderr}"
+    );
+    assert!(!stderr.contains("` added"), "{stderr}");
     assert_eq!(fs::read_to_string(user.settings()).unwrap(), USERS_SETTINGS);
     assert!(user.backups().is_empty());
     assert!(user.calls().is_empty());
     assert!(!user.state().exists());
+}
+
+#[test]
+fn json_prints_one_object_for_scripts() {
+    let user = User::new();
+    fs::write(user.settings(), USERS_SETTINGS).unwrap();
+    let output = user.setup(&["--dry-run", "--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["result"]["model"], "opus", "{report}");
+    assert!(
+        report["changes"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("would be added")
+    );
+    assert!(output.stderr.is_empty(), "{output:?}");
+
+    let output = user.setup(&["--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["settings"], user.settings().to_str().unwrap());
+    assert_eq!(report["dry_run"], false);
+    assert!(report["backup"].is_string(), "{report}");
+    assert_eq!(report["changes"].as_array().unwrap().len(), 3, "{report}");
+    assert!(
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["changed"] == true)
+    );
+    let commands = report["commands"].as_array().unwrap();
+    assert!(
+        commands[0]
+            .as_str()
+            .unwrap()
+            .starts_with("claude mcp add --scope user")
+    );
+    assert!(report.get("result").is_none());
+
+    let again: Value = serde_json::from_slice(&user.setup(&["--json"]).stdout).unwrap();
+    assert!(
+        again["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["changed"] == false)
+    );
+    assert_eq!(again["backup"], Value::Null);
 }
 
 #[test]

@@ -293,7 +293,11 @@ mod tests {
             for schema in schemas.into_iter().flatten() {
                 let text = serde_json::to_string(&schema).unwrap();
                 for format in ["uint", "int64", "double", "float"] {
-                    assert!(!text.contains(&format!("\"{format}")), "{}: {text}", tool.name);
+                    assert!(
+                        !text.contains(&format!("\"{format}")),
+                        "{}: {text}",
+                        tool.name
+                    );
                 }
             }
         }

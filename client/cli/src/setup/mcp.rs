@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::Note;
+use super::note::{Note, Verb};
 use super::wiring::{MCP, Wiring, is_program, program_is_this_binary};
 use crate::service::plan::Cmd;
 
@@ -129,7 +129,7 @@ pub fn plan_add(server: &Server, wiring: &Wiring, force: bool) -> (Note, Vec<Cmd
     let wanted = Wiring::named(wiring.program()).command(MCP);
     match server {
         Server::Absent => (
-            Note::change(format!("MCP server: `{wanted}` added")),
+            Note::change("MCP server", &format!("`{wanted}`"), Verb::Added, ""),
             vec![add],
         ),
         _ if server.is_exactly(wiring) => (
@@ -137,10 +137,12 @@ pub fn plan_add(server: &Server, wiring: &Wiring, force: bool) -> (Note, Vec<Cmd
             Vec::new(),
         ),
         _ if server.is_ours() || force => (
-            Note::change(format!(
-                "MCP server: `{wanted}` replaces `{}`",
-                server.describe()
-            )),
+            Note::change(
+                "MCP server",
+                &format!("`{}`", server.describe()),
+                Verb::Replaced,
+                &format!(" by `{wanted}`"),
+            ),
             vec![remove_cmd(), add],
         ),
         _ => (
@@ -158,7 +160,12 @@ pub fn plan_remove(server: &Server) -> (Note, Vec<Cmd>) {
     match server {
         Server::Absent => (Note::same("MCP server: none of ours"), Vec::new()),
         _ if server.is_ours() => (
-            Note::change(format!("MCP server: removed `{}`", server.describe())),
+            Note::change(
+                "MCP server",
+                &format!("`{}`", server.describe()),
+                Verb::Removed,
+                "",
+            ),
             vec![remove_cmd()],
         ),
         _ => (
