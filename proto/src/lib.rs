@@ -23,7 +23,7 @@ pub use codec::{
     encode_frame, frame_len,
 };
 pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request, RouteChoice};
-pub use paths::{SOCKET_ENV, default_socket_path};
+pub use paths::{SOCKET_ENV, bare_socket_path, default_socket_path};
 pub use types::{
     ConfiguredModels, CredentialSource, DaemonInfo, ExtraUsage, Forecast, LastError, LastErrorKind,
     LocalInfo, Polling, Provider, ReadingSource, ReplyPart, ReplyShape, ScopedCap, Status,

@@ -2,6 +2,7 @@
 //! client resolve it the same way, so a user never has to pass `--socket`.
 
 use std::env;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The environment variable that overrides the socket path for the daemon
@@ -23,28 +24,48 @@ const SOCKET_NAME: &str = "claude-quotad.sock";
 /// directory keeps the daemon usable (e.g. under `sudo -i` or in a
 /// container without a session).
 pub fn default_socket_path() -> PathBuf {
-    if let Some(path) = env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
+    resolve(&|key| env::var_os(key))
+}
+
+/// The socket a client finds with no `--socket` when its host starts it
+/// with a small environment: no `CLAUDE_QUOTA_SOCKET`, `XDG_RUNTIME_DIR` or
+/// `TMPDIR`, only `HOME` (the MCP Inspector passes HOME, LOGNAME, PATH,
+/// SHELL, TERM and USER). `claude-quota setup` names any other socket in
+/// the commands it wires, so that they find it wherever they are started.
+pub fn bare_socket_path() -> PathBuf {
+    resolve(&|key| {
+        if key == "HOME" {
+            env::var_os(key)
+        } else {
+            None
+        }
+    })
+}
+
+/// Resolves the socket with the environment variables `var` gives.
+fn resolve(var: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
+    let set = |key: &str| var(key).filter(|value| !value.is_empty());
+    if let Some(path) = set(SOCKET_ENV) {
         return PathBuf::from(path);
     }
-    platform_dir()
-        .unwrap_or_else(fallback_dir)
+    platform_dir(&set)
+        .unwrap_or_else(|| fallback_dir(&set))
         .join(SOCKET_NAME)
 }
 
 #[cfg(target_os = "macos")]
-fn platform_dir() -> Option<PathBuf> {
+fn platform_dir(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     /// `sun_path` holds 104 bytes on macOS, including the terminating NUL.
     const MAX_SOCKET_PATH: usize = 103;
-    let home = env::var_os("HOME").filter(|h| !h.is_empty())?;
+    let home = var("HOME")?;
     let dir = PathBuf::from(home).join("Library/Application Support/claude-quota");
     let fits = dir.join(SOCKET_NAME).as_os_str().len() <= MAX_SOCKET_PATH;
     fits.then_some(dir)
 }
 
 #[cfg(not(target_os = "macos"))]
-fn platform_dir() -> Option<PathBuf> {
-    let runtime = env::var_os("XDG_RUNTIME_DIR")
-        .filter(|d| !d.is_empty())
+fn platform_dir(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let runtime = var("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         // SAFETY: getuid has no preconditions and cannot fail.
         .or_else(|| user_runtime_dir(std::path::Path::new(RUN_USER), unsafe { libc::getuid() }))?;
@@ -69,14 +90,16 @@ fn user_runtime_dir(root: &std::path::Path, uid: u32) -> Option<PathBuf> {
     private.then_some(dir)
 }
 
-/// A directory for this user under the temporary directory. Anyone may
-/// create that name first, so the daemon creates it 0700 when missing and
-/// refuses to serve from it unless it is a real directory of this user
-/// that nobody else can write.
-fn fallback_dir() -> PathBuf {
+/// A directory for this user under the temporary directory (`TMPDIR`, else
+/// `/tmp`, as `std::env::temp_dir` has it). Anyone may create that name
+/// first, so the daemon creates it 0700 when missing and refuses to serve
+/// from it unless it is a real directory of this user that nobody else can
+/// write.
+fn fallback_dir(var: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
-    env::temp_dir().join(format!("claude-quota-{uid}"))
+    let temp = var("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    temp.join(format!("claude-quota-{uid}"))
 }
 
 #[cfg(all(test, not(target_os = "macos")))]

@@ -100,7 +100,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             hook::run(&cli.socket_path()).await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Setup(target) => setup::run(&target, cli.json).await,
+        Command::Setup(target) => setup::run(&target, &cli.socket_path(), cli.json).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);

@@ -114,12 +114,12 @@ struct Report<'a> {
     result: Option<&'a Members>,
 }
 
-/// Runs `setup TARGET`; `json` prints one [`Report`] instead of lines for
-/// people.
-pub async fn run(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
+/// Runs `setup TARGET` for the daemon on `socket`; `json` prints one
+/// [`Report`] instead of lines for people.
+pub async fn run(target: &Target, socket: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let Target::ClaudeCode(args) = target;
     let paths = ClaudePaths::from_env()?;
-    let wiring = Wiring::for_this_binary()?;
+    let wiring = Wiring::for_this_binary(socket)?;
     let file = SettingsFile::read(&paths.settings)?;
     let mut settings = file.members()?;
     let mut notes = if args.remove {
