@@ -9,6 +9,7 @@ pub mod fake_api;
 pub mod fake_ollama;
 pub mod http;
 pub mod leaks;
+pub mod messages_api;
 pub mod other_user;
 pub mod secret_service;
 pub mod stand_in;

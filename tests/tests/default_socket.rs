@@ -9,6 +9,8 @@
 //! namespace (`unshare`, as root or in a user namespace) with a tmpfs over
 //! `/run/user` and `/tmp`: nothing outside it is touched.
 
+#![cfg(target_os = "linux")]
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
