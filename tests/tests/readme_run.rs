@@ -117,7 +117,7 @@ fn the_readme_run_line_shows_the_status_and_how_to_stop_the_daemon() {
     let stop = out.lines().last().unwrap();
     let kill = stop.split("stop it with: ").nth(1).expect("how to stop it");
     let pid: i32 = kill.strip_prefix("kill ").unwrap().parse().unwrap();
-    let started = Started(pid);
+    let guard = Started(pid);
     let log = std::fs::read_to_string(dir.path().join("target/claude-quotad.log")).unwrap();
     assert!(log.contains("listening"), "{log}");
 
@@ -134,5 +134,5 @@ fn the_readme_run_line_shows_the_status_and_how_to_stop_the_daemon() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Gone: its pid may be another process's from now on.
-    std::mem::forget(started);
+    std::mem::forget(guard);
 }
