@@ -5,6 +5,7 @@
 //! speaking HTTP to a real server and serving a real Unix socket.
 
 pub mod daemon;
+pub mod deadline;
 pub mod fake_api;
 pub mod fake_ollama;
 pub mod http;

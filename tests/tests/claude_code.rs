@@ -12,17 +12,16 @@
 //! host would go through a proxy on a loopback port where nothing listens.
 //! Every wait has a deadline.
 
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use claude_quota::Tier;
 use claude_quota_e2e::daemon::{bin, bin_dir};
+use claude_quota_e2e::deadline::output_within;
 use claude_quota_e2e::http::refused_url;
 use claude_quota_e2e::messages_api::{MessagesApi, QUOTA_STATUS, Request};
 use claude_quota_e2e::suites::{CLAUDE_CODE, packages_dir};
@@ -143,10 +142,7 @@ impl User {
             .env("HTTP_PROXY", refused_url())
             .env("NO_PROXY", "127.0.0.1,localhost")
             .current_dir(self.dir.path().join("project"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stdin(Stdio::null());
         command
     }
 
@@ -154,8 +150,7 @@ impl User {
     /// whatever it left in its process group.
     fn run(&self, mut command: Command) -> Ran {
         let started = Instant::now();
-        let mut child = command.spawn().expect("run a Claude Code command");
-        let output = wait_output(&mut child, started);
+        let output = output_within(&mut command, SESSION_DEADLINE);
         Ran {
             output,
             took: started.elapsed(),
@@ -213,47 +208,6 @@ impl User {
             show(&ran.output)
         );
         (events, ran.took)
-    }
-}
-
-/// Waits for `child` until [`SESSION_DEADLINE`] after `started`, killing
-/// its whole process group at the end either way (an MCP server or hook it
-/// left, or all of it when it hung).
-fn wait_output(child: &mut Child, started: Instant) -> Output {
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let readers = (
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = stdout.read_to_end(&mut text);
-            text
-        }),
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = stderr.read_to_end(&mut text);
-            text
-        }),
-    );
-    let group = -i32::try_from(child.id()).unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > SESSION_DEADLINE {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(group, libc::SIGKILL) };
-    let status = status.unwrap_or_else(|| {
-        let _ = child.wait();
-        panic!("a Claude Code command took over {SESSION_DEADLINE:?}")
-    });
-    Output {
-        status,
-        stdout: readers.0.join().unwrap(),
-        stderr: readers.1.join().unwrap(),
     }
 }
 

@@ -11,11 +11,11 @@
 
 #![cfg(target_os = "linux")]
 
-use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use claude_quota_e2e::daemon::{bin, bin_dir};
+use claude_quota_e2e::deadline::output_within;
 use claude_quota_e2e::suites::{self, repo_root};
 
 /// The whole script's deadline: two daemons started and asked by four
@@ -106,43 +106,19 @@ fn without_xdg_runtime_dir_the_daemon_and_every_client_meet_on_one_socket() {
         .prefix("cq-default-socket-")
         .tempdir_in(bin_dir())
         .unwrap();
-    let mut child = unshare()
-        .args(["sh", "-c", SCRIPT])
-        .env("HOME", home.path())
-        .env("DAEMON", bin("claude-quotad"))
-        .env("CLI", bin("claude-quota"))
-        .env("REPO", repo_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run unshare");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the namespace script took over {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "{status}\n{out}\n{err}");
+    let output = output_within(
+        unshare()
+            .args(["sh", "-c", SCRIPT])
+            .env("HOME", home.path())
+            .env("DAEMON", bin("claude-quotad"))
+            .env("CLI", bin("claude-quota"))
+            .env("REPO", repo_root())
+            .stdin(Stdio::null()),
+        DEADLINE,
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}\n{out}\n{err}", output.status);
     // Root inside the namespace: root itself, or mapped to it.
     let uid = 0;
     let mut expected = vec![
