@@ -142,7 +142,9 @@ class DaemonError extends ClaudeQuotaError {
 /**
  * The socket the daemon listens on unless told otherwise, resolved as the
  * daemon and the other clients do, so nobody has to pass a path:
- * `$CLAUDE_QUOTA_SOCKET`, else `$XDG_RUNTIME_DIR/claude-quota/` on Linux or
+ * `$CLAUDE_QUOTA_SOCKET`, else `$XDG_RUNTIME_DIR/claude-quota/` on Linux
+ * (without `XDG_RUNTIME_DIR`, `/run/user/<uid>/claude-quota/` when that
+ * runtime directory is yours alone) or
  * `~/Library/Application Support/claude-quota/` on macOS, else a per-user
  * directory under `$TMPDIR` (or `/tmp`).
  */
@@ -160,7 +162,22 @@ function platformDir(env) {
     const socket = path.join(directory, SOCKET_NAME);
     return Buffer.byteLength(socket) <= MACOS_MAX_SOCKET_PATH ? directory : null;
   }
-  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, "claude-quota") : null;
+  const runtime = env.XDG_RUNTIME_DIR || userRuntimeDir();
+  return runtime ? path.join(runtime, "claude-quota") : null;
+}
+
+/** `/run/user/<uid>` when it is a real directory of this user that nobody
+ * else can write, as the daemon checks it; else null. */
+function userRuntimeDir() {
+  const directory = `/run/user/${process.getuid()}`;
+  let info;
+  try {
+    info = fs.lstatSync(directory);
+  } catch {
+    return null;
+  }
+  const mine = info.isDirectory() && info.uid === process.getuid() && (info.mode & 0o022) === 0;
+  return mine ? directory : null;
 }
 
 /** Refuses a name the daemon would refuse, without a round trip, with the

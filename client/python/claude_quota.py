@@ -37,6 +37,7 @@ import math
 import os
 import re
 import socket as _socket
+import stat
 import string
 import struct
 import sys
@@ -186,8 +187,10 @@ def default_socket_path() -> str:
     """The socket the daemon listens on unless told otherwise, resolved as
     the daemon and the Rust clients do, so nobody has to pass a path:
     ``$CLAUDE_QUOTA_SOCKET``, else ``$XDG_RUNTIME_DIR/claude-quota/`` on
-    Linux or ``~/Library/Application Support/claude-quota/`` on macOS, else
-    a per-user directory under ``$TMPDIR`` (or ``/tmp``)."""
+    Linux (without ``XDG_RUNTIME_DIR``, ``/run/user/<uid>/claude-quota/``
+    when that runtime directory is yours alone) or
+    ``~/Library/Application Support/claude-quota/`` on macOS, else a
+    per-user directory under ``$TMPDIR`` (or ``/tmp``)."""
     explicit = os.environ.get(SOCKET_ENV)
     if explicit:
         return explicit
@@ -206,8 +209,24 @@ def _platform_dir() -> Optional[str]:
         directory = os.path.join(home, "Library/Application Support/claude-quota")
         path = os.path.join(directory, _SOCKET_NAME)
         return directory if len(os.fsencode(path)) <= _MACOS_MAX_SOCKET_PATH else None
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or _user_runtime_dir()
     return os.path.join(runtime, "claude-quota") if runtime else None
+
+
+def _user_runtime_dir() -> Optional[str]:
+    """``/run/user/<uid>`` when it is a real directory of this user that
+    nobody else can write, as the daemon checks it; else None."""
+    directory = f"/run/user/{os.getuid()}"
+    try:
+        info = os.lstat(directory)
+    except OSError:
+        return None
+    private = (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & 0o022
+    )
+    return directory if private else None
 
 
 def _check(kind: str, given: Any, allowed: tuple) -> str:

@@ -18,7 +18,8 @@ use crate::ownership;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "claude-quotad", version)]
 pub struct Args {
-    /// Socket to listen on [default: $XDG_RUNTIME_DIR/claude-quota/claude-quotad.sock,
+    /// Socket to listen on [default: $XDG_RUNTIME_DIR/claude-quota/claude-quotad.sock
+    /// (without XDG_RUNTIME_DIR, /run/user/<uid>/claude-quota/ when that is yours alone),
     /// or ~/Library/Application Support/claude-quota/claude-quotad.sock on macOS]
     #[arg(long, env = "CLAUDE_QUOTA_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,

@@ -30,6 +30,7 @@ mod supervise;
 mod usage_api;
 mod usage_reply;
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,7 +61,19 @@ const TASK_GRACE: Duration = Duration::from_millis(200);
 /// read hung on D-Bus or a FIFO never ends, and must not hold up the exit.
 const BLOCKING_GRACE: Duration = Duration::from_millis(100);
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match start() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, each cause once: the Debug form anyhow prints when
+            // main returns an error repeats causes and adds a backtrace.
+            eprintln!("claude-quotad: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.check_config {
         match args.check_report() {

@@ -14,22 +14,24 @@ use crate::ownership::{self, NotOwn};
 /// A configuration that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file exists but could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// The file exists but could not be read. (The cause is part of the
+    /// message and not also a `source`: a printed chain would say it twice.)
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML of the expected shape; the message of the
-    /// TOML parser names the line and column.
-    #[error("invalid config {path}: {source}")]
+    /// TOML parser names the line and column and quotes the line. (Not a
+    /// `source` either: its excerpt would be printed twice.)
+    #[error("invalid config {path}: {error}")]
     Parse {
         /// The file.
         path: PathBuf,
         /// The parser's message, with line and column.
-        source: toml::de::Error,
+        error: toml::de::Error,
     },
     /// The config, or a program it names, could be changed by another
     /// user, who could then send the token elsewhere or run commands as
@@ -74,10 +76,10 @@ impl Source {
         let text = match ownership::read_own(path, small_file::open_to_string) {
             Ok(text) => Some(text),
             Err(NotOwn::Io(err)) if err.kind() == std::io::ErrorKind::NotFound && !required => None,
-            Err(NotOwn::Io(source)) => {
+            Err(NotOwn::Io(error)) => {
                 return Err(ConfigError::Read {
                     path: path.to_owned(),
-                    source,
+                    error,
                 });
             }
             Err(NotOwn::Untrusted(reason)) => {
@@ -100,9 +102,9 @@ impl Source {
         let Some(text) = &self.text else {
             return Ok(Settings::default());
         };
-        toml::from_str(text).map_err(|source| ConfigError::Parse {
+        toml::from_str(text).map_err(|error| ConfigError::Parse {
             path: self.path.clone(),
-            source,
+            error,
         })
     }
 

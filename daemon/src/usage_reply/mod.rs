@@ -113,7 +113,9 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, ReplyError> {
         &mut dropped,
         &mut ignored,
     );
-    let spending = money::read_spending(reply.extra_usage, reply.spend, &mut dropped);
+    let windows_read = windows.five_hour.is_some() || windows.seven_day.is_some();
+    let spending = money::read_spending(reply.extra_usage, reply.spend, &mut dropped)
+        .alone_is_the_limit(windows_read);
     let usable = windows.five_hour.is_some()
         || windows.seven_day.is_some()
         || !windows.weekly_scoped.is_empty()
