@@ -3,6 +3,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use claude_quota::{TaskValue, Tier};
@@ -217,37 +219,44 @@ async fn next_reply(stream: &mut RawConnection) -> Option<Reply> {
 async fn sighup_reloads_the_config_under_load_without_losing_a_request() {
     let (_api, daemon) = burst_daemon("").await;
     let mut client = daemon.client().await;
-    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let answered = Arc::new(AtomicUsize::new(0));
     // Asks without a pause until a thousand answers came after the reload.
-    let asking = tokio::spawn(async move {
-        let mut started = Some(started_tx);
-        let mut tiers = Vec::new();
-        let deadline = Instant::now() + WAIT;
-        while tiers.iter().filter(|&&tier| tier == Tier::Active).count() < 1000 {
-            assert!(Instant::now() < deadline, "{} answers", tiers.len());
-            tiers.push(
-                client
-                    .decide(TaskValue::High)
-                    .await
-                    .expect("no request lost")
-                    .tier,
-            );
-            if let Some(started) = started.take() {
-                let _ = started.send(());
+    let asking = tokio::spawn({
+        let answered = Arc::clone(&answered);
+        async move {
+            let mut tiers = Vec::new();
+            let deadline = Instant::now() + WAIT;
+            while tiers.iter().filter(|&&tier| tier == Tier::Active).count() < 1000 {
+                assert!(Instant::now() < deadline, "{} answers", tiers.len());
+                let decision = client.decide(TaskValue::High).await;
+                tiers.push(decision.expect("no request lost").tier);
+                answered.fetch_add(1, Ordering::SeqCst);
             }
+            tiers
         }
-        tiers
     });
-    started.await.expect("the asking started");
+    let deadline = Instant::now() + WAIT;
+    while answered.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "no answer");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     std::fs::write(daemon.config_path(), "[thresholds]\nburst_below = 5.0\n").unwrap();
     daemon.signal("HUP");
     let reloaded = daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
+    let answered_before_seen = answered.load(Ordering::SeqCst);
     assert_eq!(reloaded.five_hour.unwrap().utilization, 10.0);
-    // Every answer came under one config or the other, switching once.
+    // Every answer came under one config or the other, switching once, and
+    // no later than the status showed the reload (the question then on
+    // its way aside): no answer lags behind the config.
     let tiers = asking.await.unwrap();
     let switched = tiers.iter().position(|&tier| tier == Tier::Active);
     let switched = switched.expect("answers after the reload");
     assert!(switched > 0, "answers before the reload");
+    assert!(
+        switched <= answered_before_seen + 1,
+        "answers switched {} questions after the status",
+        switched - answered_before_seen
+    );
     assert!(
         tiers[..switched].iter().all(|&tier| tier == Tier::Burst)
             && tiers[switched..].iter().all(|&tier| tier == Tier::Active),
