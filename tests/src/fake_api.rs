@@ -188,6 +188,43 @@ impl FakeApi {
     pub fn rejected_tokens(&self) -> usize {
         self.script.lock().unwrap().rejected_tokens
     }
+
+    /// Waits until `n` requests in all have arrived, whatever their fate,
+    /// and returns when each arrived; panics after `timeout`. A test
+    /// waits on the requests themselves instead of sleeping and counting.
+    pub async fn wait_for_calls(&self, n: usize, timeout: Duration) -> Vec<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let times = self.request_times();
+            if times.len() >= n {
+                return times;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} API requests within {timeout:?}; gaps so far: {:?}",
+                times.len(),
+                gaps(&times)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until `gap` has passed since the last request arrived: the
+    /// moment a rule on the time since the last poll (such as
+    /// `refresh_min_interval`) lets the daemon poll again. The daemon notes
+    /// a poll before sending it, so from then on it counts `gap` too.
+    pub async fn wait_past_last_call(&self, gap: Duration) {
+        let last = *self.request_times().last().expect("a request to wait past");
+        tokio::time::sleep_until((last + gap).into()).await;
+    }
+}
+
+/// The gaps between consecutive instants, in seconds.
+pub fn gaps(times: &[Instant]) -> Vec<f64> {
+    times
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).as_secs_f64())
+        .collect()
 }
 
 /// A reply of the real endpoint's shape.
