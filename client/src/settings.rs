@@ -126,3 +126,24 @@ macro_rules! settings_methods {
 }
 
 pub(crate) use settings_methods;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_names_the_account_and_directory_set_and_nothing_when_none_is() {
+        let mut settings = Settings::new("/nowhere.sock".into());
+        let push = settings.ingest(ReadingSource::Headers);
+        assert_eq!((push.account, push.claude_config_dir), (None, None));
+        settings.account = Some("work".into());
+        settings.claude_config_dir = Some("/home/u/.claude-work".into());
+        let push = settings.ingest(ReadingSource::Statusline);
+        assert_eq!(push.source, ReadingSource::Statusline);
+        assert_eq!(push.account.as_deref(), Some("work"));
+        assert_eq!(
+            push.claude_config_dir.as_deref(),
+            Some("/home/u/.claude-work")
+        );
+    }
+}

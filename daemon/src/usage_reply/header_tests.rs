@@ -40,6 +40,7 @@ fn numbers_and_resets_are_read_as_leniently_as_a_usage_reply() {
         ("inf", None),
         ("NaN", None),
         ("1e999", None),
+        ("1e307", None),
         ("lots", None),
     ] {
         assert_eq!(five_hour(&[("5h-utilization", text)]), read, "{text:?}");

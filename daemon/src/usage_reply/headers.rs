@@ -209,10 +209,15 @@ impl Headers<'_> {
         })
     }
 
-    /// A 0-1 fraction (which may exceed 1) as a percentage.
+    /// A 0-1 fraction (which may exceed 1) as a percentage, when that is
+    /// still a finite number.
     fn percent(&mut self, field: &str) -> Option<f64> {
-        self.leaf(field)
-            .map(|Amount(fraction): Amount| fraction * 100.0)
+        let Amount(fraction) = self.leaf(field)?;
+        let percent = Some(fraction * 100.0).filter(|percent| percent.is_finite());
+        if percent.is_none() {
+            self.drop_value(field, "is too large a fraction");
+        }
+        percent
     }
 
     fn reset(&mut self, field: &str) -> Option<DateTime<Utc>> {
