@@ -76,7 +76,11 @@ pub enum Taken {
 
 /// Checks `pushed`, received at `now`, and applies it to its account's
 /// `state`.
-pub fn apply(state: &AccountCell, mut pushed: Ingest, now: DateTime<Utc>) -> Result<Taken, Refused> {
+pub fn apply(
+    state: &AccountCell,
+    mut pushed: Ingest,
+    now: DateTime<Utc>,
+) -> Result<Taken, Refused> {
     if let Some(headers) = pushed.headers.take() {
         let read = read_headers(&pushed, &headers)?;
         if !read.dropped.is_empty() {
