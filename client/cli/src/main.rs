@@ -5,6 +5,7 @@
 //! daemon unreachable.
 
 mod args;
+mod bars;
 mod doctor;
 mod guidance;
 mod hook;

@@ -6,16 +6,14 @@
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Style};
-use chrono::{DateTime, Local, Utc};
-use claude_quota::{ExtraUsage, WindowStatus};
+use anstyle::Style;
+use claude_quota::ExtraUsage;
 use claude_quota::{LastErrorKind, Provider, Status, Window};
 
+pub use crate::bars::View;
+use crate::bars::{bar, bar_line, dim, green, red, reset_text};
 use crate::guidance::Guidance;
-use crate::style::{Palette, countdown, span, usage_style};
-
-/// Cells in a usage bar.
-const BAR_WIDTH: usize = 30;
+use crate::style::{countdown, span, usage_style};
 
 /// The narrowest label column (`5-hour`, `7-day`, `sonnet` and a space).
 const MIN_LABEL: usize = 7;
@@ -29,36 +27,6 @@ const BINDING: &str = "binding";
 /// The most of a window name from the headers that is shown.
 const MAX_CLAIM: usize = 64;
 
-/// How to draw.
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    /// Colors on or off.
-    pub palette: Palette,
-    /// Unicode blocks, or ASCII for terminals that lack them.
-    pub unicode: bool,
-    /// Show reset times as local clock times too.
-    pub local_time: bool,
-    /// The moment to count down from.
-    pub now: DateTime<Utc>,
-}
-
-impl View {
-    /// Unicode unless the locale says otherwise (`C`, `POSIX`, or a
-    /// non-UTF-8 charset in `LC_ALL`, `LC_CTYPE` or `LANG`).
-    pub fn unicode_supported() -> bool {
-        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
-            .iter()
-            .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()));
-        match locale {
-            None => true,
-            Some(locale) => {
-                let locale = locale.to_ascii_lowercase();
-                locale.contains("utf-8") || locale.contains("utf8")
-            }
-        }
-    }
-}
-
 /// The whole view.
 pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> String {
     let mut out = String::new();
@@ -67,7 +35,7 @@ pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> Stri
     let label = label_width(status, &caps);
     for (name, window) in [("5-hour", status.five_hour), ("7-day", status.seven_day)] {
         match window {
-            Some(window) => bar_line(&mut out, name, label, window, view),
+            Some(window) => bar_line(&mut out, "  ", name, label, window, view),
             None => {
                 let _ = writeln!(
                     out,
@@ -78,7 +46,7 @@ pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> Stri
         }
     }
     for (name, window) in caps {
-        bar_line(&mut out, &name, label, window, view);
+        bar_line(&mut out, "  ", &name, label, window, view);
     }
     if let Some(extra) = &status.extra_usage {
         extra_usage(&mut out, extra, label, view);
@@ -168,41 +136,6 @@ fn header(out: &mut String, status: &Status, view: &View) {
     );
 }
 
-fn bar_line(out: &mut String, name: &str, label: usize, window: Window, view: &View) {
-    let bar = bar(window.utilization, view);
-    let percent = view.palette.percent(window.utilization);
-    let pad = " ".repeat(4usize.saturating_sub(format!("{:.0}%", window.utilization).len()));
-    let rejected = if window.status == Some(WindowStatus::Rejected) {
-        format!("  {}", view.palette.paint(red().bold(), "rejected"))
-    } else {
-        String::new()
-    };
-    let reset = window
-        .resets_at
-        .map(|at| format!("  resets {}", reset_text(at, view)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  {name:<label$} {bar} {pad}{percent}{rejected}{reset}"
-    );
-}
-
-/// A usage bar of [`BAR_WIDTH`] cells, colored by the usage thresholds.
-fn bar(utilization: f64, view: &View) -> String {
-    let filled = ((utilization.clamp(0.0, 100.0) / 100.0) * BAR_WIDTH as f64).round() as usize;
-    let (full, empty) = if view.unicode {
-        ("█", "░")
-    } else {
-        ("#", "-")
-    };
-    format!(
-        "{}{}",
-        view.palette
-            .paint(usage_style(utilization), &full.repeat(filled)),
-        view.palette.paint(dim(), &empty.repeat(BAR_WIDTH - filled))
-    )
-}
-
 /// `extra usage  ███░░ 48.8%  2.44 of 5.00 EUR`, or `extra usage  off
 /// (out_of_credits)` when it cannot be spent.
 fn extra_usage(out: &mut String, extra: &ExtraUsage, label: usize, view: &View) {
@@ -265,18 +198,6 @@ fn printable(text: &str) -> String {
         .filter(|c| !c.is_control())
         .take(MAX_CLAIM)
         .collect()
-}
-
-fn reset_text(at: DateTime<Utc>, view: &View) -> String {
-    let remaining = countdown(at, view.now);
-    if view.local_time {
-        format!(
-            "at {} (in {remaining})",
-            at.with_timezone(&Local).format("%a %H:%M")
-        )
-    } else {
-        format!("in {remaining}")
-    }
 }
 
 fn freshness(out: &mut String, status: &Status, view: &View) {
@@ -402,22 +323,12 @@ fn fix(kind: LastErrorKind) -> &'static str {
     }
 }
 
-fn dim() -> Style {
-    Style::new().fg_color(Some(AnsiColor::BrightBlack.into()))
-}
-
-fn red() -> Style {
-    Style::new().fg_color(Some(AnsiColor::Red.into()))
-}
-
-fn green() -> Style {
-    Style::new().fg_color(Some(AnsiColor::Green.into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeDelta;
+    use crate::style::Palette;
+    use chrono::{DateTime, TimeDelta, Utc};
+    use claude_quota::WindowStatus;
     use claude_quota::{
         CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, Polling, ReadingSource,
         ScopedCap, TaskComplexity, TaskValue, Tier,
