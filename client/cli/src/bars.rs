@@ -7,12 +7,15 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 use chrono::{DateTime, Local, Utc};
-use claude_quota::{Window, WindowStatus};
+use claude_quota::{ScopedCap, Window, WindowStatus};
 
 use crate::style::{Palette, countdown, usage_style};
 
 /// Cells in a usage bar.
 const BAR_WIDTH: usize = 30;
+
+/// The narrowest label column (`5-hour`, `7-day`, `sonnet` and a space).
+pub const MIN_LABEL: usize = 7;
 
 /// How to draw.
 #[derive(Debug, Clone, Copy)]
@@ -44,16 +47,37 @@ impl View {
     }
 }
 
-/// One window's line: `{indent}{name} ███░░ 23%  resets in 2h 13m`, the
-/// name padded to `label` so every bar starts in the same column.
-pub fn bar_line(
+/// The 5-hour and 7-day windows (`no reading` for one missing), then the
+/// per-model caps, one line each.
+pub fn windows(
     out: &mut String,
     indent: &str,
-    name: &str,
     label: usize,
-    window: Window,
+    five_hour: Option<Window>,
+    seven_day: Option<Window>,
+    caps: &[(String, Window)],
     view: &View,
 ) {
+    for (name, window) in [("5-hour", five_hour), ("7-day", seven_day)] {
+        match window {
+            Some(window) => bar_line(out, indent, name, label, window, view),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{indent}{name:<label$} {}",
+                    view.palette.paint(dim(), "no reading")
+                );
+            }
+        }
+    }
+    for (name, window) in caps {
+        bar_line(out, indent, name, label, *window, view);
+    }
+}
+
+/// One window's line: `{indent}{name} ███░░ 23%  resets in 2h 13m`, the
+/// name padded to `label` so every bar starts in the same column.
+fn bar_line(out: &mut String, indent: &str, name: &str, label: usize, window: Window, view: &View) {
     let bar = bar(window.utilization, view);
     let percent = view.palette.percent(window.utilization);
     let pad = " ".repeat(4usize.saturating_sub(format!("{:.0}%", window.utilization).len()));
@@ -99,6 +123,19 @@ pub fn reset_text(at: DateTime<Utc>, view: &View) -> String {
     } else {
         format!("in {remaining}")
     }
+}
+
+/// The per-model weekly caps as windows, named by family in lower case.
+pub fn scoped_caps(caps: &[ScopedCap]) -> Vec<(String, Window)> {
+    caps.iter()
+        .map(|cap| {
+            let window = Window {
+                status: cap.status,
+                ..Window::new(cap.utilization, cap.resets_at)
+            };
+            (cap.model.to_lowercase(), window)
+        })
+        .collect()
 }
 
 /// Grey, for what matters less.

@@ -10,13 +10,11 @@ use anstyle::Style;
 use claude_quota::ExtraUsage;
 use claude_quota::{LastErrorKind, Provider, Status, Window};
 
+use crate::account_blocks;
 pub use crate::bars::View;
-use crate::bars::{bar, bar_line, dim, green, red, reset_text};
+use crate::bars::{MIN_LABEL, bar, dim, green, red, reset_text, scoped_caps, windows};
 use crate::guidance::Guidance;
 use crate::style::{countdown, span, usage_style};
-
-/// The narrowest label column (`5-hour`, `7-day`, `sonnet` and a space).
-const MIN_LABEL: usize = 7;
 
 /// The label of the extra usage line.
 const EXTRA_USAGE: &str = "extra usage";
@@ -31,28 +29,20 @@ const MAX_CLAIM: usize = 64;
 pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> String {
     let mut out = String::new();
     header(&mut out, status, view);
-    let caps = model_caps(status);
-    let label = label_width(status, &caps);
-    for (name, window) in [("5-hour", status.five_hour), ("7-day", status.seven_day)] {
-        match window {
-            Some(window) => bar_line(&mut out, "  ", name, label, window, view),
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  {name:<label$} {}",
-                    view.palette.paint(dim(), "no reading")
-                );
-            }
+    if status.accounts.len() > 1 {
+        let high = guidance.and_then(|g| g.high_account.as_deref());
+        account_blocks::write(&mut out, &status.accounts, high, view);
+    } else {
+        let caps = model_caps(status);
+        let label = label_width(status, &caps);
+        let (five, seven) = (status.five_hour, status.seven_day);
+        windows(&mut out, "  ", label, five, seven, &caps, view);
+        if let Some(extra) = &status.extra_usage {
+            extra_usage(&mut out, extra, label, view);
         }
-    }
-    for (name, window) in caps {
-        bar_line(&mut out, "  ", &name, label, window, view);
-    }
-    if let Some(extra) = &status.extra_usage {
-        extra_usage(&mut out, extra, label, view);
-    }
-    if let Some(claim) = &status.representative_claim {
-        let _ = writeln!(out, "  {BINDING:<label$} {}", binding(claim));
+        if let Some(claim) = &status.representative_claim {
+            let _ = writeln!(out, "  {BINDING:<label$} {}", binding(claim));
+        }
     }
     if let Some(cap) = &status.cloud_capped_by {
         let title = view.palette.paint(red(), "cloud closed");
@@ -99,17 +89,7 @@ pub fn model_caps(status: &Status) -> Vec<(String, Window)> {
         .filter_map(|(name, window)| Some((name.to_owned(), window?)))
         .collect();
     }
-    status
-        .weekly_scoped
-        .iter()
-        .map(|cap| {
-            let window = Window {
-                status: cap.status,
-                ..Window::new(cap.utilization, cap.resets_at)
-            };
-            (cap.model.to_lowercase(), window)
-        })
-        .collect()
+    scoped_caps(&status.weekly_scoped)
 }
 
 /// The label column's width: the longest label shown and a space, at
@@ -333,6 +313,7 @@ mod tests {
         CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, Polling, ReadingSource,
         ScopedCap, TaskComplexity, TaskValue, Tier,
     };
+    use claude_quota_proto::AccountStatus;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
@@ -423,7 +404,11 @@ mod tests {
                 (c, choice)
             })
             .to_vec();
-        Guidance { cloud, models }
+        Guidance {
+            cloud,
+            models,
+            high_account: None,
+        }
     }
 
     fn view(palette: Palette) -> View {
@@ -582,6 +567,66 @@ mod tests {
         let mut out = String::new();
         extra_usage(&mut out, &without_limit, 12, &view(Palette::plain()));
         assert_eq!(out, "  extra usage  on  1.50 spent\n");
+    }
+
+    fn account(name: &str, dir: Option<&str>, status: &Status) -> AccountStatus {
+        AccountStatus {
+            name: name.into(),
+            claude_config_dir: dir.map(Into::into),
+            priority: 0,
+            tier: status.tier,
+            reason: status.reason.clone(),
+            five_hour: status.five_hour,
+            seven_day: status.seven_day,
+            weekly_scoped: status.weekly_scoped.clone(),
+            extra_usage: None,
+            as_of: status.as_of,
+            stale: status.stale,
+            credentials: status.credentials,
+            last_error: status.last_error.clone(),
+            next_poll_at: status.next_poll_at,
+        }
+    }
+
+    #[test]
+    fn several_accounts_one_block_each_and_where_a_high_task_goes() {
+        let work = status(Tier::Resting, 91.0, 85.0);
+        let mut personal = status(Tier::Burst, 12.0, 30.0);
+        personal.weekly_scoped.clear();
+        let mut team = status(Tier::Unknown, 0.0, 0.0);
+        team.reason = "rate limited by the usage API (429)".into();
+        team.five_hour = None;
+        team.seven_day = None;
+        team.weekly_scoped.clear();
+        team.stale = true;
+        team.credentials = CredentialSource::SecretService;
+        team.last_error = Some(LastError {
+            kind: LastErrorKind::RateLimited,
+            message: "rate limited by the usage API (429)".into(),
+            at: now(),
+        });
+        let mut whole = personal.clone();
+        whole.accounts = vec![
+            account("work", Some("/home/ada/.claude-work"), &work),
+            account("personal", None, &personal),
+            account("team", Some("/home/ada/.claude-team/"), &team),
+        ];
+        let mut guidance = guidance(Tier::Burst);
+        guidance.high_account = Some("personal".into());
+        insta::assert_snapshot!(
+            "several_accounts",
+            super::status(&whole, Some(&guidance), &view(Palette::plain()))
+        );
+        let colored = super::status(&whole, Some(&guidance), &view(Palette::colored()));
+        insta::assert_snapshot!("several_accounts_color", colored.replace('\x1b', "␛"));
+
+        let mut one = personal.clone();
+        one.accounts = vec![account("default", None, &personal)];
+        assert_eq!(
+            super::status(&one, Some(&guidance), &view(Palette::plain())),
+            super::status(&personal, Some(&guidance), &view(Palette::plain())),
+            "one account: the view as it always was"
+        );
     }
 
     #[test]
