@@ -363,6 +363,23 @@ impl Daemon {
         }
     }
 
+    /// Waits until `n` lines of the log contain `needle` and returns the
+    /// `n`-th; panics with the whole log after `timeout`.
+    pub async fn wait_for_nth_log(&self, needle: &str, n: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if let Some(line) = log.lines().filter(|line| line.contains(needle)).nth(n - 1) {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} not logged {n} times within {timeout:?}; log:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A client connected to it.
     pub async fn client(&self) -> Client {
         Client::connect_to(&self.socket)

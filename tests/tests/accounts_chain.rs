@@ -7,9 +7,8 @@
 //! The test runs itself again inside the session (the wrapper execs this
 //! test binary with `CQ_INSIDE_SESSION` set), where the session bus is.
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use chrono::Utc;
 use claude_quota::CredentialSource;
@@ -50,7 +49,8 @@ fn each_account_reads_its_own_hashed_item_and_no_other() {
     std::fs::rename(root.path().join("other/.credentials.json"), &other).unwrap();
     let exe = std::env::current_exe().unwrap();
     let wrapper = secret_service::wrapper(&exe, &root.path().join("bus"));
-    let child = Command::new(&wrapper[0])
+    let mut command = Command::new(&wrapper[0]);
+    command
         .args(&wrapper[1..])
         .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
         .env_clear()
@@ -70,20 +70,9 @@ fn each_account_reads_its_own_hashed_item_and_no_other() {
         .env(
             "CQ_KEYRING_OTHER_SERVICE",
             hashed(&format!("{}/", team.display())),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("run the test inside a private Secret Service");
-    let group = child.id();
-    let output = child.wait_with_output().unwrap();
+        );
+    let output = secret_service::output(command);
     let status = output.status;
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{group}")])
-        .stderr(Stdio::null())
-        .status();
     let said = format!(
         "{}\n{}",
         String::from_utf8_lossy(&output.stdout),

@@ -8,7 +8,6 @@
 //! private D-Bus session) and their files, and prints no token.
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -257,7 +256,8 @@ fn discover_matches_hashed_items_to_their_directories_and_prints_no_token() {
     let run = |args: &[&str]| {
         write_credentials(&stored, TOKEN, Some(FAR_FUTURE_MS));
         std::fs::copy(stored.join(".credentials.json"), &other).unwrap();
-        let child = Command::new(&wrapper[0])
+        let mut command = Command::new(&wrapper[0]);
+        command
             .args(&wrapper[1..])
             .args(args)
             .env_clear()
@@ -275,21 +275,8 @@ fn discover_matches_hashed_items_to_their_directories_and_prints_no_token() {
             .env("CQ_KEYRING_ATTRIBUTE", "account")
             .env("CQ_KEYRING_SERVICE", hashed(&work.display().to_string()))
             .env("CQ_KEYRING_OTHER_ITEM", &other)
-            .env("CQ_KEYRING_OTHER_SERVICE", hashed(&team))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .expect("run claude-quota in a private Secret Service");
-        let group = child.id();
-        let output = child.wait_with_output().expect("wait for it");
-        // The session's keyring daemon goes with it.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{group}")])
-            .stderr(Stdio::null())
-            .status();
-        output
+            .env("CQ_KEYRING_OTHER_SERVICE", hashed(&team));
+        secret_service::output(command)
     };
     let out = run(&["accounts", "discover", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

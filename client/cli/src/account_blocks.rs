@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use claude_quota_proto::AccountStatus;
 
-use crate::bars::{MIN_LABEL, View, dim, red, scoped_caps, windows};
+use crate::bars::{View, dim, label_width, red, scoped_caps, windows};
 use crate::style::span;
 
 /// Writes the blocks; `high` is the account a `high` task goes to now,
@@ -40,10 +40,7 @@ fn block(out: &mut String, account: &AccountStatus, view: &View) {
         account.reason
     );
     let caps = scoped_caps(&account.weekly_scoped);
-    let label = caps
-        .iter()
-        .map(|(name, _)| name.chars().count())
-        .fold(MIN_LABEL, |width, label| width.max(label + 1));
+    let label = label_width(caps.iter().map(|(name, _)| name.chars().count()));
     windows(
         out,
         "    ",

@@ -15,7 +15,7 @@ use crate::style::{Palette, countdown, usage_style};
 const BAR_WIDTH: usize = 30;
 
 /// The narrowest label column (`5-hour`, `7-day`, `sonnet` and a space).
-pub const MIN_LABEL: usize = 7;
+const MIN_LABEL: usize = 7;
 
 /// How to draw.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +45,14 @@ impl View {
             }
         }
     }
+}
+
+/// The label column's width for labels of these lengths: the longest and
+/// a space, at least [`MIN_LABEL`], so every bar starts in the same column.
+pub fn label_width(labels: impl IntoIterator<Item = usize>) -> usize {
+    labels
+        .into_iter()
+        .fold(MIN_LABEL, |width, label| width.max(label + 1))
 }
 
 /// The 5-hour and 7-day windows (`no reading` for one missing), then the

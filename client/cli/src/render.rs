@@ -12,7 +12,7 @@ use claude_quota::{LastErrorKind, Provider, Status, Window};
 
 use crate::account_blocks;
 pub use crate::bars::View;
-use crate::bars::{MIN_LABEL, bar, dim, green, red, reset_text, scoped_caps, windows};
+use crate::bars::{self, bar, dim, green, red, reset_text, scoped_caps, windows};
 use crate::guidance::Guidance;
 use crate::style::{countdown, span, usage_style};
 
@@ -92,14 +92,14 @@ pub fn model_caps(status: &Status) -> Vec<(String, Window)> {
     scoped_caps(&status.weekly_scoped)
 }
 
-/// The label column's width: the longest label shown and a space, at
-/// least [`MIN_LABEL`], so every bar starts in the same column.
+/// The label column's width: the caps' names and `extra usage`.
 fn label_width(status: &Status, caps: &[(String, Window)]) -> usize {
     let extra = status.extra_usage.as_ref().map(|_| EXTRA_USAGE.len());
-    caps.iter()
-        .map(|(name, _)| name.chars().count())
-        .chain(extra)
-        .fold(MIN_LABEL, |width, label| width.max(label + 1))
+    bars::label_width(
+        caps.iter()
+            .map(|(name, _)| name.chars().count())
+            .chain(extra),
+    )
 }
 
 fn header(out: &mut String, status: &Status, view: &View) {
@@ -573,18 +573,7 @@ mod tests {
         AccountStatus {
             name: name.into(),
             claude_config_dir: dir.map(Into::into),
-            priority: 0,
-            tier: status.tier,
-            reason: status.reason.clone(),
-            five_hour: status.five_hour,
-            seven_day: status.seven_day,
-            weekly_scoped: status.weekly_scoped.clone(),
-            extra_usage: None,
-            as_of: status.as_of,
-            stale: status.stale,
-            credentials: status.credentials,
-            last_error: status.last_error.clone(),
-            next_poll_at: status.next_poll_at,
+            ..crate::accounts::list::of(status).remove(0)
         }
     }
 
