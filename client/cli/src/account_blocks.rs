@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use claude_quota_proto::AccountStatus;
 
-use crate::bars::{View, dim, label_width, red, scoped_caps, windows};
+use crate::bars::{View, dim, label_width, red, scoped_caps, tier_mark, windows};
 use crate::style::span;
 
 /// Writes the blocks; `high` is the account a `high` task goes to now,
@@ -26,17 +26,12 @@ pub fn write(out: &mut String, accounts: &[AccountStatus], high: Option<&str>, v
 
 /// One account's block.
 fn block(out: &mut String, account: &AccountStatus, view: &View) {
-    let stale = if account.stale && account.as_of.is_some() {
-        format!(" {}", view.palette.paint(red().bold(), "STALE"))
-    } else {
-        String::new()
-    };
+    let tier = tier_mark(account.tier, account.stale, account.as_of.is_some(), view);
     let _ = writeln!(
         out,
-        "  {}  {}{stale}  {}",
+        "  {}  {tier}  {}",
         view.palette
             .paint(anstyle::Style::new().bold(), &account.name),
-        view.palette.tier(account.tier),
         account.reason
     );
     let caps = scoped_caps(&account.weekly_scoped);

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 use chrono::{DateTime, Local, Utc};
-use claude_quota::{ScopedCap, Window, WindowStatus};
+use claude_quota::{ScopedCap, Tier, Window, WindowStatus};
 
 use crate::style::{Palette, countdown, usage_style};
 
@@ -144,6 +144,17 @@ pub fn scoped_caps(caps: &[ScopedCap]) -> Vec<(String, Window)> {
             (cap.model.to_lowercase(), window)
         })
         .collect()
+}
+
+/// The tier in capitals and color, ` STALE` after it when the reading it
+/// rests on is too old (not when there is none: the reason says so).
+pub fn tier_mark(tier: Tier, stale: bool, has_reading: bool, view: &View) -> String {
+    let stale = if stale && has_reading {
+        format!(" {}", view.palette.paint(red().bold(), "STALE"))
+    } else {
+        String::new()
+    };
+    format!("{}{stale}", view.palette.tier(tier))
 }
 
 /// Grey, for what matters less.

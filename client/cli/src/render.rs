@@ -12,7 +12,7 @@ use claude_quota::{LastErrorKind, Provider, Status, Window};
 
 use crate::account_blocks;
 pub use crate::bars::View;
-use crate::bars::{self, bar, dim, green, red, reset_text, scoped_caps, windows};
+use crate::bars::{self, bar, dim, green, red, reset_text, scoped_caps, tier_mark, windows};
 use crate::guidance::Guidance;
 use crate::style::{countdown, span, usage_style};
 
@@ -103,17 +103,8 @@ fn label_width(status: &Status, caps: &[(String, Window)]) -> usize {
 }
 
 fn header(out: &mut String, status: &Status, view: &View) {
-    let stale = if status.stale && status.as_of.is_some() {
-        format!(" {}", view.palette.paint(red().bold(), "STALE"))
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "{}{stale}  {}\n",
-        view.palette.tier(status.tier),
-        status.reason
-    );
+    let tier = tier_mark(status.tier, status.stale, status.as_of.is_some(), view);
+    let _ = writeln!(out, "{tier}  {}\n", status.reason);
 }
 
 /// `extra usage  ███░░ 48.8%  2.44 of 5.00 EUR`, or `extra usage  off
