@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod child;
+pub mod discover;
 pub mod env;
 mod file;
 #[cfg(target_os = "macos")]

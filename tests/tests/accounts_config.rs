@@ -122,33 +122,15 @@ async fn a_refused_account_by_sighup_is_logged_and_the_old_config_kept() {
     for (n, (table, _, refusal)) in refused_tables(&home).into_iter().enumerate() {
         std::fs::write(daemon.config_path(), config(&table)).unwrap();
         daemon.signal("HUP");
-        let logged = wait_for_nth_refusal(&daemon, n + 1).await;
+        let logged = daemon
+            .wait_for_nth_log("config not reloaded", n + 1, WAIT)
+            .await;
         assert!(logged.contains(&refusal), "{table}: {logged}");
         assert!(logged.contains("config.toml, line "), "{logged}");
         let status = daemon.wait_for_polls(&api, 3, WAIT).await;
         assert_eq!(status.tier, Tier::Burst, "{table}");
     }
     assert!(!daemon.log().contains("panicked"));
-}
-
-/// Waits until the daemon has refused `n` reloads; returns the last refusal.
-async fn wait_for_nth_refusal(daemon: &Daemon, n: usize) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let log = daemon.log();
-        let refusals: Vec<&str> = log
-            .lines()
-            .filter(|l| l.contains("config not reloaded"))
-            .collect();
-        if refusals.len() >= n {
-            return refusals[n - 1].to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "reload {n} not refused:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Runs `claude-quotad --check-config` on `config` with `home` as HOME.
