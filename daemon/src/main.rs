@@ -4,6 +4,7 @@
 mod answers;
 mod args;
 mod backoff;
+mod climb;
 mod config;
 mod connection;
 mod credential_cache;
