@@ -42,9 +42,9 @@ const TOLERANCE: f64 = 5.0;
 /// moment to roll the window over.
 const AFTER_RESET: Duration = Duration::from_secs(5);
 
-/// A climb the account has shown counts over at least this many poll
-/// intervals (3 minutes at the default), so that it rests on several
-/// readings and one step of a whole-number utilization is no climb.
+/// A climb the account has shown counts when sustained over at least
+/// this many poll intervals (3 minutes at the default), in two halves, so
+/// that it rests on three readings and a step between two is no climb.
 const CLIMB_SPAN_POLLS: u32 = 6;
 
 /// How far back a climb the account has shown still counts: one 5-hour

@@ -160,9 +160,10 @@ async fn a_climb_from_a_quiet_spell_is_seen_within_a_poll_interval() {
 
 #[tokio::test(start_paused = true)]
 async fn a_fast_climb_the_account_showed_shortens_the_waits_after_it() {
-    // 10 → 40 % at 6 %/min, then flat: 10 points from 50 % take 100 s at
-    // that pace, 5 minutes at the configured 2 %/min.
-    let mut blind = Blind::new(|minute| (10.0 + 6.0 * minute).min(40.0), 2.0);
+    // 10 → 70 % at 6 %/min, seen by several polls, then flat: 10 points
+    // from 80 % take 100 s at that pace, 5 minutes at the configured
+    // 2 %/min.
+    let mut blind = Blind::new(|minute| (10.0 + 6.0 * minute).min(70.0), 2.0);
     blind.run(60.0).await;
     blind.assert_every_gap(20.0, 100.0 / 60.0);
 }

@@ -74,7 +74,7 @@ struct Args {
     quick: bool,
     /// Only the simulated day: answers against the true usage and API
     /// calls, both poll schedules, without and with pushes, then blind
-    /// (usage from elsewhere, only polls see it) (about 6 minutes).
+    /// (usage from elsewhere, only polls see it) (about 8 minutes).
     #[arg(long)]
     only_day: bool,
     /// With --only-day: print the day's figures as one JSON object and
