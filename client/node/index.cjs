@@ -416,7 +416,10 @@ const strings = (value, keys, allowed = null) =>
 function fits(request, reply) {
   let ok;
   if (reply.type === "error") {
-    ok = ERROR_CODES.includes(reply.code) && isString(reply.message);
+    ok = isString(reply.code) && isString(reply.message);
+    // A code from a newer daemon reads as `internal`, and the connection
+    // stays (the stream is in step).
+    if (ok && !ERROR_CODES.includes(reply.code)) reply.code = "internal";
   } else if (reply.type !== ANSWERS[request.type]) {
     ok = false;
   } else if (reply.type === "hello") {

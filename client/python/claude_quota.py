@@ -714,7 +714,11 @@ def _fits(request: Dict[str, Any], reply: Dict[str, Any]) -> Dict[str, Any]:
     connection is dropped."""
     kind = reply["type"]
     if kind == "error":
-        fits = reply.get("code") in _ERROR_CODES and _is(reply.get("message"), str)
+        fits = _is(reply.get("code"), str) and _is(reply.get("message"), str)
+        if fits and reply["code"] not in _ERROR_CODES:
+            # A code from a newer daemon: read as ``internal``, and the
+            # connection stays (the stream is in step).
+            reply["code"] = "internal"
     elif kind != _ANSWERS[request["type"]]:
         fits = False
     elif kind == "hello":

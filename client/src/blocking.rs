@@ -79,7 +79,10 @@ impl Client {
 
     /// See [`crate::Client::decide`].
     pub fn decide(&mut self, value: TaskValue) -> Result<Decision, Error> {
-        match self.request(Request::ShouldUseCloud { task_value: value })? {
+        match self.request(Request::ShouldUseCloud {
+            task_value: value,
+            account: None,
+        })? {
             Reply::Decision(decision) => Ok(decision),
             other => Err(wire::unexpected("should_use_cloud", &other)),
         }
@@ -89,6 +92,7 @@ impl Client {
     pub fn select_model(&mut self, complexity: TaskComplexity) -> Result<ModelChoice, Error> {
         let request = Request::SelectModel {
             task_complexity: complexity,
+            account: None,
         };
         match self.request(request)? {
             Reply::Model(choice) => Ok(choice),
@@ -102,6 +106,7 @@ impl Client {
         let request = Request::Route {
             task_value: value,
             task_complexity: complexity,
+            account: None,
         };
         let answer = self.call(&request, self.settings.route_timeout);
         Route::from_answer(answer, &self.settings.socket)

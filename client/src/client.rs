@@ -84,7 +84,10 @@ impl Client {
     /// The whole decision for a task of `value`, with its tier and reason.
     pub async fn decide(&mut self, value: TaskValue) -> Result<Decision, Error> {
         match self
-            .request(Request::ShouldUseCloud { task_value: value })
+            .request(Request::ShouldUseCloud {
+                task_value: value,
+                account: None,
+            })
             .await?
         {
             Reply::Decision(decision) => Ok(decision),
@@ -96,6 +99,7 @@ impl Client {
     pub async fn select_model(&mut self, complexity: TaskComplexity) -> Result<ModelChoice, Error> {
         let request = Request::SelectModel {
             task_complexity: complexity,
+            account: None,
         };
         match self.request(request).await? {
             Reply::Model(choice) => Ok(choice),
@@ -111,6 +115,7 @@ impl Client {
         let request = Request::Route {
             task_value: value,
             task_complexity: complexity,
+            account: None,
         };
         let timeout = self.settings.route_timeout;
         let answer = self.call(request, timeout).await;

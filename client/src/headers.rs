@@ -15,7 +15,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{ExtraUsage, ReadingSource, Request, ScopedCap, Window, WindowStatus};
+use claude_quota_proto::{
+    ExtraUsage, Ingest, ReadingSource, Request, ScopedCap, Window, WindowStatus,
+};
 
 /// The prefix of the headers that carry the subscription's windows.
 const PREFIX: &str = "anthropic-ratelimit-unified-";
@@ -66,15 +68,15 @@ impl HeaderReading {
         source: ReadingSource,
         as_of: Option<DateTime<Utc>>,
     ) -> Request {
-        Request::Ingest {
-            source,
+        Request::Ingest(Box::new(Ingest {
             five_hour: self.five_hour,
             seven_day: self.seven_day,
             as_of,
             weekly_scoped: self.weekly_scoped,
             extra_usage: self.extra_usage,
             representative_claim: self.representative_claim,
-        }
+            ..Ingest::from(source)
+        }))
     }
 }
 

@@ -58,6 +58,7 @@ impl Route {
             reason,
             stale,
             available,
+            ..
         } = choice;
         Ok(Route {
             provider,

@@ -85,6 +85,7 @@ impl History {
             five_hour_pct_per_hour: rate,
             resting_at: reach(resting_above),
             exhausted_at: reach(100.0),
+            confidence: None,
         })
     }
 

@@ -9,30 +9,11 @@
 //! held reading and nothing else: it says nothing about the windows.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::{ExtraUsage, ReadingSource, ScopedCap, Window};
+use claude_quota_proto::Ingest;
 use tokio::sync::watch;
 
 use crate::reading::Reading;
 use crate::state::Snapshot;
-
-/// An `ingest` request's reading, as sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pushed {
-    /// Who took it.
-    pub source: ReadingSource,
-    /// The 5-hour window.
-    pub five_hour: Option<Window>,
-    /// The 7-day window.
-    pub seven_day: Option<Window>,
-    /// When it was taken, if the client says.
-    pub as_of: Option<DateTime<Utc>>,
-    /// Per-model weekly caps.
-    pub weekly_scoped: Vec<ScopedCap>,
-    /// Extra usage.
-    pub extra_usage: Option<ExtraUsage>,
-    /// The binding window the rate limiter named.
-    pub representative_claim: Option<String>,
-}
 
 /// Why a push was refused (a `bad_request`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -78,7 +59,7 @@ pub enum Taken {
 /// Checks `pushed`, received at `now`, and applies it to `state`.
 pub fn apply(
     state: &watch::Sender<Snapshot>,
-    pushed: Pushed,
+    pushed: Ingest,
     now: DateTime<Utc>,
 ) -> Result<Taken, Refused> {
     check(&pushed, now)?;
@@ -97,7 +78,7 @@ pub fn apply(
 }
 
 /// A push with a window: a reading of its own.
-fn take_reading(s: &mut Snapshot, pushed: &Pushed, now: DateTime<Utc>) -> Taken {
+fn take_reading(s: &mut Snapshot, pushed: &Ingest, now: DateTime<Utc>) -> Taken {
     let mut reading = Reading {
         five_hour: pushed.five_hour,
         seven_day: pushed.seven_day,
@@ -128,7 +109,7 @@ fn take_reading(s: &mut Snapshot, pushed: &Pushed, now: DateTime<Utc>) -> Taken 
 
 /// A push with only caps, extra usage or a claim: those parts of the
 /// reading held, which keeps its age.
-fn take_parts(s: &mut Snapshot, pushed: &Pushed) -> Taken {
+fn take_parts(s: &mut Snapshot, pushed: &Ingest) -> Taken {
     let Some(held) = s.reading.as_mut() else {
         return Taken::Nothing;
     };
@@ -148,7 +129,7 @@ fn take_parts(s: &mut Snapshot, pushed: &Pushed) -> Taken {
 
 /// Refuses what no window could be: a negative or non-finite percentage,
 /// a reset more than a window in the past.
-fn check(pushed: &Pushed, now: DateTime<Utc>) -> Result<(), Refused> {
+fn check(pushed: &Ingest, now: DateTime<Utc>) -> Result<(), Refused> {
     if !pushed.source.is_pushed() {
         return Err(Refused::NotPushed(pushed.source.as_str()));
     }

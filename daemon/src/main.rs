@@ -1,12 +1,10 @@
 //! `claude-quotad`: wires the poller, the socket server and the signal
 //! handlers together, and owns the shutdown path.
 
-mod answers;
 mod args;
 mod backoff;
 mod climb;
 mod config;
-mod connection;
 mod credential_cache;
 mod demand;
 mod fetch;
@@ -14,24 +12,20 @@ mod forecast;
 mod http;
 mod ingest;
 mod logging;
-mod machinery;
 mod notify;
 mod ollama;
-mod outgoing;
 mod ownership;
 mod persist;
 mod policy;
 mod poller;
 mod reading;
 mod schedule;
-mod server;
 mod service;
 mod signals;
 mod socket;
-mod socket_dir;
+mod speed;
 mod state;
 mod status;
-mod subscription;
 mod supervise;
 mod usage_api;
 mod usage_reply;
@@ -152,7 +146,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let connections = TaskTracker::new();
     tasks.spawn(
         "accept loop",
-        server::serve(
+        socket::serve(
             listener,
             service,
             max_connections,

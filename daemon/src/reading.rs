@@ -100,6 +100,21 @@ impl Reading {
     }
 }
 
+impl Reading {
+    /// The resets that change the assessment by themselves: the two
+    /// windows' and the cloud family's cap.
+    pub fn resets(&self, cloud_family: Option<&str>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let cap = cloud_family.and_then(|family| self.cap(family));
+        [
+            self.five_hour.and_then(|w| w.resets_at),
+            self.seven_day.and_then(|w| w.resets_at),
+            cap.and_then(|cap| cap.resets_at),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 #[cfg(test)]
 impl Reading {
     /// A reading from the API of these windows and nothing else, taken at

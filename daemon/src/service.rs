@@ -1,54 +1,63 @@
-//! Answers requests from the shared state: the one place that turns a
-//! [`Request`] into a [`Reply`], independent of sockets and framing. Every
-//! answer is read off the policy's verdict ([`crate::policy`]).
+//! The one place a request is decided: [`Service::handle`] turns each
+//! [`Request`] into what to write back (or into a status stream), and
+//! decides whether asking counts as demand for fresh readings, whether it
+//! waits for a poll, and in which order a push and its wake-up happen.
+//! Nothing here knows of sockets or framing ([`crate::socket`] carries the
+//! bytes); every answer is read off the policy's verdict ([`crate::policy`]),
+//! through the speed machinery ([`crate::speed`]).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use claude_quota_proto::{
-    ConfiguredModels, ErrorCode, JsonCodec, LocalInfo, PROTOCOL_VERSION, Reply, Request, Status,
-    TaskComplexity, TaskValue,
+    ConfiguredModels, ErrorCode, Ingest, LocalInfo, PROTOCOL_VERSION, Reply, Request, Status,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::answers::AnswerCache;
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
-use crate::ingest::{self, Pushed, Taken};
-use crate::machinery::Machinery;
-use crate::outgoing::Outgoing;
+use crate::ingest::{self, Taken};
 use crate::policy::{self, Now};
 use crate::poller::{PollRequest, Wish};
+use crate::speed::{Answers, Machinery, Outgoing};
 use crate::state::Snapshot;
 use crate::status::{self, Process};
 
 /// The daemon's name and version, as `hello` and `status` report it.
 pub const DAEMON_NAME: &str = concat!("claude-quotad/", env!("CARGO_PKG_VERSION"));
 
-/// Everything a connection needs to answer; cheap to share.
+/// How long the first question after an idle spell waits for the poll it
+/// triggers before answering from what the daemon has.
+const WAKE_WAIT: Duration = Duration::from_secs(2);
+
+/// What a request comes to.
+#[derive(Debug)]
+pub enum Handled {
+    /// Write this, then read the next request.
+    Reply(Outgoing),
+    /// Stream statuses on this connection until the client closes
+    /// ([`crate::socket`] drives it with [`Service::subscribe`]).
+    Subscribe,
+}
+
+impl From<Reply> for Handled {
+    fn from(reply: Reply) -> Self {
+        Handled::Reply(reply.into())
+    }
+}
+
+/// Everything needed to answer; shared by every connection.
 pub struct Service {
     state: Arc<watch::Sender<Snapshot>>,
     config: watch::Receiver<Arc<Config>>,
     polls: mpsc::Sender<PollRequest>,
     local: watch::Receiver<LocalInfo>,
-    answers: AnswerCache,
+    answers: Answers,
     demand: Arc<Demand>,
-    process: Process,
     machinery: Machinery,
+    process: Process,
 }
-
-/// A question a router asks before a model call.
-#[derive(Debug, Clone, Copy)]
-enum Question {
-    Route(TaskValue, TaskComplexity),
-    Decision(TaskValue),
-    Model(TaskComplexity),
-}
-
-/// How long the first question after an idle spell waits for the poll it
-/// triggers before answering from what the daemon has.
-const WAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Service {
     /// A service over the daemon's state and config, and what Ollama
@@ -61,128 +70,101 @@ impl Service {
         local: watch::Receiver<LocalInfo>,
         demand: Arc<Demand>,
     ) -> Self {
+        let machinery = Machinery::of_this_build();
         Service {
-            answers: AnswerCache::new(state.subscribe(), config.clone(), local.clone()),
+            answers: Answers::new(state.subscribe(), config.clone(), local.clone(), machinery),
             state,
             config,
             polls,
             local,
             demand,
+            machinery,
             process: Process {
                 started: Instant::now(),
             },
-            machinery: Machinery::of_this_build(),
         }
     }
 
-    /// Notes that someone listens. On the first request after an idle
-    /// spell, wakes the poller and waits (at most [`WAKE_WAIT`]) for the
-    /// poll it triggers; otherwise it costs two relaxed atomic operations.
-    pub async fn attend(&self) {
-        if self.demand.touch() {
-            let _ = tokio::time::timeout(WAKE_WAIT, self.ask_poller(Wish::Wake)).await;
-        }
-    }
-
-    /// Counts a subscriber as listening until the guard is dropped.
-    pub fn listen(&self) -> Listening {
-        self.demand.listen()
-    }
-
-    /// A receiver that wakes at every change of state, for `subscribe`.
-    pub fn watch_state(&self) -> watch::Receiver<Snapshot> {
-        self.state.subscribe()
-    }
-
-    /// The reply to `request` as of now. `subscribe` and `refresh` are
-    /// driven by the connection (the stream, the poll to wait for); their
-    /// reply here is the `status` they send. The questions routers ask
-    /// before every model call come encoded from the [`AnswerCache`].
-    pub fn answer(&self, request: Request) -> Outgoing {
+    /// Decides `request`. Questions count as demand (the first after an
+    /// idle spell waits, at most [`WAKE_WAIT`], for the poll it wakes);
+    /// looking (`hello`, `status`) does not, so a glance never spends an
+    /// API call.
+    pub async fn handle(&self, request: Request) -> Handled {
         match request {
-            Request::Hello { protocol, .. } if protocol != PROTOCOL_VERSION => Reply::error(
-                ErrorCode::UnsupportedProtocol,
-                format!(
-                    "protocol {protocol} is not supported; this daemon speaks {PROTOCOL_VERSION}"
-                ),
-            )
-            .into(),
-            Request::Hello { .. } => self.hello().into(),
-            Request::Status | Request::Subscribe | Request::Refresh => {
-                Reply::Status(Box::new(self.look().0)).into()
+            Request::Hello { protocol, .. } => self.hello(protocol).into(),
+            Request::Status => Reply::Status(Box::new(self.status().0)).into(),
+            Request::Subscribe => Handled::Subscribe,
+            Request::Refresh => {
+                self.attend().await;
+                self.ask_poller(Wish::Refresh).await;
+                Reply::Status(Box::new(self.status().0)).into()
+            }
+            // A push brings its own reading: it must be in before the
+            // poller, woken by it, decides whether to poll.
+            Request::Ingest(push) => {
+                let reply = self.ingest(*push);
+                self.attend().await;
+                reply.into()
             }
             Request::Route {
                 task_value,
                 task_complexity,
-            } => self.ask(Question::Route(task_value, task_complexity)),
-            Request::ShouldUseCloud { task_value } => self.ask(Question::Decision(task_value)),
-            Request::SelectModel { task_complexity } => self.ask(Question::Model(task_complexity)),
-            Request::Ingest {
-                source,
-                five_hour,
-                seven_day,
-                as_of,
-                weekly_scoped,
-                extra_usage,
-                representative_claim,
+                ..
             } => {
-                let pushed = Pushed {
-                    source,
-                    five_hour,
-                    seven_day,
-                    as_of,
-                    weekly_scoped,
-                    extra_usage,
-                    representative_claim,
-                };
-                match ingest::apply(&self.state, pushed, Utc::now()) {
-                    Ok(taken) => {
-                        if taken == Taken::Reading {
-                            self.demand.pushed();
-                        }
-                        Reply::Ok.into()
-                    }
-                    Err(refused) => Reply::error(ErrorCode::BadRequest, refused.to_string()).into(),
-                }
+                self.attend().await;
+                Handled::Reply(self.answers.route(task_value, task_complexity))
+            }
+            Request::ShouldUseCloud { task_value, .. } => {
+                self.attend().await;
+                Handled::Reply(self.answers.decision(task_value))
+            }
+            Request::SelectModel {
+                task_complexity, ..
+            } => {
+                self.attend().await;
+                Handled::Reply(self.answers.model(task_complexity))
             }
         }
     }
 
-    /// The answer to a router's question: encoded once per change (the
-    /// [`AnswerCache`]), unless this is a build measuring what that is
-    /// worth ([`Machinery`]).
-    fn ask(&self, question: Question) -> Outgoing {
-        let machinery = self.machinery;
-        if machinery.answer_cache && machinery.pre_encoding {
-            return Outgoing::Encoded(match question {
-                Question::Route(value, complexity) => self.answers.route(value, complexity),
-                Question::Decision(value) => self.answers.decision(value),
-                Question::Model(complexity) => self.answers.model(complexity),
-            });
-        }
-        let verdict = if machinery.answer_cache {
-            self.answers.verdict()
-        } else {
-            let now = Now::current();
-            let config = self.config.borrow().clone();
-            let verdict = policy::verdict(&self.state.borrow(), &config, &self.local.borrow(), now);
-            Arc::new(verdict)
-        };
-        Outgoing::Reply(match question {
-            Question::Route(value, complexity) => Reply::Route(verdict.route(value, complexity)),
-            Question::Decision(value) => Reply::Decision(verdict.decision(value)),
-            Question::Model(complexity) => Reply::Model(verdict.model(complexity)),
-        })
+    /// The codec a client connection speaks.
+    pub fn codec(&self) -> crate::speed::RequestCodec {
+        self.machinery.codec()
     }
 
-    /// The codec for a client connection.
-    pub fn codec(&self) -> JsonCodec<Request, Outgoing> {
-        self.machinery.codec()
+    /// Starts a subscription: the subscriber counts as listening until the
+    /// guard is dropped, and as a question (it may wake an idle poller).
+    pub async fn subscribe(&self) -> (Listening, watch::Receiver<Snapshot>) {
+        let listening = self.demand.listen();
+        self.attend().await;
+        (listening, self.state.subscribe())
+    }
+
+    /// The full status as of now, and when the clock alone may change what
+    /// it shows (a fresh reading turning stale, a window resetting), for
+    /// subscribers to look again then.
+    pub fn status(&self) -> (Status, Option<Instant>) {
+        let now = Now::current();
+        let config = self.config.borrow().clone();
+        let local = self.local.borrow().clone();
+        let state = self.state.borrow();
+        let verdict = policy::verdict(&state, &config, &local, now);
+        let changes_at = verdict.assessment.changes_at;
+        let status = status::status(verdict, &state, &local, self.process, now);
+        (status, changes_at)
     }
 
     /// The `hello` reply: who answers, and the models and subagent mapping
     /// it is configured with, which clients fall back on and hooks apply.
-    fn hello(&self) -> Reply {
+    fn hello(&self, protocol: u32) -> Reply {
+        if protocol != PROTOCOL_VERSION {
+            return Reply::error(
+                ErrorCode::UnsupportedProtocol,
+                format!(
+                    "protocol {protocol} is not supported; this daemon speaks {PROTOCOL_VERSION}"
+                ),
+            );
+        }
         let config = self.config.borrow();
         let models = &config.models;
         Reply::Hello {
@@ -197,30 +179,35 @@ impl Service {
         }
     }
 
-    /// Asks the poller for a poll now and waits until it is done (or was
-    /// refused: too soon after the last one, or during a cooldown).
-    pub async fn refresh(&self) {
-        self.ask_poller(Wish::Refresh).await;
+    /// Takes a pushed reading; one that became current tells the poller,
+    /// which may then spare or hasten its next poll.
+    fn ingest(&self, push: Ingest) -> Reply {
+        match ingest::apply(&self.state, push, Utc::now()) {
+            Ok(taken) => {
+                if taken == Taken::Reading {
+                    self.demand.pushed();
+                }
+                Reply::Ok
+            }
+            Err(refused) => Reply::error(ErrorCode::BadRequest, refused.to_string()),
+        }
     }
 
+    /// Notes that someone listens. On the first request after an idle
+    /// spell, wakes the poller and waits (at most [`WAKE_WAIT`]) for the
+    /// poll it triggers; otherwise it costs two relaxed atomic operations.
+    async fn attend(&self) {
+        if self.demand.touch() {
+            let _ = tokio::time::timeout(WAKE_WAIT, self.ask_poller(Wish::Wake)).await;
+        }
+    }
+
+    /// Asks the poller for a poll and waits until it is done (or was
+    /// refused: too soon after the last one, or during a cooldown).
     async fn ask_poller(&self, wish: Wish) {
         let (done, wait) = oneshot::channel();
         if self.polls.send(PollRequest { wish, done }).await.is_ok() {
             let _ = wait.await;
         }
-    }
-
-    /// The full status as of now, and when the clock alone may change what
-    /// it shows (a fresh reading turning stale, a window resetting), for
-    /// subscribers to look again then.
-    pub fn look(&self) -> (Status, Option<Instant>) {
-        let now = Now::current();
-        let config = self.config.borrow().clone();
-        let local = self.local.borrow().clone();
-        let state = self.state.borrow();
-        let verdict = policy::verdict(&state, &config, &local, now);
-        let until = verdict.tier_until;
-        let status = status::status(verdict, &state, &local, self.process, now);
-        (status, until)
     }
 }

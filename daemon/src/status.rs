@@ -65,6 +65,8 @@ pub fn status(
         forecast,
         local: Some(local.clone()),
         weekly_scoped: windows.weekly_scoped,
+        accounts: Vec::new(),
+        history: None,
     }
 }
 

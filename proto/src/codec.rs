@@ -46,44 +46,13 @@ pub struct MalformedMessage(#[source] pub serde_json::Error);
 /// `JsonCodec<Reply, Request>`.
 #[derive(Debug)]
 pub struct JsonCodec<D, E> {
-    last: Option<Decoded<D>>,
-    /// Whether decoded frames are remembered (always, but in a build for
-    /// measuring what that is worth).
-    remembers: bool,
     types: PhantomData<fn(E) -> D>,
 }
-
-/// The last small frame decoded and what it decoded to. A router asks the
-/// same question again and again on one connection; the same bytes need no
-/// second parse (which is most of what answering it costs).
-#[derive(Debug)]
-struct Decoded<D> {
-    frame: Vec<u8>,
-    message: D,
-}
-
-/// Frames up to this size are remembered: requests and decisions, not
-/// statuses, whose copy would cost more than the parse it saves.
-const REMEMBERED_FRAME_LEN: usize = 256;
 
 impl<D, E> JsonCodec<D, E> {
     /// A codec with the protocol's frame limit.
     pub fn new() -> Self {
-        Self {
-            last: None,
-            remembers: true,
-            types: PhantomData,
-        }
-    }
-
-    /// A codec that decodes every frame afresh: the benchmark's yardstick
-    /// for what remembering the last frame is worth (BENCHMARKS.md).
-    #[cfg(feature = "speed-variants")]
-    pub fn without_memo() -> Self {
-        Self {
-            remembers: false,
-            ..Self::new()
-        }
+        Self { types: PhantomData }
     }
 }
 
@@ -166,43 +135,32 @@ fn encode_into<T: Serialize + ?Sized, B: FrameBuf>(
     Ok(())
 }
 
-impl<D: DeserializeOwned + Clone, E> JsonCodec<D, E> {
-    fn parse(&mut self, frame: &[u8]) -> Result<D, MalformedMessage> {
-        if let Some(last) = self.last.as_ref().filter(|last| last.frame == frame) {
-            return Ok(last.message.clone());
-        }
-        let message: D = decode_message(frame)?;
-        if self.remembers && frame.len() <= REMEMBERED_FRAME_LEN {
-            let mut remembered = self.last.take().map(|last| last.frame).unwrap_or_default();
-            remembered.clear();
-            remembered.extend_from_slice(frame);
-            self.last = Some(Decoded {
-                frame: remembered,
-                message: message.clone(),
-            });
-        }
-        Ok(message)
+/// The payload of the whole frame at the start of `src`, or `None` until
+/// all of it has arrived (room for it is reserved). The prefix is checked
+/// before a byte of the payload is read. The caller advances `src` past
+/// [`PREFIX_LEN`] + the payload's length once it is done with it, so a
+/// frame is read in place: no split of the buffer, no reference count.
+pub fn frame_payload(src: &mut BytesMut) -> Result<Option<&[u8]>, FrameError> {
+    let Some(prefix) = src.get(..PREFIX_LEN) else {
+        return Ok(None);
+    };
+    let len = frame_len(prefix.try_into().expect("a prefix is 4 bytes"))?;
+    if src.len() < PREFIX_LEN + len {
+        src.reserve(PREFIX_LEN + len - src.len());
+        return Ok(None);
     }
+    Ok(Some(&src[PREFIX_LEN..PREFIX_LEN + len]))
 }
 
-impl<D: DeserializeOwned + Clone, E> Decoder for JsonCodec<D, E> {
+impl<D: DeserializeOwned, E> Decoder for JsonCodec<D, E> {
     type Item = Result<D, MalformedMessage>;
     type Error = FrameError;
 
-    /// Reads the frame in place: its payload is parsed (or recognised as
-    /// the last one) straight from the read buffer, which is then advanced
-    /// past it, so a frame costs no split of the buffer and no reference
-    /// count. The prefix is checked before a byte of the payload is read.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
-        let Some(prefix) = src.get(..PREFIX_LEN) else {
+        let Some(payload) = frame_payload(src)? else {
             return Ok(None);
         };
-        let len = frame_len(prefix.try_into().expect("a prefix is 4 bytes"))?;
-        let Some(payload) = src.get(PREFIX_LEN..PREFIX_LEN + len) else {
-            src.reserve(PREFIX_LEN + len - src.len());
-            return Ok(None);
-        };
-        let item = self.parse(payload);
+        let (item, len) = (decode_message(payload), payload.len());
         src.advance(PREFIX_LEN + len);
         Ok(Some(item))
     }
@@ -316,19 +274,5 @@ mod tests {
         let body = format!("\"{}\"", "a".repeat(MAX_FRAME_LEN - 2));
         let mut buf = frame(body.as_bytes());
         assert!(codec.decode(&mut buf).unwrap().unwrap().is_ok());
-    }
-
-    #[test]
-    fn a_repeated_frame_decodes_as_before_and_a_changed_one_afresh() {
-        let mut codec = JsonCodec::<Request, Reply>::new();
-        let high = br#"{"type":"should_use_cloud","task_value":"high"}"#;
-        let low = br#"{"type":"should_use_cloud","task_value":"low"}"#;
-        let mut decode = |payload: &[u8]| codec.decode(&mut frame(payload)).unwrap().unwrap();
-        let expect = |value| Request::ShouldUseCloud { task_value: value };
-        assert_eq!(decode(high).unwrap(), expect(crate::TaskValue::High));
-        assert_eq!(decode(high).unwrap(), expect(crate::TaskValue::High));
-        assert_eq!(decode(low).unwrap(), expect(crate::TaskValue::Low));
-        assert!(decode(br#"{"type":"should_use_cloud","task_value":"lo"}"#).is_err());
-        assert_eq!(decode(low).unwrap(), expect(crate::TaskValue::Low));
     }
 }

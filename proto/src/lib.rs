@@ -16,19 +16,20 @@ mod message;
 mod paths;
 #[cfg(feature = "schema")]
 pub mod schema;
+mod status;
 mod types;
 
 pub use codec::{
     FrameError, JsonCodec, MAX_FRAME_LEN, MalformedMessage, PREFIX_LEN, decode_message,
-    encode_frame, frame_len,
+    encode_frame, frame_len, frame_payload,
 };
-pub use message::{Decision, ErrorCode, ModelChoice, Reply, Request, RouteChoice};
+pub use message::{Decision, ErrorCode, Ingest, ModelChoice, Reply, Request, RouteChoice};
 pub use paths::{SOCKET_ENV, default_socket_path};
+pub use status::{AccountStatus, DaemonInfo, Forecast, HistoryInfo, LocalInfo, Status};
 pub use types::{
-    ConfiguredModels, CredentialSource, DaemonInfo, ExtraUsage, Forecast, LastError, LastErrorKind,
-    LocalInfo, Polling, Provider, ReadingSource, ReplyPart, ReplyShape, ScopedCap, Status,
-    SubagentModel, SubagentModels, TaskComplexity, TaskValue, Tier, UnknownName, Window,
-    WindowStatus,
+    Confidence, ConfiguredModels, CredentialSource, ExtraUsage, LastError, LastErrorKind, Polling,
+    Provider, ReadingSource, ReplyPart, ReplyShape, ScopedCap, SubagentModel, SubagentModels,
+    TaskComplexity, TaskValue, Tier, UnknownName, Window, WindowStatus,
 };
 
 /// The protocol version this crate speaks. A client announces it in `hello`

@@ -1,11 +1,14 @@
 //! Requests and replies: every message is a JSON object whose `"type"` names
 //! it, so one frame can be dispatched without knowing what was asked.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::status::Status;
 use crate::types::{
-    ConfiguredModels, ExtraUsage, Provider, ReadingSource, ScopedCap, Status, SubagentModels,
+    ConfiguredModels, ExtraUsage, Provider, ReadingSource, ScopedCap, SubagentModels,
     TaskComplexity, TaskValue, Tier, Window,
 };
 
@@ -28,11 +31,17 @@ pub enum Request {
     ShouldUseCloud {
         /// How much the task is worth.
         task_value: TaskValue,
+        /// The account to answer for; without it the daemon picks one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
     },
     /// Asks which model a task of this complexity should use now.
     SelectModel {
         /// How hard the task is.
         task_complexity: TaskComplexity,
+        /// The account to answer for; without it the daemon picks one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
     },
     /// Asks where a task goes now: the decision and the model in one
     /// answer, from one view of the daemon's state, so they can never
@@ -42,6 +51,10 @@ pub enum Request {
         task_value: TaskValue,
         /// How hard the task is.
         task_complexity: TaskComplexity,
+        /// The account to answer for; without it the daemon picks the
+        /// preferred account whose tier lets this task use the cloud.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
     },
     /// Asks for a `status` now and at every change until the client closes.
     Subscribe,
@@ -49,30 +62,69 @@ pub enum Request {
     Refresh,
     /// Pushes a reading taken elsewhere (Claude Code's status line, or the
     /// rate-limit headers of a Messages API response).
-    Ingest {
-        /// Who took the reading; `statusline` and `headers` are accepted from
-        /// clients.
-        source: ReadingSource,
-        /// The 5-hour window.
-        five_hour: Option<Window>,
-        /// The 7-day window.
-        seven_day: Option<Window>,
-        /// When the reading was taken; the daemon uses the arrival time
-        /// when absent. A reading older than the one held is not taken.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        as_of: Option<DateTime<Utc>>,
-        /// Per-model weekly caps the source saw (the `7d_oi` headers);
-        /// without any, the caps last known stay in force.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        weekly_scoped: Vec<ScopedCap>,
-        /// Extra usage as the source saw it (the overage headers).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        extra_usage: Option<ExtraUsage>,
-        /// The binding window the source named
-        /// (`anthropic-ratelimit-unified-representative-claim`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        representative_claim: Option<String>,
-    },
+    Ingest(Box<Ingest>),
+}
+
+/// An `ingest` request: a reading pushed by a client, as mapped windows
+/// (Claude Code's status line, older clients) or as the raw
+/// `anthropic-ratelimit-unified-*` response headers, which the daemon
+/// reads itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Ingest {
+    /// Who took the reading; `statusline` and `headers` are accepted from
+    /// clients.
+    pub source: ReadingSource,
+    /// The 5-hour window.
+    #[serde(default)]
+    pub five_hour: Option<Window>,
+    /// The 7-day window.
+    #[serde(default)]
+    pub seven_day: Option<Window>,
+    /// When the reading was taken; the daemon uses the arrival time
+    /// when absent. A reading older than the one held is not taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Per-model weekly caps the source saw; without any, the caps last
+    /// known stay in force.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weekly_scoped: Vec<ScopedCap>,
+    /// Extra usage as the source saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_usage: Option<ExtraUsage>,
+    /// The binding window the source named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative_claim: Option<String>,
+    /// The response's `anthropic-ratelimit-unified-*` headers as received
+    /// (names in any case), read by the daemon with the same tolerant
+    /// rules as a usage reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// The account the reading belongs to, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The account the reading belongs to, by the `CLAUDE_CONFIG_DIR` of
+    /// the Claude Code session that pushed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_config_dir: Option<String>,
+}
+
+impl Ingest {
+    /// A push from `source` carrying nothing yet, to fill in.
+    pub fn from(source: ReadingSource) -> Self {
+        Ingest {
+            source,
+            five_hour: None,
+            seven_day: None,
+            as_of: None,
+            weekly_scoped: Vec::new(),
+            extra_usage: None,
+            representative_claim: None,
+            headers: None,
+            account: None,
+            claude_config_dir: None,
+        }
+    }
 }
 
 /// What the daemon answers.
@@ -127,6 +179,12 @@ pub struct Decision {
     pub reason: String,
     /// Whether the reading behind the tier is stale (then the answer is local).
     pub stale: bool,
+    /// The account the answer is for (only when accounts are configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// That account's `CLAUDE_CONFIG_DIR` (absent for the default login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_config_dir: Option<String>,
 }
 
 /// The model a task should use, and on what grounds.
@@ -146,6 +204,12 @@ pub struct ModelChoice {
     /// False when the model is local and Ollama is down or lacks it.
     #[serde(default = "default_available")]
     pub available: bool,
+    /// The account the answer is for (only when accounts are configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// That account's `CLAUDE_CONFIG_DIR` (absent for the default login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_config_dir: Option<String>,
 }
 
 /// Where a task goes now: the decision and the model from one snapshot.
@@ -168,6 +232,12 @@ pub struct RouteChoice {
     /// False when the model is local and Ollama is down or lacks it.
     #[serde(default = "default_available")]
     pub available: bool,
+    /// The account the answer is for (only when accounts are configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// That account's `CLAUDE_CONFIG_DIR` (absent for the default login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_config_dir: Option<String>,
 }
 
 fn default_available() -> bool {
@@ -187,7 +257,9 @@ pub enum ErrorCode {
     FrameTooLarge,
     /// The daemon is at its connection cap; the connection is closed.
     TooManyConnections,
-    /// The daemon failed on its side.
+    /// The daemon failed on its side. A code this client does not know
+    /// (from a newer daemon) reads as this one, and keeps the connection.
+    #[serde(other)]
     Internal,
 }
 
@@ -221,12 +293,14 @@ mod tests {
                 json!({"type":"should_use_cloud","task_value":"high"}),
                 Request::ShouldUseCloud {
                     task_value: TaskValue::High,
+                    account: None,
                 },
             ),
             (
                 json!({"type":"select_model","task_complexity":"medium"}),
                 Request::SelectModel {
                     task_complexity: TaskComplexity::Medium,
+                    account: None,
                 },
             ),
             (
@@ -234,6 +308,7 @@ mod tests {
                 Request::Route {
                     task_value: TaskValue::High,
                     task_complexity: TaskComplexity::Low,
+                    account: None,
                 },
             ),
             (json!({"type":"subscribe"}), Request::Subscribe),
@@ -265,6 +340,8 @@ mod tests {
             tier: Tier::Burst,
             reason: "r".into(),
             stale: false,
+            account: None,
+            claude_config_dir: None,
         });
         assert_eq!(
             serde_json::to_value(&decision).unwrap(),
@@ -274,5 +351,28 @@ mod tests {
             serde_json::to_value(Reply::error(ErrorCode::FrameTooLarge, "m")).unwrap(),
             json!({"type":"error","code":"frame_too_large","message":"m"})
         );
+    }
+
+    #[test]
+    fn an_error_code_this_client_does_not_know_reads_as_internal() {
+        let reply: Reply = serde_json::from_value(
+            json!({"type":"error","code":"quota_account_gone","message":"m"}),
+        )
+        .unwrap();
+        assert_eq!(reply, Reply::error(ErrorCode::Internal, "m"));
+    }
+
+    #[test]
+    fn ingest_carries_raw_headers_and_an_account() {
+        let wire = json!({"type":"ingest","source":"headers","account":"work",
+            "five_hour":null,"seven_day":null,
+            "headers":{"Anthropic-Ratelimit-Unified-5h-Utilization":"0.42"}});
+        let Request::Ingest(ingest) = serde_json::from_value::<Request>(wire.clone()).unwrap()
+        else {
+            panic!("not an ingest")
+        };
+        assert_eq!(ingest.account.as_deref(), Some("work"));
+        assert_eq!(ingest.headers.as_ref().map(|h| h.len()), Some(1));
+        assert_eq!(serde_json::to_value(Request::Ingest(ingest)).unwrap(), wire);
     }
 }

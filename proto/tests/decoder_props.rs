@@ -36,10 +36,20 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Subscribe),
         (0u32..4, proptest::option::of("[a-z/0-9.]{0,20}"))
             .prop_map(|(protocol, client)| Request::Hello { protocol, client }),
-        proptest::sample::select(TaskValue::ALL.to_vec())
-            .prop_map(|task_value| Request::ShouldUseCloud { task_value }),
-        proptest::sample::select(TaskComplexity::ALL.to_vec())
-            .prop_map(|task_complexity| Request::SelectModel { task_complexity }),
+        (
+            proptest::sample::select(TaskValue::ALL.to_vec()),
+            proptest::option::of("[a-z0-9_-]{1,32}")
+        )
+            .prop_map(|(task_value, account)| Request::ShouldUseCloud {
+                task_value,
+                account
+            }),
+        proptest::sample::select(TaskComplexity::ALL.to_vec()).prop_map(|task_complexity| {
+            Request::SelectModel {
+                task_complexity,
+                account: None,
+            }
+        }),
     ]
 }
 

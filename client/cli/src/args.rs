@@ -51,7 +51,7 @@ pub enum Command {
     },
     /// Print the model and provider a task goes to now, in one answer
     /// (exit 0 = cloud, 1 = local, 3 = daemon unreachable, the local answer still printed)
-    Route(crate::route::RouteArgs),
+    Route(RouteArgs),
     /// Claude Code's statusLine command: push the rate limits from stdin to
     /// the daemon and print one short line (always exits 0)
     Statusline {
@@ -92,6 +92,17 @@ pub struct StatusArgs {
     /// Show reset times as local clock times too
     #[arg(long)]
     pub local_time: bool,
+}
+
+/// Options of `route`.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// How much the task is worth
+    #[arg(value_parser = task_value())]
+    pub value: TaskValue,
+    /// How hard the task is
+    #[arg(value_parser = task_complexity())]
+    pub complexity: TaskComplexity,
 }
 
 /// Parses a task value by its wire name, listing the names in `--help`.

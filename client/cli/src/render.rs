@@ -476,6 +476,8 @@ mod tests {
             },
             forecast: None,
             local: None,
+            accounts: Vec::new(),
+            history: None,
         }
     }
 
@@ -504,6 +506,8 @@ mod tests {
                     reason: String::new(),
                     stale: false,
                     available: true,
+                    account: None,
+                    claude_config_dir: None,
                 };
                 (c, choice)
             })
@@ -537,6 +541,7 @@ mod tests {
             five_hour_pct_per_hour: 12.5,
             resting_at: Some(now() + TimeDelta::minutes(47)),
             exhausted_at: Some(now() + TimeDelta::minutes(210)),
+            confidence: None,
         });
         both("burst", &status);
     }

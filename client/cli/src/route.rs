@@ -5,24 +5,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Args;
-use claude_quota::{Client, Provider, Route, TaskComplexity, TaskValue, Tier};
+use claude_quota::{Client, Provider, Route, Tier};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::args::{Cli, task_complexity, task_value};
+use crate::args::{Cli, RouteArgs};
 use crate::{EXIT_NO, EXIT_UNREACHABLE};
-
-/// Options of `route`.
-#[derive(Debug, Clone, Args)]
-pub struct RouteArgs {
-    /// How much the task is worth
-    #[arg(value_parser = task_value())]
-    pub value: TaskValue,
-    /// How hard the task is
-    #[arg(value_parser = task_complexity())]
-    pub complexity: TaskComplexity,
-}
 
 /// A [`Route`] as `--json` and the MCP `route` tool print it: the wire's
 /// `route` reply's fields, so scripts read one shape whichever way they ask.

@@ -124,8 +124,9 @@ impl Watcher {
         thresholds: &[f64],
     ) -> Vec<Event> {
         let notable = (
-            verdict.tier,
+            verdict.assessment.tier,
             verdict
+                .assessment
                 .cloud_capped_by
                 .as_ref()
                 .map(|cap| cap.model.clone()),
@@ -134,18 +135,28 @@ impl Watcher {
             self.shown = Some(notable);
             return Vec::new();
         };
-        if verdict.stale {
+        if verdict.assessment.stale {
             return Vec::new();
         }
         let capped_by = notable.1.clone();
         let event = |kind, reason: String| Event {
             kind,
-            tier: verdict.tier,
+            tier: verdict.assessment.tier,
             previous: previous.0,
             reason,
-            five_hour: Some(verdict.windows.five_hour.map_or(0.0, |w| w.utilization)),
-            seven_day: verdict.windows.seven_day.map(|w| w.utilization),
-            resets_at: verdict.windows.five_hour.and_then(|w| w.resets_at),
+            five_hour: Some(
+                verdict
+                    .assessment
+                    .windows
+                    .five_hour
+                    .map_or(0.0, |w| w.utilization),
+            ),
+            seven_day: verdict.assessment.windows.seven_day.map(|w| w.utilization),
+            resets_at: verdict
+                .assessment
+                .windows
+                .five_hour
+                .and_then(|w| w.resets_at),
             cloud_capped_by: capped_by.clone(),
             window: None,
             threshold: None,
@@ -163,22 +174,32 @@ impl Watcher {
                         "{} window reset at {}; {}",
                         window.words(),
                         at.format("%H:%M UTC"),
-                        verdict.reason
+                        verdict.assessment.reason
                     ),
                 )
             }),
-            None if tier_changed => events.push(event(EventKind::Tier, verdict.reason.clone())),
+            None if tier_changed => {
+                events.push(event(EventKind::Tier, verdict.assessment.reason.clone()))
+            }
             None => {}
         }
         self.shown = Some(notable);
         let current = [
             (
                 Window::FiveHour,
-                verdict.windows.five_hour.map_or(0.0, |w| w.utilization),
+                verdict
+                    .assessment
+                    .windows
+                    .five_hour
+                    .map_or(0.0, |w| w.utilization),
             ),
             (
                 Window::SevenDay,
-                verdict.windows.seven_day.map_or(0.0, |w| w.utilization),
+                verdict
+                    .assessment
+                    .windows
+                    .seven_day
+                    .map_or(0.0, |w| w.utilization),
             ),
         ];
         for (slot, (window, utilization)) in current.into_iter().enumerate() {
@@ -223,7 +244,7 @@ impl Watcher {
         thresholds: &[f64],
     ) -> Vec<(Window, DateTime<Utc>)> {
         let lowest = thresholds.first().copied().unwrap_or(f64::INFINITY);
-        let opens_cloud = verdict.tier == Tier::Burst
+        let opens_cloud = verdict.assessment.tier == Tier::Burst
             && self
                 .shown
                 .as_ref()
@@ -236,7 +257,7 @@ impl Watcher {
             read.map_or(0.0, |w| w.utilization)
         };
         let mut new = Vec::new();
-        for &(name, at) in &verdict.windows.reset {
+        for &(name, at) in &verdict.assessment.windows.reset {
             let Some(window) = Window::named(name) else {
                 continue;
             };
@@ -249,8 +270,14 @@ impl Watcher {
             }
         }
         // Only the resets the verdict still shows can come again.
-        self.told_resets
-            .retain(|told| verdict.windows.reset.iter().any(|(_, at)| *at == told.1));
+        self.told_resets.retain(|told| {
+            verdict
+                .assessment
+                .windows
+                .reset
+                .iter()
+                .any(|(_, at)| *at == told.1)
+        });
         new
     }
 }

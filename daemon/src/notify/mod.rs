@@ -69,7 +69,8 @@ async fn watch(
                 }
             }
             verdict
-                .tier_until
+                .assessment
+                .changes_at
                 .map(|until| until.saturating_duration_since(now.monotonic))
                 .unwrap_or(LONGEST_SLEEP)
                 .min(LONGEST_SLEEP)

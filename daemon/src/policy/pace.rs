@@ -43,8 +43,7 @@ pub fn pace(
             hours_minutes(resting_at - now.wall),
             hours_minutes(resets_at - now.wall)
         ),
-        tier_until: until(assessment.tier_until),
-        text_until: until(assessment.text_until),
+        changes_at: until(assessment.changes_at),
         ..assessment
     }
 }
@@ -90,6 +89,7 @@ mod tests {
             five_hour_pct_per_hour: rate,
             resting_at: at(resting_in),
             exhausted_at: None,
+            confidence: None,
         };
         let cases = [
             // (5h %, pace %/h, resting in, reset in) → tier, reason
@@ -134,8 +134,7 @@ mod tests {
                 None => assert_eq!(paced, plain),
             }
             if paced.tier != plain.tier {
-                assert!(paced.text_until <= now.monotonic.checked_add(PACE_LIFETIME));
-                assert!(paced.tier_until <= now.monotonic.checked_add(PACE_LIFETIME));
+                assert!(paced.changes_at <= now.monotonic.checked_add(PACE_LIFETIME));
             }
         }
     }

@@ -7,14 +7,6 @@ use claude_quota_proto::{Provider, TaskComplexity, TaskValue, Tier};
 use super::tier::Assessment;
 use crate::config::Models;
 
-impl Assessment {
-    /// Whether the cloud may be spent at all: only in `burst`, and only
-    /// while the cloud model's own weekly cap has room.
-    fn cloud_open(&self) -> bool {
-        self.tier == Tier::Burst && self.cloud_capped_by.is_none()
-    }
-}
-
 /// Whether a task of `value` may go to the cloud. Only an open cloud
 /// (`burst`, the cloud model's cap not spent) is used, and only for
 /// critical or high-value work; `routine` never is.

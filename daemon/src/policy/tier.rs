@@ -33,14 +33,20 @@ pub struct Assessment {
     pub cloud_capped_by: Option<ScopedCap>,
     /// The windows as they count now: a window past its reset is 0 %.
     pub windows: Windows,
-    /// When the clock alone changes the tier, the staleness or the cloud
-    /// cap (a fresh reading turning stale, a window resetting); subscribers
-    /// and notifications wake then. `None`: not before new input.
-    pub tier_until: Option<Instant>,
-    /// When the reason's words change by the clock alone (a stale
-    /// reading's age, which it quotes in seconds), at the latest
-    /// `tier_until`; encoded answers are rebuilt then.
-    pub text_until: Option<Instant>,
+    /// When the clock alone changes the assessment, its words included (a
+    /// fresh reading turning stale, a window resetting, a pace forecast to
+    /// look at again); whoever holds it (subscribers, notifications, the
+    /// daemon's encoded answers) looks again then. `None`: not before new
+    /// input.
+    pub changes_at: Option<Instant>,
+}
+
+impl Assessment {
+    /// Whether the cloud may be spent at all: only in `burst`, and only
+    /// while the cloud model's own weekly cap has room.
+    pub fn cloud_open(&self) -> bool {
+        self.tier == Tier::Burst && self.cloud_capped_by.is_none()
+    }
 }
 
 /// The windows of the reading held, as they count at one moment.
@@ -56,10 +62,6 @@ pub struct Windows {
     /// window's name and when it reset.
     pub reset: Vec<(&'static str, DateTime<Utc>)>,
 }
-
-/// How long the reason of a stale reading holds: it quotes the age in
-/// seconds.
-const STALE_REASON_LIFETIME: Duration = Duration::from_secs(1);
 
 /// The most a utilization counts for: a window over 100 % is as spent as
 /// one at 100 %.
@@ -82,26 +84,25 @@ pub fn assess(
             stale: true,
             cloud_capped_by: None,
             windows: Windows::default(),
-            tier_until: None,
-            text_until: None,
+            changes_at: None,
         };
     };
     let windows = Windows::of(reading, now.wall);
     let age = reading.age(now.monotonic);
     if age > stale_after {
-        let text_until = now.monotonic.checked_add(STALE_REASON_LIFETIME);
+        // The reason does not quote the age, which changes every second:
+        // the status shows it (`age_s`), and an answer worded the same for
+        // as long as it stands needs no rewording by the clock.
         return Assessment {
             tier: Tier::Unknown,
             reason: format!(
-                "last reading is {}s old (stale after {}s)",
-                age.as_secs(),
+                "the last reading is older than stale_after ({}s)",
                 stale_after.as_secs()
             ),
             stale: true,
             cloud_capped_by: None,
             windows,
-            tier_until: None,
-            text_until,
+            changes_at: None,
         };
     }
     let (tier, mut reason) = match windows.spend_only(reading) {
@@ -131,15 +132,13 @@ pub fn assess(
         .filter(|at| *at > now.wall)
         .min()
         .and_then(|at| now.instant_at(at));
-    let tier_until = earliest(turns_stale, next_reset);
     Assessment {
         tier,
         reason,
         stale: false,
         cloud_capped_by,
         windows,
-        tier_until,
-        text_until: tier_until,
+        changes_at: earliest(turns_stale, next_reset),
     }
 }
 
@@ -291,21 +290,6 @@ impl Windows {
     }
 }
 
-impl Reading {
-    /// The resets that change the assessment by themselves: the two
-    /// windows' and the cloud family's cap.
-    fn resets(&self, cloud_family: Option<&str>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let cap = cloud_family.and_then(|family| self.cap(family));
-        [
-            self.five_hour.and_then(|w| w.resets_at),
-            self.seven_day.and_then(|w| w.resets_at),
-            cap.and_then(|cap| cap.resets_at),
-        ]
-        .into_iter()
-        .flatten()
-    }
-}
-
 /// What an `ExtraUsage` says of how much of its limit is spent.
 trait SpendPercent {
     /// Percent of the limit spent: as reported, else from the amounts.
@@ -408,27 +392,31 @@ mod tests {
         let stale_after = Duration::from_secs(300);
         let holds = |r: &Reading| assess(&Thresholds::default(), None, Some(r), stale_after, now);
         assert_eq!(
-            assess(&Thresholds::default(), None, None, stale_after, now).tier_until,
+            assess(&Thresholds::default(), None, None, stale_after, now).changes_at,
             None
         );
         let fresh = reading(pct(10.0), None, now, Duration::from_secs(100));
         let assessment = holds(&fresh);
         assert_eq!(
-            assessment.tier_until,
+            assessment.changes_at,
             Some(now.monotonic + Duration::from_secs(200))
         );
-        assert_eq!(assessment.text_until, assessment.tier_until);
         let old = reading(pct(10.0), None, now, Duration::from_secs(400));
         let stale = holds(&old);
-        assert_eq!(stale.tier_until, None, "stale stays stale");
         assert_eq!(
-            stale.text_until,
-            Some(now.monotonic + STALE_REASON_LIFETIME)
+            stale.changes_at, None,
+            "stale stays stale, in the same words"
         );
+        let later = Now {
+            wall: now.wall + TimeDelta::seconds(30),
+            monotonic: now.monotonic + Duration::from_secs(30),
+        };
+        let stale_later = assess(&Thresholds::default(), None, Some(&old), stale_after, later);
+        assert_eq!(stale_later.reason, stale.reason);
         // A reset coming before the staleness boundary is the next change.
         let resets = Some(Window::new(90.0, Some(now.wall + TimeDelta::seconds(60))));
         let resetting = holds(&reading(resets, None, now, Duration::ZERO));
-        let at = resetting.tier_until.unwrap() - now.monotonic;
+        let at = resetting.changes_at.unwrap() - now.monotonic;
         assert!((59..=60).contains(&at.as_secs()), "{at:?}");
     }
 

@@ -3,8 +3,6 @@
 //! A `route` is a decision and a model from the same verdict, so it can
 //! never mix a `burst` decision with a `resting` model.
 
-use std::ops::Deref;
-
 use claude_quota_proto::{
     Decision, Forecast, LocalInfo, ModelChoice, Provider, RouteChoice, TaskComplexity, TaskValue,
 };
@@ -15,8 +13,7 @@ use crate::config::Config;
 use crate::state::Snapshot;
 
 /// What the policy says at one moment: the tier and what it rests on
-/// (the [`Assessment`], read through `Deref`: `verdict.tier`), and the
-/// answer for every task.
+/// (the [`Assessment`]), and the answer for every task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// The tier, its reason, the windows as they count now, and when the
@@ -95,12 +92,14 @@ impl Verdict {
         let verdict = if use_cloud { "cloud" } else { "local" };
         Decision {
             use_cloud,
-            tier: self.tier,
+            tier: self.assessment.tier,
             reason: format!(
                 "{value} task in {} tier → {verdict}: {}",
-                self.tier, self.reason
+                self.assessment.tier, self.assessment.reason
             ),
-            stale: self.stale,
+            stale: self.assessment.stale,
+            account: None,
+            claude_config_dir: None,
         }
     }
 
@@ -110,16 +109,18 @@ impl Verdict {
         ModelChoice {
             model: pick.model.clone(),
             provider: pick.provider,
-            tier: self.tier,
+            tier: self.assessment.tier,
             reason: self.with_note(
                 format!(
                     "{complexity} complexity in {} tier: {}",
-                    self.tier, self.reason
+                    self.assessment.tier, self.assessment.reason
                 ),
                 pick,
             ),
-            stale: self.stale,
+            stale: self.assessment.stale,
             available: pick.available,
+            account: None,
+            claude_config_dir: None,
         }
     }
 
@@ -142,19 +143,21 @@ impl Verdict {
         };
         let reason = format!(
             "{value} task of {complexity} complexity in {} tier → {verdict}: {}",
-            self.tier, self.reason
+            self.assessment.tier, self.assessment.reason
         );
         RouteChoice {
             provider: pick.provider,
             model: pick.model.clone(),
             use_cloud,
-            tier: self.tier,
+            tier: self.assessment.tier,
             reason: match note {
                 Some(pick) => self.with_note(reason, pick),
                 None => reason,
             },
-            stale: self.stale,
+            stale: self.assessment.stale,
             available: pick.available,
+            account: None,
+            claude_config_dir: None,
         }
     }
 
@@ -167,14 +170,6 @@ impl Verdict {
             Some(note) => format!("{reason}; {note}"),
             None => reason,
         }
-    }
-}
-
-impl Deref for Verdict {
-    type Target = Assessment;
-
-    fn deref(&self) -> &Assessment {
-        &self.assessment
     }
 }
 
@@ -202,8 +197,7 @@ mod tests {
             stale: tier == Tier::Unknown,
             cloud_capped_by: capped,
             windows: Windows::default(),
-            tier_until: None,
-            text_until: None,
+            changes_at: None,
         };
         let models = Models::default();
         let local = LocalInfo {

@@ -61,6 +61,7 @@ impl Target {
         let ask = Request::Route {
             task_value: TaskValue::High,
             task_complexity: TaskComplexity::High,
+            account: None,
         };
         Target {
             name: "claude-quotad",

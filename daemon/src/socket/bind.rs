@@ -1,7 +1,7 @@
 //! The socket file: claiming it safely at start and removing it at exit.
 //!
 //! The daemon serves only from a directory private to its user (see
-//! [`crate::socket_dir`]), refuses to steal a socket another live daemon is
+//! [`super::directory`]), refuses to steal a socket another live daemon is
 //! serving, but replaces one left behind by a crash, and makes the socket
 //! private to the user.
 
@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use rustix::fs::{FlockOperation, flock};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::socket_dir;
+use super::directory;
 
 /// The bound socket file, removed on drop if it is still ours.
 pub struct SocketFile {
@@ -37,7 +37,7 @@ pub async fn bind(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    socket_dir::prepare(dir)?;
+    directory::prepare(dir)?;
     let lock = lock(path)?;
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {

@@ -1,5 +1,4 @@
-//! The accept loop: one task per connection, a cap on how many, and only
-//! the daemon's own user let in.
+//! The accept loop: one task per connection, and a cap on how many.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection;
+use super::connection;
 use crate::service::Service;
 
 /// How long to pause after a failed `accept` (e.g. out of file
@@ -31,8 +30,6 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     let slots = Arc::new(Semaphore::new(max_connections));
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let own_uid = unsafe { libc::getuid() };
     loop {
         let stream = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -45,17 +42,6 @@ pub async fn serve(
                 }
             },
         };
-        match stream.peer_cred() {
-            Ok(cred) if cred.uid() == own_uid => {}
-            Ok(cred) => {
-                tracing::warn!(uid = cred.uid(), pid = ?cred.pid(), "refused a connection from another user");
-                continue;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot identify a peer; refused");
-                continue;
-            }
-        }
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             tracker.spawn(refuse(stream, max_connections));
             continue;
