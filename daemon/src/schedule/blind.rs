@@ -56,6 +56,14 @@ impl Blind {
         }
     }
 
+    /// `curve` with the defaults but `fastest_burn_pct_per_min`, run for
+    /// `minutes`.
+    async fn ran(curve: fn(f64) -> f64, fastest_burn_pct_per_min: f64, minutes: f64) -> Blind {
+        let mut blind = Blind::new(curve, fastest_burn_pct_per_min);
+        blind.run(minutes).await;
+        blind
+    }
+
     /// Runs until `minutes` into the curve, someone asking all along.
     async fn run(&mut self, minutes: f64) {
         let end = self.start + Duration::from_secs_f64(minutes * 60.0);
@@ -131,27 +139,23 @@ fn quiet_then_climbing(minute: f64) -> f64 {
 
 #[tokio::test(start_paused = true)]
 async fn far_from_a_threshold_the_adaptive_plan_waits_the_longest() {
-    let mut blind = Blind::new(|_| 20.0, 2.0);
-    blind.run(30.0).await;
+    let blind = Blind::ran(|_| 20.0, 2.0, 30.0).await;
     // 30 points to 50 % take 15 minutes at 2 %/min: the 4-minute cap.
     blind.assert_every_gap(3.0, 4.0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn near_a_threshold_it_looks_when_the_fastest_plausible_climb_could_arrive() {
-    let mut blind = Blind::new(|_| 46.0, 2.0);
-    blind.run(30.0).await;
+    let blind = Blind::ran(|_| 46.0, 2.0, 30.0).await;
     // 4 points to 50 % at 2 %/min: every 2 minutes, though flat.
     blind.assert_every_gap(3.0, 2.0);
-    let mut blind = Blind::new(|_| 46.0, 1.0);
-    blind.run(30.0).await;
+    let blind = Blind::ran(|_| 46.0, 1.0, 30.0).await;
     blind.assert_every_gap(3.0, 4.0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_climb_from_a_quiet_spell_is_seen_within_a_poll_interval() {
-    let mut blind = Blind::new(quiet_then_climbing, 2.0);
-    blind.run(60.0).await;
+    let blind = Blind::ran(quiet_then_climbing, 2.0, 60.0).await;
     let late = blind.seen_after(50.0, 34.0);
     assert!((0.0..=0.5).contains(&late), "50 % seen {late} min late");
     let late = blind.seen_after(80.0, 49.0);
@@ -163,23 +167,22 @@ async fn a_fast_climb_the_account_showed_shortens_the_waits_after_it() {
     // 10 → 70 % at 6 %/min, seen by several polls, then flat: 10 points
     // from 80 % take 100 s at that pace, 5 minutes at the configured
     // 2 %/min.
-    let mut blind = Blind::new(|minute| (10.0 + 6.0 * minute).min(70.0), 2.0);
-    blind.run(60.0).await;
+    let blind = Blind::ran(|minute| (10.0 + 6.0 * minute).min(70.0), 2.0, 60.0).await;
     blind.assert_every_gap(20.0, 100.0 / 60.0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_waits_stay_within_the_poll_interval_and_the_cap() {
-    // At 49.9 % the next 2 %/min is 3 s away: a poll_interval.
-    let mut blind = Blind::new(|_| 49.9, 2.0);
-    blind.run(10.0).await;
-    blind.assert_every_gap(0.0, 0.5);
-    // At 1000 %/min every threshold is a second away: still 30 s.
-    let mut blind = Blind::new(|_| 10.0, 1000.0);
-    blind.run(10.0).await;
-    blind.assert_every_gap(0.0, 0.5);
-    // At 0.1 %/min nothing is near: the cap.
-    let mut blind = Blind::new(|_| 49.0, 0.1);
-    blind.run(30.0).await;
-    blind.assert_every_gap(3.0, 4.0);
+    let cases: [(fn(f64) -> f64, f64, f64); 3] = [
+        // At 49.9 % the next 2 %/min is 3 s away: a poll_interval.
+        (|_| 49.9, 2.0, 0.5),
+        // At 1000 %/min every threshold is a second away: still 30 s.
+        (|_| 10.0, 1000.0, 0.5),
+        // At 0.1 %/min nothing is near: the 4-minute cap.
+        (|_| 49.0, 0.1, 4.0),
+    ];
+    for (curve, fastest, gap) in cases {
+        let blind = Blind::ran(curve, fastest, 30.0).await;
+        blind.assert_every_gap(3.0, gap);
+    }
 }
