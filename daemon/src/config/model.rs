@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use claude_quota_credentials::AccountEntry;
 pub use claude_quota_credentials::KeychainMethod;
 use claude_quota_proto::{SubagentModel, SubagentModels};
 use serde::{Deserialize, Deserializer};
@@ -56,6 +57,9 @@ pub struct Settings {
     pub notify: Notify,
     /// The subagent model per tier, for `claude-quota hook`.
     pub claude_code: ClaudeCode,
+    /// The Claude Code logins to read, as written (`[[accounts]]`); none:
+    /// the implicit account `default`. [`super::rules`] resolves them.
+    pub accounts: Vec<AccountEntry>,
 }
 
 /// `[claude_code]`: which model a Claude Code subagent runs on per tier,
@@ -205,6 +209,7 @@ impl Default for Settings {
             policy: Policy::default(),
             notify: Notify::default(),
             claude_code: ClaudeCode::default(),
+            accounts: Vec::new(),
         }
     }
 }
