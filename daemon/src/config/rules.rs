@@ -169,7 +169,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     let burn = config.policy.fastest_burn_pct_per_min;
     if !(slowest..=fastest).contains(&burn) {
         return Err(Broken {
-            key: "policy.fastest_burn_pct_per_min",
+            key: "policy.fastest_burn_pct_per_min".into(),
             value: burn.to_string(),
             allowed: format!("{slowest} … {fastest} percent a minute"),
         });

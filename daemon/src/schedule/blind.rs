@@ -19,6 +19,9 @@ use crate::state::Snapshot;
 /// The contract's `poll_interval`.
 const POLL: Duration = Duration::from_secs(30);
 
+/// True 5-hour usage: percent at a minute.
+type Curve = fn(f64) -> f64;
+
 /// The adaptive plan and the schedule against `curve` (percent at a
 /// minute): each poll reads the curve at the moment it is made, and the
 /// schedule waits what the plan says.
@@ -26,7 +29,7 @@ struct Blind {
     schedule: Schedule,
     state: Snapshot,
     config: Config,
-    curve: fn(f64) -> f64,
+    curve: Curve,
     start: Instant,
     wall: DateTime<Utc>,
     /// (minute, percent) of every poll.
@@ -35,7 +38,7 @@ struct Blind {
 
 impl Blind {
     /// The contract's defaults, but for `fastest_burn_pct_per_min`.
-    fn new(curve: fn(f64) -> f64, fastest_burn_pct_per_min: f64) -> Blind {
+    fn new(curve: Curve, fastest_burn_pct_per_min: f64) -> Blind {
         let mut settings = Settings::default();
         settings.policy.fastest_burn_pct_per_min = fastest_burn_pct_per_min;
         let intervals = Intervals {
@@ -58,7 +61,7 @@ impl Blind {
 
     /// `curve` with the defaults but `fastest_burn_pct_per_min`, run for
     /// `minutes`.
-    async fn ran(curve: fn(f64) -> f64, fastest_burn_pct_per_min: f64, minutes: f64) -> Blind {
+    async fn ran(curve: Curve, fastest_burn_pct_per_min: f64, minutes: f64) -> Blind {
         let mut blind = Blind::new(curve, fastest_burn_pct_per_min);
         blind.run(minutes).await;
         blind
@@ -173,7 +176,8 @@ async fn a_fast_climb_the_account_showed_shortens_the_waits_after_it() {
 
 #[tokio::test(start_paused = true)]
 async fn the_waits_stay_within_the_poll_interval_and_the_cap() {
-    let cases: [(fn(f64) -> f64, f64, f64); 3] = [
+    // (curve, fastest_burn_pct_per_min, minutes between polls)
+    let cases: [(Curve, f64, f64); 3] = [
         // At 49.9 % the next 2 %/min is 3 s away: a poll_interval.
         (|_| 49.9, 2.0, 0.5),
         // At 1000 %/min every threshold is a second away: still 30 s.
