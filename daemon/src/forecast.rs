@@ -89,6 +89,11 @@ impl History {
         })
     }
 
+    /// The readings kept that were taken at `since` or later, oldest first.
+    pub fn since(&self, since: DateTime<Utc>) -> impl Iterator<Item = &Sample> {
+        self.samples.iter().skip_while(move |s| s.at < since)
+    }
+
     /// The newest reading kept and the one before it.
     pub fn last_two(&self) -> Option<(Sample, Sample)> {
         let mut newest = self.samples.iter().rev();

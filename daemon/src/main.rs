@@ -3,6 +3,7 @@
 
 mod args;
 mod backoff;
+mod climb;
 mod config;
 mod credential_cache;
 mod demand;

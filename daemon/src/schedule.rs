@@ -279,6 +279,9 @@ fn after(at: Instant, wait: Duration) -> Instant {
 }
 
 #[cfg(test)]
+mod blind;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use tokio::time::advance;

@@ -39,17 +39,20 @@ fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
         "| wrong answers, share of questions |",
         "| longest wrong stretch |",
         "| first answer after idle from a fresh poll |",
-        "usage-API calls per day ≤ 250 with no pushes",
+        "usage-API calls per day ≤ 150 with no pushes",
         "wrong answers ≤ 0.5 % of questions",
         "no wrong stretch longer than poll_interval",
         "first answer after idling from a fresh poll within 2 s",
+        "| 40 % for 4 min, then +2 %/min |",
+        "| 40 % for 4 min, then a step of +30 points |",
+        "longest wrong stretch ≤ 2 × poll_interval",
     ] {
         assert!(report.contains(row), "no {row:?} in:\n{report}");
     }
 }
 
 #[test]
-fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
+fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules_and_blind() {
     let output = bench(&["--only-day", "--quick", "--json"]);
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");
     let day: Value = serde_json::from_str(&stdout)
@@ -60,7 +63,7 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
         keys.sort();
         keys
     };
-    assert_eq!(keys(&day), ["no_pushes", "with_pushes"]);
+    assert_eq!(keys(&day), ["blind", "no_pushes", "with_pushes"]);
     for scenario in ["no_pushes", "with_pushes"] {
         assert_eq!(keys(&day[scenario]), ["adaptive", "fixed"]);
         for schedule in ["fixed", "adaptive"] {
@@ -90,6 +93,22 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
                 number("first_answer_after_idle_s") > 0.0,
                 "an idle spell was measured: {figures}"
             );
+        }
+    }
+    let blind = day["blind"].as_array().expect("blind is a list");
+    assert_eq!(blind.len(), 2, "the quick pass's two scenarios: {blind:?}");
+    for scenario in blind {
+        let change = scenario
+            .get("climb_pct_per_min")
+            .or(scenario.get("step_points"));
+        assert!(change.is_some_and(Value::is_f64), "{scenario}");
+        for schedule in ["fixed", "adaptive"] {
+            let figures = &scenario[schedule];
+            assert_eq!(
+                keys(figures),
+                ["calls_per_day", "longest_wrong_s", "wrong_share"]
+            );
+            assert!(figures["calls_per_day"].as_f64() > Some(0.0), "{scenario}");
         }
     }
 }

@@ -112,6 +112,12 @@ pub struct Policy {
     /// listens; at most 4/5 of `stale_after` counts, so a reading never
     /// turns stale while it is relied on.
     pub adaptive_max_interval: Seconds,
+    /// With `adaptive`, the fastest 5-hour climb, in percent a minute,
+    /// deemed plausible from usage the daemon cannot see (claude.ai,
+    /// another machine): the wait never exceeds the time such a climb
+    /// needs to reach the nearest threshold. The account's own fastest
+    /// climb raises it when faster.
+    pub fastest_burn_pct_per_min: f64,
 }
 
 impl Default for Policy {
@@ -120,6 +126,7 @@ impl Default for Policy {
             pace: false,
             adaptive: true,
             adaptive_max_interval: Seconds(Duration::from_secs(240)),
+            fastest_burn_pct_per_min: 2.0,
         }
     }
 }

@@ -28,6 +28,11 @@ const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
 /// The most connections a daemon accepts at once.
 const MAX_CONNECTIONS: usize = 65_536;
 
+/// The range of `[policy] fastest_burn_pct_per_min`, in percent a minute:
+/// slower than 0.1 (a whole window in 16 hours) is no bound at all, and
+/// 1000 leaves room for tests and benchmarks that scale time down.
+const FASTEST_BURN_PCT_PER_MIN: (f64, f64) = (0.1, 1000.0);
+
 /// A key whose value is refused, and what it may be instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Broken {
@@ -160,6 +165,15 @@ fn check(config: &Settings) -> Result<(), Broken> {
         poll_floor,
         LONGEST_INTERVAL,
     )?;
+    let (slowest, fastest) = FASTEST_BURN_PCT_PER_MIN;
+    let burn = config.policy.fastest_burn_pct_per_min;
+    if !(slowest..=fastest).contains(&burn) {
+        return Err(Broken {
+            key: "policy.fastest_burn_pct_per_min".into(),
+            value: burn.to_string(),
+            allowed: format!("{slowest} … {fastest} percent a minute"),
+        });
+    }
     if !(1..=MAX_CONNECTIONS).contains(&config.max_connections) {
         return Err(Broken {
             key: "max_connections".into(),
@@ -322,6 +336,18 @@ mod tests {
             ("[notify]\nthresholds = [0]", "notify.thresholds"),
             ("[notify]\nthresholds = [50, 101]", "notify.thresholds"),
             ("[notify]\nthresholds = [nan]", "notify.thresholds"),
+            (
+                "[policy]\nfastest_burn_pct_per_min = 0.09",
+                "policy.fastest_burn_pct_per_min",
+            ),
+            (
+                "[policy]\nfastest_burn_pct_per_min = 1001",
+                "policy.fastest_burn_pct_per_min",
+            ),
+            (
+                "[policy]\nfastest_burn_pct_per_min = nan",
+                "policy.fastest_burn_pct_per_min",
+            ),
         ] {
             assert_eq!(broken_key(text).as_deref(), Some(key), "{text}");
         }
@@ -332,6 +358,8 @@ mod tests {
             "max_connections = 1",
             "max_connections = 65536",
             "[thresholds]\nburst_below = 0\nresting_above = 100\nweekly_resting_above = 0",
+            "[policy]\nfastest_burn_pct_per_min = 0.1",
+            "[policy]\nfastest_burn_pct_per_min = 1000",
         ] {
             assert_eq!(broken_key(text).as_deref(), None, "{text}");
         }

@@ -1,7 +1,7 @@
 //! The simulated day's report: both schedules side by side, without and
 //! with pushes, the ratio adaptive / fixed, and a verdict on each target of
-//! issue 22 (judged on the adaptive schedule); or the same figures as one
-//! JSON object for scripts.
+//! issues 22 and 29 (judged on the adaptive schedule); or the same figures
+//! as one JSON object for scripts.
 
 use serde_json::{Value, json};
 
@@ -10,9 +10,11 @@ use crate::plan::{ASK_EVERY, POLL_INTERVAL};
 use crate::report::{figure, print_targets};
 use crate::tally::Stretch;
 
-/// The targets of issue 22.
-const CALLS_NO_PUSHES: f64 = 250.0;
-const CALLS_WITH_PUSHES: f64 = 100.0;
+/// The targets of issue 22, the calls a day as issue 29 tightened them
+/// (from 250 and 100): the bound that keeps blind climbs from going unseen
+/// must not cost many more calls.
+const CALLS_NO_PUSHES: f64 = 150.0;
+const CALLS_WITH_PUSHES: f64 = 60.0;
 const WRONG_SHARE: f64 = 0.005;
 /// The daemon's wait for a poll on the first question after idling, which
 /// is real time whatever the scale.

@@ -3,11 +3,14 @@
 //! generator in the same run. Prints a Markdown report with every figure as
 //! a ratio to redis and a verdict on each target of issue 7; then a
 //! simulated day that scores the daemon's answers against a true usage
-//! curve, for the fixed and the adaptive poll schedule (issue 22).
+//! curve, for the fixed and the adaptive poll schedule (issue 22), and the
+//! day blind: usage only polls can see (issue 29).
 //!
 //! Run it with `cargo build --release --workspace --bins && target/release/bench`
 //! (BENCHMARKS.md has the figures and how to read them).
 
+mod blind;
+mod blind_report;
 mod clock;
 mod curve;
 mod day;
@@ -70,7 +73,8 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Only the simulated day: answers against the true usage and API
-    /// calls, both poll schedules, without and with pushes (about 5 minutes).
+    /// calls, both poll schedules, without and with pushes, then blind
+    /// (usage from elsewhere, only polls see it) (about 8 minutes).
     #[arg(long)]
     only_day: bool,
     /// With --only-day: print the day's figures as one JSON object and
@@ -109,10 +113,15 @@ fn main() -> anyhow::Result<()> {
     };
     if args.only_day {
         let day = runtime.block_on(day::run(&plan))?;
+        let blind = runtime.block_on(blind::run(args.quick))?;
         if args.json {
-            println!("{}", day_report::json(&day));
+            let mut figures = day_report::json(&day);
+            figures["blind"] = blind_report::json(&blind);
+            println!("{figures}");
         } else {
             day_report::print(&day);
+            println!();
+            blind_report::print(&blind);
         }
         return Ok(());
     }
@@ -186,6 +195,9 @@ fn main() -> anyhow::Result<()> {
     let day = runtime.block_on(day::run(&plan))?;
     println!();
     day_report::print(&day);
+    let blind = runtime.block_on(blind::run(args.quick))?;
+    println!();
+    blind_report::print(&blind);
     Ok(())
 }
 
