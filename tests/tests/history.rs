@@ -297,3 +297,76 @@ async fn a_full_disk_is_said_and_answers_go_on() {
     answers(&daemon).await;
     daemon.wait_for_log("cannot write the history", WAIT).await;
 }
+
+#[tokio::test]
+async fn a_forecast_of_100_percent_before_the_reset_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$CLAUDE_QUOTA_EVENT $CLAUDE_QUOTA_WINDOW $CLAUDE_QUOTA_EXHAUSTED_AT\" >> '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "[notify]\ncommand = '{}'\nthresholds = []\n",
+        hook.display()
+    );
+    let (_api, daemon) = daemon(|b| b.config(&config));
+    let mut client = daemon.client().await;
+    let now = Utc::now();
+    let resets_at = now + TimeDelta::hours(2);
+    // 60 % an hour for half an hour, to 60 % now: 100 % in 40 minutes.
+    for i in 0..=6 {
+        let at = now - TimeDelta::minutes(30 - 5 * i);
+        push(&mut client, 24.0 + 6.0 * i as f64, resets_at, at).await;
+    }
+    let recorded = || fs::read_to_string(&record).unwrap_or_default();
+    let deadline = Instant::now() + WAIT;
+    while !recorded().contains("forecast") {
+        assert!(
+            Instant::now() < deadline,
+            "{}\n{}",
+            recorded(),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Another reading of the same window, then one that moves the tier:
+    // once the tier's notice is in, the forecast's has not come again.
+    push(&mut client, 61.0, resets_at, Utc::now()).await;
+    push(&mut client, 85.0, resets_at, Utc::now()).await;
+    while !recorded().contains("tier") {
+        assert!(
+            Instant::now() < deadline,
+            "{}\n{}",
+            recorded(),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let forecasts: Vec<String> = recorded()
+        .lines()
+        .filter(|line| line.starts_with("forecast"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(forecasts.len(), 1, "{}", recorded());
+    let exhausted_at: DateTime<Utc> = forecasts[0].split(' ').nth(2).unwrap().parse().unwrap();
+    // Told at the first confident forecast, which may come before the
+    // last push: from four readings on, 100 % some 48 minutes after the
+    // newest of them, 33 to 40 minutes from now.
+    let ahead = exhausted_at - now;
+    assert!(
+        ahead >= TimeDelta::minutes(33) && ahead <= TimeDelta::minutes(41),
+        "{} against {now}",
+        forecasts[0]
+    );
+    assert!(
+        forecasts[0].starts_with("forecast five_hour "),
+        "{}",
+        forecasts[0]
+    );
+}

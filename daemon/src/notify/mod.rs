@@ -5,6 +5,7 @@
 
 mod deliver;
 mod events;
+mod forecast;
 
 use std::sync::Arc;
 use std::time::Duration;
