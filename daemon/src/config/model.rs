@@ -131,6 +131,9 @@ pub struct Policy {
     /// listens; at most 4/5 of `stale_after` counts, so a reading never
     /// turns stale while it is relied on.
     pub adaptive_max_interval: Seconds,
+    /// How far back the forecast looks: it fits the readings of the
+    /// current 5-hour window taken in this span before the newest.
+    pub forecast_span: Seconds,
 }
 
 impl Default for Policy {
@@ -139,6 +142,7 @@ impl Default for Policy {
             pace: false,
             adaptive: true,
             adaptive_max_interval: Seconds(Duration::from_secs(240)),
+            forecast_span: Seconds(Duration::from_secs(1800)),
         }
     }
 }

@@ -21,6 +21,11 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest poll interval.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The shortest and longest `[policy] forecast_span`: a few readings, and
+/// the 5-hour window itself.
+const MIN_FORECAST_SPAN: Duration = Duration::from_secs(300);
+const MAX_FORECAST_SPAN: Duration = Duration::from_secs(5 * 3600);
+
 /// The longest interval of any kind (`stale_after`, `backoff_cap`): a day.
 const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
 
@@ -131,6 +136,12 @@ fn check(config: &Settings) -> Result<(), Broken> {
         config.policy.adaptive_max_interval,
         poll_floor.clone(),
         LONGEST_INTERVAL,
+    )?;
+    seconds(
+        "policy.forecast_span",
+        config.policy.forecast_span,
+        floor(MIN_FORECAST_SPAN, &MIN_FORECAST_SPAN.as_secs().to_string()),
+        MAX_FORECAST_SPAN,
     )?;
     seconds(
         "idle_poll_interval",
@@ -309,6 +320,8 @@ mod tests {
             ("[notify]\nthresholds = [50, 101]", "notify.thresholds"),
             ("[notify]\nthresholds = [nan]", "notify.thresholds"),
             ("[history]\nkeep_days = 0", "history.keep_days"),
+            ("[policy]\nforecast_span = 60", "policy.forecast_span"),
+            ("[policy]\nforecast_span = 18001", "policy.forecast_span"),
             ("[history]\nkeep_days = 3651", "history.keep_days"),
         ] {
             assert_eq!(broken_key(text), Some(key), "{text}");

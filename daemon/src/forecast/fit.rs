@@ -22,12 +22,13 @@ pub struct Fit {
     pub rate_error: Option<f64>,
 }
 
-/// What `high` takes: readings, span, and the slope's standard error as a
-/// share of the slope.
-const HIGH: (usize, TimeDelta, f64) = (6, TimeDelta::minutes(20), 0.10);
+/// What `high` takes: readings, the share of the forecast's span they
+/// cover (in thirds), and the slope's standard error as a share of the
+/// slope.
+const HIGH: (usize, i32, f64) = (6, 2, 0.10);
 
 /// What `medium` takes.
-const MEDIUM: (usize, TimeDelta, f64) = (4, TimeDelta::minutes(10), 0.25);
+const MEDIUM: (usize, i32, f64) = (4, 1, 0.25);
 
 impl Fit {
     /// The least-squares line through `samples`; `None` for fewer than two
@@ -60,14 +61,15 @@ impl Fit {
         })
     }
 
-    /// How far a forecast from this line can be trusted.
-    pub fn confidence(&self) -> Confidence {
+    /// How far a forecast from this line, fitted over at most `span`, can
+    /// be trusted.
+    pub fn confidence(&self, span: TimeDelta) -> Confidence {
         let relative = match self.rate_error {
             Some(error) if self.rate > 0.0 => error / self.rate,
             _ => f64::INFINITY,
         };
-        let meets = |(readings, span, error): (usize, TimeDelta, f64)| {
-            self.readings >= readings && self.span >= span && relative <= error
+        let meets = |(readings, thirds, error): (usize, i32, f64)| {
+            self.readings >= readings && self.span * 3 >= span * thirds && relative <= error
         };
         if meets(HIGH) {
             Confidence::High
@@ -83,6 +85,9 @@ impl Fit {
 mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
+
+    /// The default `[policy] forecast_span`.
+    const SPAN: TimeDelta = TimeDelta::minutes(30);
 
     fn samples(points: &[(i64, f64)]) -> Vec<Sample> {
         let start = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(20_000);
@@ -110,16 +115,16 @@ mod tests {
     fn confidence_grows_with_span_and_readings_and_falls_with_scatter() {
         let steady: Vec<(i64, f64)> = (0..8).map(|i| (i * 4, 10.0 + i as f64 * 2.0)).collect();
         assert_eq!(
-            Fit::of(&samples(&steady)).unwrap().confidence(),
+            Fit::of(&samples(&steady)).unwrap().confidence(SPAN),
             Confidence::High
         );
         assert_eq!(
-            Fit::of(&samples(&steady[..4])).unwrap().confidence(),
+            Fit::of(&samples(&steady[..4])).unwrap().confidence(SPAN),
             Confidence::Medium,
             "12 minutes, 4 readings"
         );
         assert_eq!(
-            Fit::of(&samples(&steady[..2])).unwrap().confidence(),
+            Fit::of(&samples(&steady[..2])).unwrap().confidence(SPAN),
             Confidence::Low,
             "two readings say nothing of scatter"
         );
@@ -129,7 +134,7 @@ mod tests {
             .map(|(i, &(m, u))| (m, u + if i % 2 == 0 { 4.0 } else { -4.0 }))
             .collect();
         assert_eq!(
-            Fit::of(&samples(&scattered)).unwrap().confidence(),
+            Fit::of(&samples(&scattered)).unwrap().confidence(SPAN),
             Confidence::Low
         );
     }

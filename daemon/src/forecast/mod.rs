@@ -41,13 +41,13 @@ const MIN_SPAN: TimeDelta = TimeDelta::minutes(2);
 /// Burn rates below this (percent per hour) count as flat.
 const FLAT_PCT_PER_HOUR: f64 = 0.1;
 
-/// The forecast fits the readings of the last this long: the pace now, not
-/// the window's average (a quiet morning would hide a busy hour).
-const FIT_SPAN: TimeDelta = TimeDelta::minutes(30);
-
-/// The fewest readings the forecast fits, older ones than [`FIT_SPAN`]
+/// The fewest readings the forecast fits, older ones than its span
 /// included when the recent ones are fewer (idle polling).
 const MIN_FIT_READINGS: usize = 3;
+
+/// The least span of readings a forecast rests on, as a share of the span
+/// it fits (2 minutes of the default 30).
+const MIN_FIT_SHARE: i32 = 15;
 
 /// Readings differing in `resets_at` by more than this belong to
 /// different windows (the endpoint's value jitters by milliseconds).
@@ -91,17 +91,25 @@ impl History {
         self.samples = seeded;
     }
 
-    /// The forecast at `now` against `resting_above`; `None` when the
-    /// current window holds too little data or the pace is flat.
-    pub fn forecast(&self, resting_above: f64, now: DateTime<Utc>) -> Option<Forecast> {
+    /// The forecast at `now` against `resting_above`, from the readings
+    /// of the current window taken within `span` of the newest (the pace
+    /// now, not the window's average: a quiet morning would hide a busy
+    /// hour); `None` when they are too few or the pace is flat.
+    pub fn forecast(
+        &self,
+        resting_above: f64,
+        span: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Option<Forecast> {
+        let span = TimeDelta::from_std(span).unwrap_or(WINDOW);
         let window = self.current_window(now);
         let last = window.last()?;
         let recent = window
             .iter()
-            .take_while(|s| last.at - s.at > FIT_SPAN)
+            .take_while(|s| last.at - s.at > span)
             .count()
             .min(window.len().saturating_sub(MIN_FIT_READINGS));
-        let fit = Fit::of(&window[recent..]).filter(|fit| fit.span > MIN_SPAN)?;
+        let fit = Fit::of(&window[recent..]).filter(|fit| fit.span > span / MIN_FIT_SHARE)?;
         let rate = fit.rate;
         if rate < FLAT_PCT_PER_HOUR {
             return None;
@@ -119,7 +127,7 @@ impl History {
             five_hour_pct_per_hour: rate,
             resting_at: reach(resting_above),
             exhausted_at: reach(100.0),
-            confidence: Some(fit.confidence()),
+            confidence: Some(fit.confidence(span)),
         })
     }
 
@@ -214,6 +222,9 @@ fn rate(samples: &[Sample]) -> Option<f64> {
 mod tests {
     use super::*;
 
+    /// The default `[policy] forecast_span`.
+    const SPAN: std::time::Duration = std::time::Duration::from_secs(1800);
+
     fn history(start: DateTime<Utc>, series: &[(i64, f64, i64)]) -> History {
         let mut history = History::default();
         for &(minute, utilization, reset_hour) in series {
@@ -235,7 +246,7 @@ mod tests {
             .map(|i| (i * 10, 20.0 + i as f64 * 10.0 / 6.0, 3))
             .collect();
         let forecast = history(start, &series)
-            .forecast(80.0, start + TimeDelta::minutes(60))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(60))
             .unwrap();
         assert!((forecast.five_hour_pct_per_hour - 10.0).abs() < 1e-6);
         let resting = forecast.resting_at.unwrap() - (start + TimeDelta::minutes(60));
@@ -248,10 +259,14 @@ mod tests {
     fn a_flat_series_or_thin_data_gives_none() {
         let start = Utc::now() - TimeDelta::minutes(30);
         let flat = history(start, &[(0, 40.0, 3), (10, 40.0, 3), (20, 40.0, 3)]);
-        assert!(flat.forecast(80.0, Utc::now()).is_none());
+        assert!(flat.forecast(80.0, SPAN, Utc::now()).is_none());
         let thin = history(start, &[(0, 40.0, 3), (1, 45.0, 3)]);
-        assert!(thin.forecast(80.0, Utc::now()).is_none());
-        assert!(History::default().forecast(80.0, Utc::now()).is_none());
+        assert!(thin.forecast(80.0, SPAN, Utc::now()).is_none());
+        assert!(
+            History::default()
+                .forecast(80.0, SPAN, Utc::now())
+                .is_none()
+        );
     }
 
     #[test]
@@ -268,7 +283,7 @@ mod tests {
             (60, 5.0, 6),
         ];
         let forecast = history(start, &series)
-            .forecast(80.0, start + TimeDelta::minutes(60))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(60))
             .unwrap();
         assert!(
             (forecast.five_hour_pct_per_hour - 6.0).abs() < 1e-6,
@@ -280,7 +295,7 @@ mod tests {
     fn past_the_threshold_only_exhaustion_is_forecast() {
         let start = Utc::now() - TimeDelta::minutes(20);
         let forecast = history(start, &[(0, 82.0, 3), (10, 84.0, 3), (20, 86.0, 3)])
-            .forecast(80.0, start + TimeDelta::minutes(20))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(20))
             .unwrap();
         assert!(forecast.resting_at.is_none());
         assert!(forecast.exhausted_at.is_some());
@@ -311,7 +326,7 @@ mod tests {
             .collect();
         series.extend((1..=6).map(|i| (90 + i * 5, 13.0 + i as f64 * 40.0 / 12.0, 4)));
         let forecast = history(start, &series)
-            .forecast(80.0, start + TimeDelta::minutes(120))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(120))
             .unwrap();
         assert!(
             (forecast.five_hour_pct_per_hour - 40.0).abs() < 1e-6,
@@ -331,13 +346,13 @@ mod tests {
         let mut restarted = history(start, &[(20, 20.0, 3)]);
         assert!(
             restarted
-                .forecast(80.0, start + TimeDelta::minutes(20))
+                .forecast(80.0, SPAN, start + TimeDelta::minutes(20))
                 .is_none()
         );
         restarted.seed(stored.samples.iter().copied());
         assert_eq!(restarted.samples, stored.samples);
         let forecast = restarted
-            .forecast(80.0, start + TimeDelta::minutes(20))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(20))
             .unwrap();
         assert!((forecast.five_hour_pct_per_hour - 30.0).abs() < 1e-6);
     }
