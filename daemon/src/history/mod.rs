@@ -50,7 +50,7 @@ pub async fn run(
     let (seed_tx, mut seed) = oneshot::channel();
     let enabled = config.borrow().history.enabled;
     let mut writer = Writer::new(path, config.clone());
-    let writing = tokio::task::spawn_blocking(move || {
+    let mut writing = tokio::task::spawn_blocking(move || {
         if enabled {
             let _ = seed_tx.send(writer.open_and_read(ACCOUNT, Utc::now() - SEED_SPAN));
         }
@@ -62,6 +62,12 @@ pub async fn run(
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
+            // Only a panic ends it while rows can come: end the task with
+            // it, and the supervisor restarts the daemon.
+            ended = &mut writing => {
+                tracing::error!(?ended, "the history writer ended");
+                return;
+            }
             stored = &mut seed, if !seeded => {
                 seeded = true;
                 if let Ok(stored) = stored {
