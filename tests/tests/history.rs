@@ -40,6 +40,22 @@ async fn push(client: &mut Client, five: f64, resets_at: DateTime<Utc>, as_of: D
         .expect("ingest");
 }
 
+/// Pushes a status-line reading of `five` percent taken now, the window
+/// resetting in an hour.
+async fn push_fresh(client: &mut Client, five: f64) {
+    push(client, five, Utc::now() + TimeDelta::hours(1), Utc::now()).await;
+}
+
+/// Waits until `status.history` shows a failure, and returns it.
+async fn history_error(daemon: &Daemon) -> String {
+    let status = daemon
+        .wait_for(WAIT, |s| {
+            s.history.as_ref().is_some_and(|h| h.last_error.is_some())
+        })
+        .await;
+    status.history.unwrap().last_error.unwrap()
+}
+
 fn rows_in(path: &Path) -> Vec<Row> {
     let store = Store::open_read_only(path).expect("open the history read-only");
     store
@@ -154,13 +170,7 @@ async fn a_file_that_is_not_sqlite_is_moved_aside_and_said() {
     );
 
     let mut client = daemon.client().await;
-    push(
-        &mut client,
-        30.0,
-        Utc::now() + TimeDelta::hours(1),
-        Utc::now(),
-    )
-    .await;
+    push_fresh(&mut client, 30.0).await;
     daemon.wait_for(WAIT, |s| history_rows(s) == Some(1)).await;
     answers(&daemon).await;
 
@@ -192,23 +202,12 @@ async fn a_read_only_state_directory_is_said_and_answers_go_on() {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o500)).unwrap();
         b.honouring_permissions()
     });
-    let status = daemon
-        .wait_for(WAIT, |s| {
-            s.history.as_ref().is_some_and(|h| h.last_error.is_some())
-        })
-        .await;
-    let error = status.history.unwrap().last_error.unwrap();
+    let error = history_error(&daemon).await;
     assert!(error.contains("history.sqlite3"), "{error}");
     daemon.wait_for_log("cannot write the history", WAIT).await;
 
     let mut client = daemon.client().await;
-    push(
-        &mut client,
-        30.0,
-        Utc::now() + TimeDelta::hours(1),
-        Utc::now(),
-    )
-    .await;
+    push_fresh(&mut client, 30.0).await;
     daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
     answers(&daemon).await;
     let dir = daemon.history_path().parent().unwrap().to_owned();
@@ -229,12 +228,7 @@ async fn a_locked_database_is_said_and_its_rows_are_written_once_it_is_free() {
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     // A change of tier makes a row at once.
     push(&mut client, 60.0, resets_at, Utc::now()).await;
-    let status = daemon
-        .wait_for(WAIT, |s| {
-            s.history.as_ref().is_some_and(|h| h.last_error.is_some())
-        })
-        .await;
-    let error = status.history.unwrap().last_error.unwrap();
+    let error = history_error(&daemon).await;
     assert!(error.contains("locked"), "{error}");
     answers(&daemon).await;
 
@@ -289,6 +283,7 @@ async fn a_full_disk_is_said_and_answers_go_on() {
         assert!(Instant::now() < deadline, "no write failed; {status:#?}");
     };
     let error = status.history.unwrap().last_error.unwrap();
+    eprintln!("a full disk, as the status says it: {error}");
     assert!(
         error.contains("full") || error.contains("I/O") || error.contains("large"),
         "{error}"
