@@ -455,3 +455,8 @@ mod tests {
         assert!(s.next_wake() > Instant::now());
     }
 }
+
+/// Cadence over many rounds on the paused clock, where the end-to-end
+/// tests used to sleep and count.
+#[cfg(test)]
+mod cadence;

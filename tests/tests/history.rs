@@ -254,7 +254,7 @@ async fn a_locked_database_is_said_and_its_rows_are_written_once_it_is_free() {
 async fn a_full_disk_is_said_and_answers_go_on() {
     let (_api, daemon) = daemon(|b| {
         b.file_size_limit(96 * 1024)
-            .env("RUST_LOG", "claude_quotad=warn,warn")
+            .env("RUST_LOG", "claude_quotad=info,warn")
     });
     let mut client = daemon.client().await;
     let resets_at = Utc::now() + TimeDelta::hours(2);

@@ -61,7 +61,8 @@ pub enum Command {
     },
     /// Claude Code's hook command (PreToolUse on Agent/Task, SessionStart,
     /// UserPromptSubmit): reads the event on stdin; prints nothing and exits
-    /// 0 on any failure
+    /// 0 on any failure. Its answer is always Claude Code's JSON: --json and
+    /// --no-color change nothing (refusing them would fail the hook)
     Hook,
     /// Wire claude-quota into another program's settings
     #[command(subcommand)]
@@ -72,7 +73,8 @@ pub enum Command {
         shell: Shell,
     },
     /// Serve MCP on stdin/stdout: tools quota_status, route and ask_local
-    /// for Claude Code and other MCP hosts (`claude mcp add claude-quota -- claude-quota mcp`)
+    /// for Claude Code and other MCP hosts (`claude mcp add claude-quota -- claude-quota mcp`);
+    /// refuses --json and --no-color, which mean nothing there
     Mcp,
     /// Install, remove or inspect the login agent that keeps claude-quotad running
     Service(crate::service::ServiceArgs),

@@ -100,13 +100,25 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             hook::run(&cli.socket_path()).await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Setup(target) => setup::run(&target).await,
+        Command::Setup(target) => setup::run(&target, &cli.socket_path(), cli.json).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mcp => mcp::run(cli.socket_path()).await,
+        Command::Mcp => {
+            if cli.json || cli.no_color {
+                // Stdout carries MCP frames only: neither flag can mean
+                // anything there, and a host passing one has a wrong config.
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "`mcp` speaks only MCP on stdout: --json and --no-color have no meaning there",
+                    )
+                    .exit();
+            }
+            mcp::run(cli.socket_path()).await
+        }
         Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
     }

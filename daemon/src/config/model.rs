@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use claude_quota_credentials::AccountEntry;
 pub use claude_quota_credentials::KeychainMethod;
 use claude_quota_proto::{SubagentModel, SubagentModels};
 use serde::{Deserialize, Deserializer};
@@ -58,6 +59,9 @@ pub struct Settings {
     pub claude_code: ClaudeCode,
     /// The history of readings in SQLite.
     pub history: History,
+    /// The Claude Code logins to read, as written (`[[accounts]]`); none:
+    /// the implicit account `default`. [`super::rules`] resolves them.
+    pub accounts: Vec<AccountEntry>,
 }
 
 /// `[history]`: every accepted reading kept in SQLite in the state
@@ -226,6 +230,7 @@ impl Default for Settings {
             notify: Notify::default(),
             claude_code: ClaudeCode::default(),
             history: History::default(),
+            accounts: Vec::new(),
         }
     }
 }

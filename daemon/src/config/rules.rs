@@ -6,10 +6,11 @@
 //! must be refused here, naming the line, instead of overflowing a clock
 //! later or killing the daemon on SIGHUP.
 
+use std::borrow::Cow;
+use std::ops::Deref;
 use std::time::Duration;
 
-use std::ops::Deref;
-
+use claude_quota_credentials::{Account, AccountError, accounts};
 use reqwest::Url;
 
 use super::model::{MIN_LOOPBACK_INTERVAL, Seconds, Settings};
@@ -35,8 +36,9 @@ const MAX_CONNECTIONS: usize = 65_536;
 /// A key whose value is refused, and what it may be instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Broken {
-    /// The key, dotted for tables (`thresholds.burst_below`).
-    pub key: &'static str,
+    /// The key, dotted for tables (`thresholds.burst_below`), indexed for
+    /// arrays of tables (`accounts[1].name`).
+    pub key: Cow<'static, str>,
     /// The value as the daemon read it.
     pub value: String,
     /// What the key accepts.
@@ -47,14 +49,25 @@ pub struct Broken {
 /// on. It can only be made by [`Config::check`], so no part of the daemon
 /// can hold values that were never checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config(Settings);
+pub struct Config {
+    settings: Settings,
+    accounts: Vec<Account>,
+}
 
 impl Config {
     /// Checks every key of `settings` against its range and the URLs
-    /// against their rules; the first broken key is returned.
+    /// against their rules, and resolves the accounts; the first broken
+    /// key is returned.
     pub fn check(settings: Settings) -> Result<Config, Broken> {
         check(&settings)?;
-        Ok(Config(settings))
+        let accounts = accounts::resolve(&settings.accounts).map_err(account_broken)?;
+        Ok(Config { settings, accounts })
+    }
+
+    /// The accounts to run on, in order of preference (lowest `priority`
+    /// first): the configured ones, resolved, or the implicit `default`.
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
     }
 }
 
@@ -62,7 +75,16 @@ impl Deref for Config {
     type Target = Settings;
 
     fn deref(&self) -> &Settings {
-        &self.0
+        &self.settings
+    }
+}
+
+/// A refused `[[accounts]]` table as a refused key, `accounts[i].key`.
+fn account_broken(err: AccountError) -> Broken {
+    Broken {
+        key: format!("accounts[{}].{}", err.index, err.key).into(),
+        value: err.value,
+        allowed: err.allowed,
     }
 }
 
@@ -81,7 +103,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     let loopback = is_loopback(&api);
     if api.scheme() == "http" && !loopback {
         return Err(Broken {
-            key: "api_url",
+            key: "api_url".into(),
             value: format!("{:?}", config.api_url),
             allowed: "an https:// URL (http:// only for a loopback host: the token must not travel in cleartext)".into(),
         });
@@ -151,7 +173,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     )?;
     if !(1..=MAX_CONNECTIONS).contains(&config.max_connections) {
         return Err(Broken {
-            key: "max_connections",
+            key: "max_connections".into(),
             value: config.max_connections.to_string(),
             allowed: format!("1 … {MAX_CONNECTIONS}"),
         });
@@ -175,7 +197,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     ] {
         if !(0.0..=max).contains(&value) {
             return Err(Broken {
-                key,
+                key: key.into(),
                 value: value.to_string(),
                 allowed: format!("0 … {max_name} percent"),
             });
@@ -185,7 +207,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
         && (agent.trim().is_empty() || !agent.bytes().all(|b| (b' '..=b'~').contains(&b)))
     {
         return Err(Broken {
-            key: "user_agent",
+            key: "user_agent".into(),
             value: format!("{agent:?}"),
             allowed: "printable ASCII, not empty (it is sent as the User-Agent header)".into(),
         });
@@ -194,7 +216,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
         && family.trim().is_empty()
     {
         return Err(Broken {
-            key: "models.cloud_family",
+            key: "models.cloud_family".into(),
             value: format!("{family:?}"),
             allowed: "a model family name, such as \"Sonnet\"".into(),
         });
@@ -203,7 +225,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     let in_range = |t: &f64| *t > 0.0 && *t <= 100.0;
     if thresholds.len() > MAX_NOTIFY_THRESHOLDS || !thresholds.iter().all(in_range) {
         return Err(Broken {
-            key: "notify.thresholds",
+            key: "notify.thresholds".into(),
             value: format!("{thresholds:?}"),
             allowed: format!(
                 "at most {MAX_NOTIFY_THRESHOLDS} percentages, each above 0 and at most 100"
@@ -212,7 +234,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     }
     if !(1..=MAX_KEEP_DAYS).contains(&config.history.keep_days) {
         return Err(Broken {
-            key: "history.keep_days",
+            key: "history.keep_days".into(),
             value: config.history.keep_days.to_string(),
             allowed: format!("1 … {MAX_KEEP_DAYS} days"),
         });
@@ -238,7 +260,7 @@ fn seconds(
         return Ok(());
     }
     Err(Broken {
-        key,
+        key: key.into(),
         value: secs(value.0),
         allowed: format!("{min_name} … {} seconds", secs(max)),
     })
@@ -254,7 +276,7 @@ fn parse_url(key: &'static str, text: &str) -> Result<Url, Broken> {
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
         .ok_or_else(|| Broken {
-            key,
+            key: key.into(),
             value: format!("{text:?}"),
             allowed: "an http:// or https:// URL with a host".into(),
         })
@@ -277,9 +299,11 @@ fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
 
-    fn broken_key(text: &str) -> Option<&'static str> {
+    fn broken_key(text: &str) -> Option<String> {
         let settings: Settings = toml::from_str(text).expect("parses");
-        Config::check(settings).err().map(|broken| broken.key)
+        Config::check(settings)
+            .err()
+            .map(|broken| broken.key.into_owned())
     }
 
     #[test]
@@ -324,7 +348,7 @@ mod tests {
             ("[policy]\nforecast_span = 18001", "policy.forecast_span"),
             ("[history]\nkeep_days = 3651", "history.keep_days"),
         ] {
-            assert_eq!(broken_key(text), Some(key), "{text}");
+            assert_eq!(broken_key(text).as_deref(), Some(key), "{text}");
         }
         for text in [
             "poll_interval = 10\nstale_after = 10\nbackoff_cap = 10",
@@ -336,7 +360,7 @@ mod tests {
             "[history]\nkeep_days = 1",
             "[history]\nenabled = false\nkeep_days = 3650",
         ] {
-            assert_eq!(broken_key(text), None, "{text}");
+            assert_eq!(broken_key(text).as_deref(), None, "{text}");
         }
     }
 
@@ -349,46 +373,79 @@ mod tests {
             "http://[::1]:9/x",
         ] {
             assert_eq!(
-                broken_key(&format!("{short}api_url = {url:?}")),
+                broken_key(&format!("{short}api_url = {url:?}")).as_deref(),
                 None,
                 "{url}"
             );
         }
-        assert_eq!(broken_key(short), Some("poll_interval"));
+        assert_eq!(broken_key(short).as_deref(), Some("poll_interval"));
         for url in [
             "http://api.anthropic.com",
             "http://127.0.0.1.example.com",
             "http://localhost.evil.example",
         ] {
             assert_eq!(
-                broken_key(&format!("api_url = {url:?}")),
+                broken_key(&format!("api_url = {url:?}")).as_deref(),
                 Some("api_url"),
                 "{url}"
             );
         }
         for url in ["ftp://127.0.0.1", "127.0.0.1:8080", "https://"] {
             assert_eq!(
-                broken_key(&format!("api_url = {url:?}")),
+                broken_key(&format!("api_url = {url:?}")).as_deref(),
                 Some("api_url"),
                 "{url}"
             );
         }
         assert_eq!(
-            broken_key("[ollama]\nurl = \"localhost\""),
+            broken_key("[ollama]\nurl = \"localhost\"").as_deref(),
             Some("ollama.url")
         );
-        assert_eq!(broken_key("[ollama]\nurl = \"http://gpu-box:11434\""), None);
+        assert_eq!(
+            broken_key("[ollama]\nurl = \"http://gpu-box:11434\"").as_deref(),
+            None
+        );
+    }
+
+    #[test]
+    fn accounts_are_resolved_in_order_of_preference() {
+        assert_eq!(
+            Config::default().accounts(),
+            [Account::implicit()],
+            "none configured: the implicit default"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[[accounts]]\nname = \"personal\"\n[[accounts]]\nname = \"work\"\nclaude_config_dir = {:?}\npriority = 0\n",
+            dir.path().display().to_string()
+        );
+        let config = Config::check(toml::from_str(&text).unwrap()).unwrap();
+        let accounts = config.accounts();
+        assert_eq!(accounts[0].name, "work");
+        assert_eq!(accounts[0].claude_config_dir.as_deref(), Some(dir.path()));
+        assert_eq!(
+            (accounts[1].name.as_str(), accounts[1].priority),
+            ("personal", 1)
+        );
+        assert_eq!(accounts[1].claude_config_dir, None);
+        assert_eq!(
+            broken_key("[[accounts]]\nname = \"Work\"").as_deref(),
+            Some("accounts[0].name")
+        );
     }
 
     #[test]
     fn a_user_agent_must_be_a_header_value_and_a_family_a_name() {
-        assert_eq!(broken_key("user_agent = \"claude-code/9.9.9\""), None);
+        assert_eq!(
+            broken_key("user_agent = \"claude-code/9.9.9\"").as_deref(),
+            None
+        );
         for bad in ["", " ", "two\\nlines", "naïve"] {
             let text = format!("user_agent = \"{bad}\"");
-            assert_eq!(broken_key(&text), Some("user_agent"), "{bad:?}");
+            assert_eq!(broken_key(&text).as_deref(), Some("user_agent"), "{bad:?}");
         }
         assert_eq!(
-            broken_key("[models]\ncloud_family = \" \""),
+            broken_key("[models]\ncloud_family = \" \"").as_deref(),
             Some("models.cloud_family")
         );
     }

@@ -45,6 +45,8 @@ impl EventKind {
 /// One piece of news, with what a hook is told about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The account it happened to (set by whoever watches that account).
+    pub account: String,
     /// What happened.
     pub kind: EventKind,
     /// The tier now.
@@ -134,10 +136,10 @@ impl Watcher {
         reading: Option<&Reading>,
         thresholds: &[f64],
     ) -> Vec<Event> {
+        let assessment = &verdict.assessment;
         let notable = (
-            verdict.assessment.tier,
-            verdict
-                .assessment
+            assessment.tier,
+            assessment
                 .cloud_capped_by
                 .as_ref()
                 .map(|cap| cap.model.clone()),
@@ -147,28 +149,19 @@ impl Watcher {
             self.forecast.start(verdict);
             return Vec::new();
         };
-        if verdict.assessment.stale {
+        if assessment.stale {
             return Vec::new();
         }
         let capped_by = notable.1.clone();
         let event = |kind, reason: String| Event {
+            account: String::new(),
             kind,
-            tier: verdict.assessment.tier,
+            tier: assessment.tier,
             previous: previous.0,
             reason,
-            five_hour: Some(
-                verdict
-                    .assessment
-                    .windows
-                    .five_hour
-                    .map_or(0.0, |w| w.utilization),
-            ),
-            seven_day: verdict.assessment.windows.seven_day.map(|w| w.utilization),
-            resets_at: verdict
-                .assessment
-                .windows
-                .five_hour
-                .and_then(|w| w.resets_at),
+            five_hour: Some(assessment.windows.five_hour.map_or(0.0, |w| w.utilization)),
+            seven_day: assessment.windows.seven_day.map(|w| w.utilization),
+            resets_at: assessment.windows.five_hour.and_then(|w| w.resets_at),
             cloud_capped_by: capped_by.clone(),
             window: None,
             threshold: None,
@@ -187,32 +180,22 @@ impl Watcher {
                         "{} window reset at {}; {}",
                         window.words(),
                         at.format("%H:%M UTC"),
-                        verdict.assessment.reason
+                        assessment.reason
                     ),
                 )
             }),
-            None if tier_changed => {
-                events.push(event(EventKind::Tier, verdict.assessment.reason.clone()))
-            }
+            None if tier_changed => events.push(event(EventKind::Tier, assessment.reason.clone())),
             None => {}
         }
         self.shown = Some(notable);
         let current = [
             (
                 Window::FiveHour,
-                verdict
-                    .assessment
-                    .windows
-                    .five_hour
-                    .map_or(0.0, |w| w.utilization),
+                assessment.windows.five_hour.map_or(0.0, |w| w.utilization),
             ),
             (
                 Window::SevenDay,
-                verdict
-                    .assessment
-                    .windows
-                    .seven_day
-                    .map_or(0.0, |w| w.utilization),
+                assessment.windows.seven_day.map_or(0.0, |w| w.utilization),
             ),
         ];
         for (slot, (window, utilization)) in current.into_iter().enumerate() {

@@ -4,9 +4,11 @@
 //! never mix a `burst` decision with a `resting` model.
 
 use claude_quota_proto::{
-    Decision, Forecast, LocalInfo, ModelChoice, Provider, RouteChoice, TaskComplexity, TaskValue,
+    Decision, Forecast, LocalInfo, ModelChoice, Provider, Reply, RouteChoice, TaskComplexity,
+    TaskValue,
 };
 
+use super::Question;
 use super::tier::{self, Assessment};
 use super::{Now, local_choice, pace, table};
 use crate::config::Config;
@@ -86,6 +88,26 @@ impl Verdict {
     /// Whether a task of `value` may go to the cloud.
     pub fn use_cloud(&self, value: TaskValue) -> bool {
         self.clouds[position(&TaskValue::ALL, value)]
+    }
+
+    /// Whether the answer to `question` sends the task to the cloud.
+    pub fn uses_cloud(&self, question: Question) -> bool {
+        match question {
+            Question::Route(value, complexity) => {
+                self.pick(complexity).provider == Provider::Anthropic && self.use_cloud(value)
+            }
+            Question::Decision(value) => self.use_cloud(value),
+            Question::Model(complexity) => self.pick(complexity).provider == Provider::Anthropic,
+        }
+    }
+
+    /// The reply to `question`.
+    pub fn answer(&self, question: Question) -> Reply {
+        match question {
+            Question::Route(value, complexity) => Reply::Route(self.route(value, complexity)),
+            Question::Decision(value) => Reply::Decision(self.decision(value)),
+            Question::Model(complexity) => Reply::Model(self.model(complexity)),
+        }
     }
 
     /// The `should_use_cloud` answer for a task of `value`.
