@@ -10,6 +10,7 @@ mod demand;
 mod fetch;
 mod fleet;
 mod forecast;
+mod history;
 mod http;
 mod ingest;
 mod logging;
@@ -88,6 +89,7 @@ fn start() -> anyhow::Result<()> {
     }
     logging::init(args.log_format);
     raise_fd_limit();
+    ignore_file_size_signal();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -135,6 +137,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "notifier",
         notify::run(
             state.subscribe(),
+            config_rx.clone(),
+            local_rx.clone(),
+            shutdown.clone(),
+        ),
+    );
+    tasks.spawn(
+        "history",
+        history::run(
+            claude_quota_history::default_path(),
+            Arc::clone(&state),
             config_rx.clone(),
             local_rx.clone(),
             shutdown.clone(),
@@ -192,6 +204,14 @@ async fn wait_for_shutdown(
             Err(err) => tracing::error!(%err, "config not reloaded; keeping the old one"),
         }
     }
+}
+
+/// Ignores SIGXFSZ: past a file-size limit (`ulimit -f`) a write then
+/// fails with `EFBIG`, which the history and the saved reading report,
+/// instead of the signal killing the daemon.
+fn ignore_file_size_signal() {
+    // SAFETY: making a signal ignored has no preconditions.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
 }
 
 /// Lifts the soft open-file limit as high as the system allows: each

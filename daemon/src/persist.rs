@@ -63,10 +63,7 @@ enum OnDisk {
 /// Linux (`~/.local/state/claude-quota/`), `~/Library/Application
 /// Support/claude-quota/` on macOS.
 pub fn state_dir() -> PathBuf {
-    dirs::state_dir()
-        .or_else(dirs::data_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("claude-quota")
+    claude_quota_history::state_dir()
 }
 
 /// Where the account named `account` keeps its reading:

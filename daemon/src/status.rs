@@ -118,7 +118,7 @@ fn top_level(
         local: Some(local.clone()),
         weekly_scoped: windows.weekly_scoped,
         accounts: Vec::new(),
-        history: None,
+        history: crate::history::info(),
     }
 }
 

@@ -38,6 +38,16 @@ fn with_fixed_schedule(toml: &str) -> String {
     }
 }
 
+/// The daemon's history database, relative to its temp dir (its
+/// `XDG_STATE_HOME` is `state/`).
+const HISTORY: &str = "state/claude-quota/history.sqlite3";
+
+/// Whether the tests run as root, whom file modes do not stop.
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// How long a daemon may take to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -81,6 +91,8 @@ pub struct DaemonBuilder {
     config_owner: Option<u32>,
     saved_state: Option<String>,
     secret_service: bool,
+    honour_permissions: bool,
+    file_size_limit: Option<u64>,
 }
 
 impl DaemonBuilder {
@@ -93,6 +105,26 @@ impl DaemonBuilder {
             poll_interval.to_string(),
         ]);
         self
+    }
+
+    /// Makes file permissions hold for the daemon even when the tests run
+    /// as root (as CI does): it runs without the capabilities that let
+    /// root write where the mode says no (`setpriv`, util-linux).
+    pub fn honouring_permissions(mut self) -> Self {
+        self.honour_permissions = true;
+        self
+    }
+
+    /// Limits the size of every file the daemon writes (`RLIMIT_FSIZE`),
+    /// as a full disk would: past it a write fails.
+    pub fn file_size_limit(mut self, bytes: u64) -> Self {
+        self.file_size_limit = Some(bytes);
+        self
+    }
+
+    /// Where the daemon keeps its history of readings.
+    pub fn history_path(&self) -> PathBuf {
+        self.dir.path().join(HISTORY)
     }
 
     /// Writes Claude Code's credentials file holding `token`.
@@ -261,9 +293,32 @@ impl DaemonBuilder {
             let mut command = Command::new(&wrapper[0]);
             command.args(&wrapper[1..]).process_group(0);
             command
+        } else if self.honour_permissions && is_root() {
+            let mut command = Command::new("setpriv");
+            command
+                .arg("--bounding-set=-dac_override,-dac_read_search")
+                .arg("--")
+                .arg(bin("claude-quotad"));
+            command
         } else {
             Command::new(bin("claude-quotad"))
         };
+        if let Some(limit) = self.file_size_limit {
+            // SAFETY: setrlimit is async-signal-safe and touches only the child.
+            unsafe {
+                command.pre_exec(move || {
+                    let rlimit = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         command.args(&self.args).env_clear();
         if self.pass_socket {
             command
@@ -329,6 +384,8 @@ impl Daemon {
             config_owner: None,
             saved_state: None,
             secret_service: false,
+            honour_permissions: false,
+            file_size_limit: None,
         }
     }
 
@@ -340,6 +397,11 @@ impl Daemon {
     /// Its private temp dir.
     pub fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Where it keeps its history of readings.
+    pub fn history_path(&self) -> PathBuf {
+        self.dir.path().join(HISTORY)
     }
 
     /// Its config file.

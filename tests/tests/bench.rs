@@ -63,7 +63,8 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules_and
         keys.sort();
         keys
     };
-    assert_eq!(keys(&day), ["blind", "no_pushes", "with_pushes"]);
+    assert_eq!(keys(&day), ["blind", "forecast", "no_pushes", "with_pushes"]);
+    forecast_scores(&day["forecast"]);
     for scenario in ["no_pushes", "with_pushes"] {
         assert_eq!(keys(&day[scenario]), ["adaptive", "fixed"]);
         for schedule in ["fixed", "adaptive"] {
@@ -73,10 +74,12 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules_and
                 [
                     "calls_per_day",
                     "first_answer_after_idle_s",
+                    "forecast",
                     "longest_wrong_s",
                     "wrong_share"
                 ]
             );
+            forecast_scores(&figures["forecast"]);
             let number = |key: &str| {
                 let value = figures[key].as_f64();
                 value
@@ -111,6 +114,39 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules_and
             assert!(figures["calls_per_day"].as_f64() > Some(0.0), "{scenario}");
         }
     }
+}
+
+/// The forecast's scores at each horizon: how many forecasts were scored,
+/// and their median and 90th-percentile errors (`null` when none was).
+fn forecast_scores(scores: &Value) {
+    for horizon in ["15m", "30m", "60m"] {
+        let score = &scores[horizon];
+        let scored = score["forecasts"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{horizon}: {scores}"));
+        for key in ["median_error_min", "p90_error_min"] {
+            let error = &score[key];
+            let fits = match error.as_f64() {
+                Some(minutes) => scored > 0 && minutes.is_finite() && minutes >= 0.0,
+                None => scored == 0 && error.is_null(),
+            };
+            assert!(fits, "{horizon}.{key}: {scores}");
+        }
+    }
+    assert!(
+        scores["15m"]["forecasts"].as_u64() > Some(0),
+        "the quick day has a climb to forecast: {scores}"
+    );
+}
+
+#[test]
+fn the_history_run_times_route_with_and_without_the_history() {
+    let output = bench(&["--only-history", "--samples", "2000"]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    for row in ["| history kept |", "| history off |", "rows in"] {
+        assert!(report.contains(row), "no {row:?} in:\n{report}");
+    }
+    assert!(!report.contains("wrote 0 rows"), "{report}");
 }
 
 /// `--machinery` needs a daemon built with `--features speed-variants`; the

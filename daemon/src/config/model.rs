@@ -57,9 +57,32 @@ pub struct Settings {
     pub notify: Notify,
     /// The subagent model per tier, for `claude-quota hook`.
     pub claude_code: ClaudeCode,
+    /// The history of readings in SQLite.
+    pub history: History,
     /// The Claude Code logins to read, as written (`[[accounts]]`); none:
     /// the implicit account `default`. [`super::rules`] resolves them.
     pub accounts: Vec<AccountEntry>,
+}
+
+/// `[history]`: every accepted reading kept in SQLite in the state
+/// directory, for `claude-quota history` and a forecast that survives a
+/// restart.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct History {
+    /// Whether readings are kept at all.
+    pub enabled: bool,
+    /// How many days of rows are kept; older ones are pruned.
+    pub keep_days: u32,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            enabled: true,
+            keep_days: 90,
+        }
+    }
 }
 
 /// `[claude_code]`: which model a Claude Code subagent runs on per tier,
@@ -118,6 +141,9 @@ pub struct Policy {
     /// needs to reach the nearest threshold. The account's own fastest
     /// climb raises it when faster.
     pub fastest_burn_pct_per_min: f64,
+    /// How far back the forecast looks: it fits the readings of the
+    /// current 5-hour window taken in this span before the newest.
+    pub forecast_span: Seconds,
 }
 
 impl Default for Policy {
@@ -127,6 +153,7 @@ impl Default for Policy {
             adaptive: true,
             adaptive_max_interval: Seconds(Duration::from_secs(240)),
             fastest_burn_pct_per_min: 2.0,
+            forecast_span: Seconds(Duration::from_secs(1800)),
         }
     }
 }
@@ -209,6 +236,7 @@ impl Default for Settings {
             policy: Policy::default(),
             notify: Notify::default(),
             claude_code: ClaudeCode::default(),
+            history: History::default(),
             accounts: Vec::new(),
         }
     }
@@ -334,6 +362,9 @@ active = "sonnet"
 resting = "haiku"
 [ollama]
 url = "http://127.0.0.1:11434"
+[history]
+enabled = true
+keep_days = 90
 "#;
         let settings: Settings = toml::from_str(text).unwrap();
         assert_eq!(settings, Settings::default());

@@ -22,6 +22,11 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest poll interval.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The shortest and longest `[policy] forecast_span`: a few readings, and
+/// the 5-hour window itself.
+const MIN_FORECAST_SPAN: Duration = Duration::from_secs(300);
+const MAX_FORECAST_SPAN: Duration = Duration::from_secs(5 * 3600);
+
 /// The longest interval of any kind (`stale_after`, `backoff_cap`): a day.
 const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
 
@@ -160,6 +165,12 @@ fn check(config: &Settings) -> Result<(), Broken> {
         LONGEST_INTERVAL,
     )?;
     seconds(
+        "policy.forecast_span",
+        config.policy.forecast_span,
+        floor(MIN_FORECAST_SPAN, &MIN_FORECAST_SPAN.as_secs().to_string()),
+        MAX_FORECAST_SPAN,
+    )?;
+    seconds(
         "idle_poll_interval",
         config.idle_poll_interval,
         poll_floor,
@@ -235,8 +246,18 @@ fn check(config: &Settings) -> Result<(), Broken> {
             ),
         });
     }
+    if !(1..=MAX_KEEP_DAYS).contains(&config.history.keep_days) {
+        return Err(Broken {
+            key: "history.keep_days".into(),
+            value: config.history.keep_days.to_string(),
+            allowed: format!("1 … {MAX_KEEP_DAYS} days"),
+        });
+    }
     Ok(())
 }
+
+/// The longest history kept: ten years of a row a minute is about 450 MB.
+const MAX_KEEP_DAYS: u32 = 3650;
 
 /// How many `[notify] thresholds` may be set: each is told once per
 /// crossing per window, and a long list would be a flood.
@@ -348,6 +369,10 @@ mod tests {
                 "[policy]\nfastest_burn_pct_per_min = nan",
                 "policy.fastest_burn_pct_per_min",
             ),
+            ("[history]\nkeep_days = 0", "history.keep_days"),
+            ("[policy]\nforecast_span = 60", "policy.forecast_span"),
+            ("[policy]\nforecast_span = 18001", "policy.forecast_span"),
+            ("[history]\nkeep_days = 3651", "history.keep_days"),
         ] {
             assert_eq!(broken_key(text).as_deref(), Some(key), "{text}");
         }
@@ -360,6 +385,8 @@ mod tests {
             "[thresholds]\nburst_below = 0\nresting_above = 100\nweekly_resting_above = 0",
             "[policy]\nfastest_burn_pct_per_min = 0.1",
             "[policy]\nfastest_burn_pct_per_min = 1000",
+            "[history]\nkeep_days = 1",
+            "[history]\nenabled = false\nkeep_days = 3650",
         ] {
             assert_eq!(broken_key(text).as_deref(), None, "{text}");
         }

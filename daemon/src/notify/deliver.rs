@@ -102,7 +102,7 @@ pub async fn tell(channel: Channel, queue: Arc<Queue>, config: watch::Receiver<A
 
 /// The command's environment: `CLAUDE_QUOTA_EVENT` and the rest; a value
 /// not known is empty.
-pub fn env(event: &Event) -> [(&'static str, String); 11] {
+pub fn env(event: &Event) -> [(&'static str, String); 12] {
     let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
     [
         ("CLAUDE_QUOTA_EVENT", event.kind.as_str().to_owned()),
@@ -131,6 +131,13 @@ pub fn env(event: &Event) -> [(&'static str, String); 11] {
                 .unwrap_or_default(),
         ),
         ("CLAUDE_QUOTA_THRESHOLD", number(event.threshold)),
+        (
+            "CLAUDE_QUOTA_EXHAUSTED_AT",
+            event
+                .exhausted_at
+                .map(|at| at.to_rfc3339())
+                .unwrap_or_default(),
+        ),
     ]
 }
 
@@ -156,6 +163,7 @@ fn desktop_args(macos: bool, event: &Event) -> (&'static str, Vec<OsString>) {
             event.threshold.unwrap_or_default()
         ),
         EventKind::ExtraUsage => "claude-quota: extra usage".to_owned(),
+        EventKind::Forecast => "claude-quota: 100% before the reset".to_owned(),
     };
     let body = if event.kind == EventKind::Tier {
         format!("{} (was {})", event.reason, event.previous)
@@ -226,6 +234,7 @@ mod tests {
             cloud_capped_by: None,
             window: (kind == EventKind::Threshold).then_some(Window::FiveHour),
             threshold: (kind == EventKind::Threshold).then_some(80.0),
+            exhausted_at: None,
         }
     }
 

@@ -1,12 +1,14 @@
 //! What is worth telling, found by comparing each verdict with the last:
 //! a change of tier (or of the cloud model's own cap), a window crossing a
 //! `[notify] thresholds` percentage upwards, a window resetting (and so
-//! opening the cloud again), extra usage starting to be spent. Pure: the
+//! opening the cloud again), extra usage starting to be spent, the
+//! forecast putting 100 % before the 5-hour window's reset. Pure: the
 //! [`Watcher`] sees verdicts and readings, never a clock or a process.
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::{ExtraUsage, Tier};
 
+use super::forecast::EarlyExhaustion;
 use crate::policy::Verdict;
 use crate::reading::Reading;
 
@@ -22,6 +24,9 @@ pub enum EventKind {
     Threshold,
     /// Extra usage started being spent.
     ExtraUsage,
+    /// At the current pace the 5-hour window reaches 100 % before it
+    /// resets; told once per window.
+    Forecast,
 }
 
 impl EventKind {
@@ -32,6 +37,7 @@ impl EventKind {
             EventKind::Reset => "reset",
             EventKind::Threshold => "threshold",
             EventKind::ExtraUsage => "extra_usage",
+            EventKind::Forecast => "forecast",
         }
     }
 }
@@ -61,6 +67,9 @@ pub struct Event {
     pub window: Option<Window>,
     /// The threshold crossed, for a threshold event.
     pub threshold: Option<f64>,
+    /// When the 5-hour window reaches 100 % at this pace, for a forecast
+    /// event.
+    pub exhausted_at: Option<DateTime<Utc>>,
 }
 
 /// The windows thresholds and resets are told for.
@@ -111,6 +120,8 @@ pub struct Watcher {
     told_resets: Vec<(Window, DateTime<Utc>)>,
     /// Whether extra usage was being spent, once known.
     spending: Option<bool>,
+    /// Which window's early exhaustion was told.
+    forecast: EarlyExhaustion,
 }
 
 impl Watcher {
@@ -135,6 +146,7 @@ impl Watcher {
         );
         let Some(previous) = self.shown.clone() else {
             self.shown = Some(notable);
+            self.forecast.start(verdict);
             return Vec::new();
         };
         if assessment.stale {
@@ -153,6 +165,7 @@ impl Watcher {
             cloud_capped_by: capped_by.clone(),
             window: None,
             threshold: None,
+            exhausted_at: None,
         };
         let mut events = Vec::new();
         let resets = self.resets(verdict, reading, thresholds);
@@ -214,6 +227,21 @@ impl Watcher {
             ));
         }
         self.spending = Some(spending);
+        if let Some((exhausted_at, resets_at)) = self.forecast.news(verdict) {
+            let rate = verdict.forecast.map_or(0.0, |f| f.five_hour_pct_per_hour);
+            events.push(Event {
+                window: Some(Window::FiveHour),
+                exhausted_at: Some(exhausted_at),
+                ..event(
+                    EventKind::Forecast,
+                    format!(
+                        "at {rate:.0} %/h the 5-hour window reaches 100% at {}, before its reset at {}",
+                        exhausted_at.format("%H:%M UTC"),
+                        resets_at.format("%H:%M UTC")
+                    ),
+                )
+            });
+        }
         events
     }
 

@@ -5,6 +5,7 @@
 
 mod deliver;
 mod events;
+mod forecast;
 
 use std::collections::HashMap;
 use std::sync::Arc;

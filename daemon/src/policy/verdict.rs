@@ -41,9 +41,11 @@ struct Pick {
 /// The policy's verdict on `state` under `config` at `now`, given what
 /// Ollama reports (`local`).
 pub fn verdict(state: &Snapshot, config: &Config, local: &LocalInfo, now: Now) -> Verdict {
-    let forecast = state
-        .history
-        .forecast(config.thresholds.resting_above, now.wall);
+    let forecast = state.history.forecast(
+        config.thresholds.resting_above,
+        config.policy.forecast_span.0,
+        now.wall,
+    );
     let mut assessment = tier::assess(
         &config.thresholds,
         config.models.family(),

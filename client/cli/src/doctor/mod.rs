@@ -11,6 +11,7 @@ mod agent;
 mod check;
 mod claude_code;
 mod config;
+mod history;
 mod ollama;
 mod socket;
 mod sources;
@@ -67,6 +68,10 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     checks.push(agent::check().await);
     checks.push(claude_code.check);
     checks.push(subagent_env::check());
+    checks.push(history::check(
+        &claude_quota_history::default_path(),
+        reached.as_ref().ok().map(|(_, s)| s),
+    ));
     checks.push(ollama::check(
         reached.as_ref().ok().map(|(_, s)| s.local.as_ref()),
     ));

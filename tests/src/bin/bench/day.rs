@@ -14,6 +14,7 @@ use futures_util::future::try_join_all;
 use tokio::time::sleep_until;
 
 use crate::clock::SimClock;
+use crate::forecast::{self, Score};
 use crate::plan::{
     ADAPTIVE_MAX_INTERVAL, BACKOFF_CAP, FASTEST_BURN_PCT_PER_MIN, IDLE_AFTER, IDLE_POLL_INTERVAL,
     POLL_INTERVAL, Plan, REFRESH_MIN_INTERVAL, STALE_AFTER,
@@ -50,6 +51,9 @@ pub struct Outcome {
     /// How far behind schedule the router's latest question went, in real
     /// time.
     pub latest_question: Duration,
+    /// The daemon's forecasts, read every simulated minute, against the
+    /// truth at each of [`forecast::HORIZONS`].
+    pub forecast: [Score; 3],
 }
 
 /// The two schedules in one push scenario.
@@ -163,7 +167,11 @@ impl Run {
                 Ok(())
             }
         };
-        let (log, ()) = tokio::try_join!(router(plan, clock, socket), pushes)?;
+        let (log, (), forecasts) = tokio::try_join!(
+            router(plan, clock, socket),
+            pushes,
+            forecast::watch(plan, clock, socket)
+        )?;
         let (start, end) = (clock.instant(0.0), clock.instant(plan.length()));
         sleep_until(end.into()).await;
         let calls = self
@@ -182,6 +190,7 @@ impl Run {
             tally,
             first_answer_after_idle: woke.into_iter().max().unwrap_or_default(),
             latest_question: latest,
+            forecast: forecast::score(plan, &forecasts),
         })
     }
 }
@@ -194,7 +203,7 @@ impl Run {
 fn config(plan: &Plan, schedule: Schedule) -> String {
     let s = |simulated| plan.real_secs(simulated);
     format!(
-        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\nadaptive_max_interval = {}\nfastest_burn_pct_per_min = {}\n",
+        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\nadaptive_max_interval = {}\nfastest_burn_pct_per_min = {}\nforecast_span = {}\n",
         s(STALE_AFTER),
         s(IDLE_AFTER),
         s(IDLE_POLL_INTERVAL),
@@ -203,5 +212,6 @@ fn config(plan: &Plan, schedule: Schedule) -> String {
         schedule == Schedule::Adaptive,
         s(ADAPTIVE_MAX_INTERVAL),
         plan.real_pct_per_min(FASTEST_BURN_PCT_PER_MIN),
+        s(forecast::SPAN),
     )
 }

@@ -15,7 +15,9 @@ mod clock;
 mod curve;
 mod day;
 mod day_report;
+mod forecast;
 mod goals;
+mod history;
 mod load;
 mod machinery;
 mod measure;
@@ -86,6 +88,10 @@ struct Args {
     /// with `--features speed-variants`)
     #[arg(long, conflicts_with = "only_day")]
     machinery: bool,
+    /// Only whether keeping the history moves `route`'s latency: two
+    /// daemons, with and without `[history]`, one writing a row every poll
+    #[arg(long, conflicts_with_all = ["only_day", "machinery"])]
+    only_history: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -111,6 +117,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         Plan::full()
     };
+    if args.only_history {
+        return runtime.block_on(history::run(args.samples));
+    }
     if args.only_day {
         let day = runtime.block_on(day::run(&plan))?;
         let blind = runtime.block_on(blind::run(args.quick))?;
