@@ -15,8 +15,10 @@
  * asked it answers local, with the local model the daemon named in its
  * `hello` (the built-in default only before any contact), because spending
  * the subscription on a guess is the one unsafe answer. `Client` offers the
- * whole protocol (status, decisions, subscriptions, readings from response
- * headers). Names and errors mirror the Python client `claude_quota.py`;
+ * whole protocol (status, decisions, subscriptions, pushed readings and
+ * response headers, which the daemon reads; every question takes an
+ * optional `{ account }`). Names and errors mirror the Python client
+ * `claude_quota.py`;
  * the rules all three bundled clients follow, held to by one conformance
  * suite (`tests/conformance/cases.json`), are in docs/protocol.md, "Client
  * rules".
@@ -60,11 +62,6 @@ const SOCKET_ENV = "CLAUDE_QUOTA_SOCKET";
  * `models.local_large`. */
 const FALLBACK_LOCAL_MODEL = "qwen3:14b";
 
-/** The model family the `7d_oi` header window caps: Claude Code calls that
- * window `seven_day_overage_included` and labels it the "Fable limit".
- * `ingestHeaders` sends it as a weekly cap of this family. */
-const OVERAGE_INCLUDED_FAMILY = "Fable";
-
 /** How this client introduces itself in `hello`, for the daemon's logs. */
 const CLIENT_NAME = `claude-quota-node/${VERSION}`;
 /** The reason every local fallback starts with. */
@@ -90,6 +87,11 @@ const PREFIX_LEN = 4;
 // `sun_path` holds 104 bytes on macOS, including the terminating NUL.
 const MACOS_MAX_SOCKET_PATH = 103;
 const HEADER_PREFIX = "anthropic-ratelimit-unified-";
+// The most headers one push carries, and the longest name and value in
+// bytes: what the daemon takes (docs/protocol.md, "Client rules").
+const MAX_HEADERS = 64;
+const MAX_HEADER_NAME = 128;
+const MAX_HEADER_VALUE = 256;
 // Frames read ahead of their reader before the socket is paused.
 const MAX_QUEUED_FRAMES = 16;
 
@@ -142,7 +144,9 @@ class DaemonError extends ClaudeQuotaError {
 /**
  * The socket the daemon listens on unless told otherwise, resolved as the
  * daemon and the other clients do, so nobody has to pass a path:
- * `$CLAUDE_QUOTA_SOCKET`, else `$XDG_RUNTIME_DIR/claude-quota/` on Linux or
+ * `$CLAUDE_QUOTA_SOCKET`, else `$XDG_RUNTIME_DIR/claude-quota/` on Linux
+ * (without `XDG_RUNTIME_DIR`, `/run/user/<uid>/claude-quota/` when that
+ * runtime directory is yours alone) or
  * `~/Library/Application Support/claude-quota/` on macOS, else a per-user
  * directory under `$TMPDIR` (or `/tmp`).
  */
@@ -160,7 +164,22 @@ function platformDir(env) {
     const socket = path.join(directory, SOCKET_NAME);
     return Buffer.byteLength(socket) <= MACOS_MAX_SOCKET_PATH ? directory : null;
   }
-  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, "claude-quota") : null;
+  const runtime = env.XDG_RUNTIME_DIR || userRuntimeDir();
+  return runtime ? path.join(runtime, "claude-quota") : null;
+}
+
+/** `/run/user/<uid>` when it is a real directory of this user that nobody
+ * else can write, as the daemon checks it; else null. */
+function userRuntimeDir() {
+  const directory = `/run/user/${process.getuid()}`;
+  let info;
+  try {
+    info = fs.lstatSync(directory);
+  } catch {
+    return null;
+  }
+  const mine = info.isDirectory() && info.uid === process.getuid() && (info.mode & 0o022) === 0;
+  return mine ? directory : null;
 }
 
 /** Refuses a name the daemon would refuse, without a round trip, with the
@@ -513,37 +532,44 @@ class Client {
   }
 
   /** The whole decision for a task of `value`: `use_cloud`, `tier`,
-   * `reason` and `stale`, for routers that log why. */
-  async decide(value) {
+   * `reason` and `stale`, for routers that log why, and `account` and
+   * `claude_config_dir` when the daemon has accounts. `{ account }` asks
+   * for that account alone; without it the daemon picks. */
+  async decide(value, { account } = {}) {
     check("task value", value, TASK_VALUES);
-    return this.request({ type: "should_use_cloud", task_value: value });
+    return this.request(withAccount({ type: "should_use_cloud", task_value: value }, account));
   }
 
-  /** Whether a task of `value` (one of `TASK_VALUES`) may go to the cloud now. */
-  async shouldUseCloud(value) {
-    return Boolean((await this.decide(value)).use_cloud);
+  /** Whether a task of `value` (one of `TASK_VALUES`) may go to the cloud
+   * now (on `account`, when given). */
+  async shouldUseCloud(value, options = {}) {
+    return Boolean((await this.decide(value, options)).use_cloud);
   }
 
   /** The model for a task of `complexity` (one of `TASK_COMPLEXITIES`):
    * `model`, `provider` (`anthropic`/`ollama`), `tier`, `reason`, `stale`
-   * and `available` (false when the local model cannot run now). */
-  async selectModel(complexity) {
+   * and `available` (false when the local model cannot run now), and the
+   * account as `decide` says. */
+  async selectModel(complexity, { account } = {}) {
     check("task complexity", complexity, TASK_COMPLEXITIES);
-    return this.request({ type: "select_model", task_complexity: complexity });
+    return this.request(withAccount({ type: "select_model", task_complexity: complexity }, account));
   }
 
   /**
    * Where a task of `value` and `complexity` goes now:
-   * `{provider, model, reason, tier, available, use_cloud, stale}`, from
-   * one question (`route`) within `routeTimeout`. Never throws: any failure
-   * (no daemon, another user's, a timeout, an error or unreadable reply, an
-   * unknown value) answers local with `fallbackModel`, and `reason` says why.
+   * `{provider, model, reason, tier, available, use_cloud, stale, account,
+   * claude_config_dir}`, from one question (`route`) within `routeTimeout`,
+   * for `account` alone when given (else the daemon picks one and names
+   * it). Never throws: any failure (no daemon, another user's, a timeout,
+   * an error or unreadable reply, an unknown value or account) answers
+   * local with `fallbackModel`, and `reason` says why.
    */
-  async route(value, complexity) {
+  async route(value, complexity, { account } = {}) {
     try {
       check("task value", value, TASK_VALUES);
       check("task complexity", complexity, TASK_COMPLEXITIES);
-      const reply = answer(await this.call({ type: "route", task_value: value, task_complexity: complexity }, this.routeTimeout));
+      const request = withAccount({ type: "route", task_value: value, task_complexity: complexity }, account);
+      const reply = answer(await this.call(request, this.routeTimeout));
       return {
         provider: reply.provider,
         model: reply.model,
@@ -552,6 +578,8 @@ class Client {
         available: reply.available !== false,
         use_cloud: reply.use_cloud,
         stale: reply.stale,
+        account: reply.account ?? null,
+        claude_config_dir: reply.claude_config_dir ?? null,
       };
     } catch (err) {
       return {
@@ -562,6 +590,8 @@ class Client {
         available: true,
         use_cloud: false,
         stale: true,
+        account: null,
+        claude_config_dir: null,
       };
     }
   }
@@ -573,17 +603,34 @@ class Client {
   }
 
   /**
-   * Hands the daemon what the `anthropic-ratelimit-unified-*` headers of a
-   * Messages API response say (a `Headers` object, a `Map`, a plain object
-   * or an array of pairs; names in any case), which saves it a poll of the
-   * usage API. Resolves to `true` when a reading was sent and `false` when
-   * the headers hold none; a value that cannot be read only drops its
-   * field (`readingFromHeaders`).
+   * Pushes a reading taken from Claude Code's status line:
+   * `{ five_hour, seven_day, as_of }`, each window
+   * `{ utilization: percent, resets_at: RFC 3339 or null }` (`five_hour`
+   * null when no session window is open, which the daemon reads as idle),
+   * at least one of them; `as_of` when it was taken (an RFC 3339 string or
+   * a `Date`; the arrival when absent). `{ account }`: the account it
+   * belongs to. The daemon keeps it only if it is newer than the reading
+   * it holds.
    */
-  async ingestHeaders(headers) {
-    const reading = readingFromHeaders(headers);
-    if (reading === null) return false;
-    await this.request({ type: "ingest", source: "headers", ...reading });
+  async ingest({ five_hour = null, seven_day = null, as_of } = {}, { account } = {}) {
+    const message = { type: "ingest", source: "statusline", five_hour, seven_day };
+    if (as_of !== undefined && as_of !== null) message.as_of = as_of instanceof Date ? as_of.toISOString() : as_of;
+    await this.request(withAccount(message, account));
+  }
+
+  /**
+   * Hands the daemon the `anthropic-ratelimit-unified-*` headers of a
+   * Messages API response (a `Headers` object, a `Map`, a plain object or
+   * an array of pairs; names in any case) as they are, which saves it a
+   * poll of the usage API; the daemon reads them (`{ account }`: the
+   * account the response was for). Resolves to `true` when any were sent
+   * and `false` when the response had none; a value the daemon cannot
+   * read is its to drop, never an error.
+   */
+  async ingestHeaders(headers, { account } = {}) {
+    const sent = unifiedHeaders(headers);
+    if (sent === null) return false;
+    await this.request(withAccount({ type: "ingest", source: "headers", headers: sent }, account));
     return true;
   }
 
@@ -666,130 +713,48 @@ class Client {
   }
 }
 
-/** The header names lowercased (ASCII only) with their first values, from a
- * `Headers`, a `Map`, a plain object (whose values may be arrays, as Node's
- * `IncomingHttpHeaders` has them) or an array of `[name, value]` pairs. */
+/**
+ * The `anthropic-ratelimit-unified-*` headers of `headers` as the daemon
+ * takes them: names lowercased (ASCII only), each once with its first
+ * value within the bounds, at most 64 of them, the values as they are;
+ * `null` when there is none. `headers` is a `Headers`, a `Map`, a plain
+ * object (whose values may be arrays, as Node's `IncomingHttpHeaders` has
+ * them) or an array of `[name, value]` pairs.
+ */
 function unifiedHeaders(headers) {
   let entries;
   if (Array.isArray(headers)) entries = headers;
   else if (headers && typeof headers.entries === "function") entries = Array.from(headers.entries());
   else entries = Object.entries(headers ?? {});
-  const values = new Map();
+  const sent = {};
+  let count = 0;
   for (const [name, value] of entries) {
     const field = asciiLower(String(name));
     const first = Array.isArray(value) ? value[0] : value;
-    if (!field.startsWith(HEADER_PREFIX) || first === undefined || first === null) continue;
-    const key = field.slice(HEADER_PREFIX.length);
-    if (!values.has(key)) values.set(key, String(first).split(",")[0].replace(/^[ \t]+|[ \t]+$/g, ""));
+    if (!field.startsWith(HEADER_PREFIX) || Object.hasOwn(sent, field) || first === undefined || first === null) continue;
+    const text = String(first);
+    const fits = Buffer.byteLength(field) <= MAX_HEADER_NAME && Buffer.byteLength(text) <= MAX_HEADER_VALUE;
+    if (fits && count < MAX_HEADERS) {
+      sent[field] = text;
+      count += 1;
+    }
   }
-  return values;
+  return count === 0 ? null : sent;
 }
 
 const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
-// The last second of year 9999, the latest reset an RFC 3339 time can carry.
-const MAX_RESET = 253402300799;
-// Digits, an optional fraction and an optional exponent: nothing a
-// language's own number parser reads differently (signs, hex, "_", "inf").
-const PLAIN_NUMBER = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
-const TOKEN = /^[a-z0-9_]{1,64}$/;
-const STATUSES = ["allowed", "allowed_warning", "rejected"];
 
-function plainNumber(text) {
-  if (text === undefined || !PLAIN_NUMBER.test(text)) return null;
-  const number = Number(text);
-  return Number.isFinite(number) ? number : null;
-}
-
-function percent(text) {
-  const fraction = plainNumber(text);
-  return fraction === null ? null : fraction * 100;
-}
-
-function reset(text) {
-  const seconds = plainNumber(text);
-  if (seconds === null || seconds > MAX_RESET) return null;
-  return new Date(Math.floor(seconds) * 1000).toISOString().replace(/\.000Z$/, "Z");
-}
-
-function status(text) {
-  const lowered = text === undefined ? undefined : asciiLower(text);
-  return STATUSES.includes(lowered) ? lowered : null;
-}
-
-function token(text) {
-  const lowered = text === undefined ? undefined : asciiLower(text);
-  return lowered !== undefined && TOKEN.test(lowered) ? lowered : null;
-}
-
-/** The window, when its utilization is known: as sent, or 100 when it
- * refused requests and gave none. */
-function windowOf(found) {
-  const utilization = found.utilization ?? (found.status === "rejected" ? 100 : null);
-  if (utilization === null) return null;
-  const window = { utilization, resets_at: found.resets_at };
-  if (found.status !== null) window.status = found.status;
-  return window;
+/** `message` naming `account` when one is given. */
+function withAccount(message, account) {
+  if (account === undefined || account === null) return message;
+  if (typeof account !== "string") throw new BadRequest(`account must be a name (a string), not ${JSON.stringify(account)}`);
+  return { ...message, account };
 }
 
 /**
- * The `ingest` fields a response's rate-limit headers give, or `null` when
- * they hold no reading (no window, no `7d_oi` cap, no overage). The same
- * rules as the Rust and Python clients: utilization is a 0-1 fraction (×100,
- * and may exceed 1), a reset unix seconds, a window's `status` is kept and
- * `rejected` without a utilization counts as 100; the overall `status` and
- * `representative-claim` mark the named window rejected and name the
- * binding window; `7d_oi` is a weekly cap of `OVERAGE_INCLUDED_FAMILY`;
- * `overage-*` is extra usage. A header given twice counts by its first
- * value (and a comma-joined value by its first part). A value that cannot
- * be read drops that field only; nothing here throws for a header.
- */
-function readingFromHeaders(headers) {
-  const values = unifiedHeaders(headers);
-  const found = {};
-  for (const key of ["5h", "7d", "7d_oi"]) {
-    found[key] = {
-      utilization: percent(values.get(`${key}-utilization`)),
-      resets_at: reset(values.get(`${key}-reset`)),
-      status: status(values.get(`${key}-status`)),
-    };
-  }
-  const claim = token(values.get("representative-claim"));
-  const named = { five_hour: "5h", seven_day: "7d", seven_day_overage_included: "7d_oi" }[claim];
-  if (named !== undefined) {
-    // The overall headers speak of the window the claim names.
-    found[named].resets_at ??= reset(values.get("reset"));
-    if (status(values.get("status")) === "rejected") found[named].status = "rejected";
-  }
-  const reading = { five_hour: windowOf(found["5h"]), seven_day: windowOf(found["7d"]) };
-  const capped = windowOf(found["7d_oi"]);
-  if (capped !== null) {
-    const cap = { model: OVERAGE_INCLUDED_FAMILY, utilization: capped.utilization, resets_at: capped.resets_at, severity: null };
-    if (capped.status !== undefined) cap.status = capped.status;
-    reading.weekly_scoped = [cap];
-  }
-  const overage = status(values.get("overage-status"));
-  const disabledReason = token(values.get("overage-disabled-reason"));
-  if (overage !== null || disabledReason !== null) {
-    reading.extra_usage = {
-      enabled: overage !== null && overage !== "rejected",
-      utilization: percent(values.get("overage-utilization")),
-      used: null,
-      limit: null,
-      currency: null,
-      disabled_reason: disabledReason,
-    };
-  }
-  if (reading.five_hour === null && reading.seven_day === null && capped === null && reading.extra_usage === undefined) {
-    return null;
-  }
-  if (claim !== null) reading.representative_claim = claim;
-  return reading;
-}
-
-/**
- * Where a task of `value` and `complexity` should go now: connect, ask
- * `route` once within `timeout` ms, close. Never throws; lets the process
- * exit as soon as it has answered.
+ * Where a task of `value` and `complexity` should go now (on `account`
+ * alone, when given): connect, ask `route` once within `timeout` ms, close.
+ * Never throws; lets the process exit as soon as it has answered.
  *
  * When the daemon is unreachable, slow, foreign or failing (or the value or
  * complexity is unknown), the answer is local: the model the daemon named
@@ -799,12 +764,12 @@ function readingFromHeaders(headers) {
 async function route(
   value,
   complexity,
-  { socket, timeout = ROUTE_TIMEOUT_MS, fallbackModel = FALLBACK_LOCAL_MODEL } = {},
+  { socket, timeout = ROUTE_TIMEOUT_MS, fallbackModel = FALLBACK_LOCAL_MODEL, account } = {},
 ) {
   const client = new Client({ socket, routeTimeout: timeout });
   client.beforeContact = fallbackModel;
   try {
-    return await client.route(value, complexity);
+    return await client.route(value, complexity, { account });
   } finally {
     client.close();
   }
@@ -819,7 +784,6 @@ module.exports = {
   DEFAULT_TIMEOUT_MS,
   ROUTE_TIMEOUT_MS,
   FALLBACK_LOCAL_MODEL,
-  OVERAGE_INCLUDED_FAMILY,
   SOCKET_ENV,
   ClaudeQuotaError,
   DaemonUnreachable,
@@ -830,5 +794,4 @@ module.exports = {
   Client,
   route,
   defaultSocketPath,
-  readingFromHeaders,
 };

@@ -15,8 +15,6 @@ export const TASK_COMPLEXITIES: readonly TaskComplexity[];
 export const DEFAULT_TIMEOUT_MS: number;
 export const ROUTE_TIMEOUT_MS: number;
 export const FALLBACK_LOCAL_MODEL: string;
-/** The model family of the `7d_oi` window's cap (Claude Code's "Fable limit"). */
-export const OVERAGE_INCLUDED_FAMILY: "Fable";
 export const SOCKET_ENV: "CLAUDE_QUOTA_SOCKET";
 
 /** What the rate limiter says of a window. */
@@ -30,7 +28,7 @@ export interface Window {
   status?: WindowStatus;
 }
 
-/** A per-model weekly cap as `ingest` carries it. */
+/** A per-model weekly cap, as `status` shows it. */
 export interface ScopedCap {
   model: string;
   utilization: number;
@@ -39,7 +37,7 @@ export interface ScopedCap {
   status?: WindowStatus;
 }
 
-/** Extra usage (money beyond the windows), as `ingest` carries it. */
+/** Extra usage (money beyond the windows), as `status` shows it. */
 export interface ExtraUsage {
   enabled: boolean;
   utilization: number | null;
@@ -58,14 +56,23 @@ export interface Status {
   seven_day: Window | null;
   seven_day_opus: Window | null;
   seven_day_sonnet: Window | null;
+  weekly_scoped?: ScopedCap[];
+  extra_usage?: ExtraUsage | null;
   as_of: string | null;
   stale: boolean;
   age_s: number | null;
   [field: string]: unknown;
 }
 
+/** The account an answer is for, when the daemon has accounts configured:
+ * its name and its `CLAUDE_CONFIG_DIR` (absent for the default login). */
+export interface AnsweredFor {
+  account?: string;
+  claude_config_dir?: string;
+}
+
 /** The answer to `should_use_cloud`. */
-export interface Decision {
+export interface Decision extends AnsweredFor {
   type: "decision";
   use_cloud: boolean;
   tier: Tier;
@@ -74,7 +81,7 @@ export interface Decision {
 }
 
 /** The answer to `select_model`. */
-export interface ModelChoice {
+export interface ModelChoice extends AnsweredFor {
   type: "model";
   model: string;
   provider: "anthropic" | "ollama";
@@ -85,7 +92,9 @@ export interface ModelChoice {
 }
 
 /** Where one task should go; `tier` is null (and `stale` true) when the
- * daemon could not be asked. */
+ * daemon could not be asked. `account` and `claude_config_dir` are null
+ * when the answer names none (no accounts configured, the default login,
+ * or no daemon to ask). */
 export interface Route {
   provider: "anthropic" | "ollama";
   model: string;
@@ -94,6 +103,23 @@ export interface Route {
   available: boolean;
   use_cloud: boolean;
   stale: boolean;
+  account: string | null;
+  claude_config_dir: string | null;
+}
+
+/** Which account a call is for: a name from the daemon's `[[accounts]]`.
+ * Without one, questions let the daemon pick and pushes belong to the
+ * default account. */
+export interface AccountOption {
+  account?: string;
+}
+
+/** A status-line reading for `ingest`. */
+export interface PushedReading {
+  five_hour?: Window | null;
+  seven_day?: Window | null;
+  /** When it was taken; the arrival when absent. */
+  as_of?: string | Date;
 }
 
 /** What `ingestHeaders` accepts: a fetch `Headers`, a `Map`, a plain
@@ -104,15 +130,6 @@ export type HeadersLike =
   | Map<string, string | string[]>
   | Record<string, string | string[] | number | undefined>
   | Array<[string, string]>;
-
-/** What rate-limit headers say, as `ingest` sends it. */
-export interface HeaderReading {
-  five_hour: Window | null;
-  seven_day: Window | null;
-  weekly_scoped?: ScopedCap[];
-  extra_usage?: ExtraUsage;
-  representative_claim?: string;
-}
 
 export interface ClientOptions {
   /** Defaults to `defaultSocketPath()`. */
@@ -144,30 +161,31 @@ export class Client {
   close(): void;
   hello(clientName?: string): Promise<string>;
   status(): Promise<Status>;
-  decide(value: TaskValue): Promise<Decision>;
-  shouldUseCloud(value: TaskValue): Promise<boolean>;
-  selectModel(complexity: TaskComplexity): Promise<ModelChoice>;
+  decide(value: TaskValue, options?: AccountOption): Promise<Decision>;
+  shouldUseCloud(value: TaskValue, options?: AccountOption): Promise<boolean>;
+  selectModel(complexity: TaskComplexity, options?: AccountOption): Promise<ModelChoice>;
   /** Never rejects: local whenever the daemon cannot be asked. */
-  route(value: TaskValue, complexity: TaskComplexity): Promise<Route>;
+  route(value: TaskValue, complexity: TaskComplexity, options?: AccountOption): Promise<Route>;
   refresh(): Promise<Status>;
-  ingestHeaders(headers: HeadersLike): Promise<boolean>;
+  /** Pushes a status-line reading. */
+  ingest(reading: PushedReading, options?: AccountOption): Promise<void>;
+  /** Hands the daemon a response's rate-limit headers as they are;
+   * resolves to whether any were sent. */
+  ingestHeaders(headers: HeadersLike, options?: AccountOption): Promise<boolean>;
   subscribe(options?: { timeout?: number | null }): AsyncGenerator<Status, void, undefined>;
 }
 
 export function route(
   value: TaskValue,
   complexity: TaskComplexity,
-  options?: { socket?: string; timeout?: number; fallbackModel?: string },
+  options?: { socket?: string; timeout?: number; fallbackModel?: string; account?: string },
 ): Promise<Route>;
 
 export function defaultSocketPath(env?: Record<string, string | undefined>): string;
-
-export function readingFromHeaders(headers: HeadersLike): HeaderReading | null;
 
 declare const client: {
   Client: typeof Client;
   route: typeof route;
   defaultSocketPath: typeof defaultSocketPath;
-  readingFromHeaders: typeof readingFromHeaders;
 };
 export default client;

@@ -20,7 +20,10 @@ be asked it answers local, with the local model the daemon named in its
 the subscription on a guess is the one unsafe answer. Use ``Client`` for
 the full protocol (status, decisions, subscriptions), and
 ``Client.ingest_headers(response.headers)`` after each of your own Claude
-calls to keep the daemon's reading fresh without a poll.
+calls to keep the daemon's reading fresh without a poll (the daemon reads
+the headers; this client only hands them over). With several Claude
+accounts configured in the daemon, every question takes ``account=`` and
+every answer names its account.
 
 The rules every bundled client (Rust, Python, Node) follows alike, held to
 by one conformance suite (``tests/conformance/cases.json``), are in
@@ -33,10 +36,9 @@ that many bytes of UTF-8 JSON, at most 64 KiB; every message has a ``"type"``.
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 import socket as _socket
+import stat
 import string
 import struct
 import sys
@@ -44,7 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -53,7 +55,6 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ROUTE_TIMEOUT",
     "FALLBACK_LOCAL_MODEL",
-    "OVERAGE_INCLUDED_FAMILY",
     "ClaudeQuotaError",
     "DaemonUnreachable",
     "WrongOwner",
@@ -64,7 +65,6 @@ __all__ = [
     "Route",
     "route",
     "default_socket_path",
-    "reading_from_headers",
 ]
 
 __version__ = "0.1.0"
@@ -97,11 +97,6 @@ SOCKET_ENV = "CLAUDE_QUOTA_SOCKET"
 #: never named its own (before any contact): the policy's default
 #: ``models.local_large``.
 FALLBACK_LOCAL_MODEL = "qwen3:14b"
-
-#: The model family the ``7d_oi`` header window caps: Claude Code calls
-#: that window ``seven_day_overage_included`` and labels it the "Fable
-#: limit". ``ingest_headers`` sends it as a weekly cap of this family.
-OVERAGE_INCLUDED_FAMILY = "Fable"
 
 #: How this client introduces itself in ``hello``, for the daemon's logs.
 _CLIENT_NAME = f"claude-quota-python/{__version__}"
@@ -186,8 +181,10 @@ def default_socket_path() -> str:
     """The socket the daemon listens on unless told otherwise, resolved as
     the daemon and the Rust clients do, so nobody has to pass a path:
     ``$CLAUDE_QUOTA_SOCKET``, else ``$XDG_RUNTIME_DIR/claude-quota/`` on
-    Linux or ``~/Library/Application Support/claude-quota/`` on macOS, else
-    a per-user directory under ``$TMPDIR`` (or ``/tmp``)."""
+    Linux (without ``XDG_RUNTIME_DIR``, ``/run/user/<uid>/claude-quota/``
+    when that runtime directory is yours alone) or
+    ``~/Library/Application Support/claude-quota/`` on macOS, else a
+    per-user directory under ``$TMPDIR`` (or ``/tmp``)."""
     explicit = os.environ.get(SOCKET_ENV)
     if explicit:
         return explicit
@@ -206,8 +203,24 @@ def _platform_dir() -> Optional[str]:
         directory = os.path.join(home, "Library/Application Support/claude-quota")
         path = os.path.join(directory, _SOCKET_NAME)
         return directory if len(os.fsencode(path)) <= _MACOS_MAX_SOCKET_PATH else None
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or _user_runtime_dir()
     return os.path.join(runtime, "claude-quota") if runtime else None
+
+
+def _user_runtime_dir() -> Optional[str]:
+    """``/run/user/<uid>`` when it is a real directory of this user that
+    nobody else can write, as the daemon checks it; else None."""
+    directory = f"/run/user/{os.getuid()}"
+    try:
+        info = os.lstat(directory)
+    except OSError:
+        return None
+    private = (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & 0o022
+    )
+    return directory if private else None
 
 
 def _check(kind: str, given: Any, allowed: tuple) -> str:
@@ -277,42 +290,47 @@ class Client:
         last error, Ollama's models…) as the JSON object of the contract."""
         return self._request({"type": "status"})
 
-    def decide(self, value: str) -> Dict[str, Any]:
+    def decide(self, value: str, *, account: Optional[str] = None) -> Dict[str, Any]:
         """The whole decision for a task of ``value``: ``use_cloud``,
-        ``tier``, ``reason`` and ``stale``, for routers that log why."""
+        ``tier``, ``reason`` and ``stale``, for routers that log why, and
+        ``account`` and ``claude_config_dir`` when the daemon has accounts.
+        ``account`` asks for that account alone; without it the daemon
+        picks."""
         _check("task value", value, TASK_VALUES)
-        return self._request({"type": "should_use_cloud", "task_value": value})
+        return self._request(_with_account({"type": "should_use_cloud", "task_value": value}, account))
 
-    def should_use_cloud(self, value: str) -> bool:
+    def should_use_cloud(self, value: str, *, account: Optional[str] = None) -> bool:
         """Whether a task of ``value`` (one of :data:`TASK_VALUES`) may go
-        to the cloud now."""
-        return bool(self.decide(value)["use_cloud"])
+        to the cloud now (on ``account``, when given)."""
+        return bool(self.decide(value, account=account)["use_cloud"])
 
-    def select_model(self, complexity: str) -> Dict[str, Any]:
+    def select_model(self, complexity: str, *, account: Optional[str] = None) -> Dict[str, Any]:
         """The model for a task of ``complexity`` (one of
         :data:`TASK_COMPLEXITIES`): ``model``, ``provider``
         (``anthropic``/``ollama``), ``tier``, ``reason``, ``stale`` and
-        ``available`` (false when the local model cannot run now)."""
+        ``available`` (false when the local model cannot run now), and the
+        account as :meth:`decide` says."""
         _check("task complexity", complexity, TASK_COMPLEXITIES)
-        return self._request({"type": "select_model", "task_complexity": complexity})
+        return self._request(_with_account({"type": "select_model", "task_complexity": complexity}, account))
 
-    def route(self, value: str, complexity: str) -> "Route":
+    def route(self, value: str, complexity: str, *, account: Optional[str] = None) -> "Route":
         """Where a task of ``value`` and ``complexity`` goes now: one
-        question (``route``) within ``route_timeout``. Never raises: any
-        failure (no daemon, another user's, a timeout, an error or
-        unreadable reply, an unknown value) answers local with
-        :attr:`fallback_model`, and ``reason`` says why."""
+        question (``route``) within ``route_timeout``, for ``account``
+        alone when given (else the daemon picks one and names it). Never
+        raises: any failure (no daemon, another user's, a timeout, an
+        error or unreadable reply, an unknown value or account) answers
+        local with :attr:`fallback_model`, and ``reason`` says why."""
         try:
             _check("task value", value, TASK_VALUES)
             _check("task complexity", complexity, TASK_COMPLEXITIES)
-            reply = _answer(
-                self._call({"type": "route", "task_value": value, "task_complexity": complexity}, self.route_timeout)
-            )
+            request = _with_account({"type": "route", "task_value": value, "task_complexity": complexity}, account)
+            reply = _answer(self._call(request, self.route_timeout))
         except ClaudeQuotaError as err:
             return Route.fallback(self.fallback_model, err)
         return Route(
             reply["provider"], reply["model"], reply["reason"], reply["tier"],
             reply.get("available", True), reply["use_cloud"], reply["stale"],
+            reply.get("account"), reply.get("claude_config_dir"),
         )  # fmt: skip
 
     def refresh(self) -> Dict[str, Any]:
@@ -321,17 +339,44 @@ class Client:
         seconds."""
         return self._request({"type": "refresh"})
 
-    def ingest_headers(self, headers: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]) -> bool:
-        """Hands the daemon what the ``anthropic-ratelimit-unified-*``
-        headers of a Messages API response say (any mapping or sequence of
-        pairs; names in any case), which saves it a poll of the usage API.
-        Returns ``True`` when a reading was sent and ``False`` when the
-        headers hold none; a value that cannot be read only drops its
-        field (:func:`reading_from_headers`)."""
-        reading = reading_from_headers(headers)
-        if reading is None:
+    def ingest(
+        self,
+        five_hour: Optional[Dict[str, Any]],
+        seven_day: Optional[Dict[str, Any]] = None,
+        as_of: Union[str, datetime, None] = None,
+        *,
+        account: Optional[str] = None,
+    ) -> None:
+        """Pushes a reading taken from Claude Code's status line: its
+        5-hour window (``None`` when no session window is open, which the
+        daemon reads as idle) and its 7-day window, each
+        ``{"utilization": percent, "resets_at": RFC 3339 or None}``; at
+        least one of them. ``as_of`` is when it was taken (an RFC 3339
+        string or a datetime; the arrival when ``None``), ``account`` the
+        account it belongs to. The daemon keeps it only if it is newer
+        than the reading it holds."""
+        message: Dict[str, Any] = {"type": "ingest", "source": "statusline", "five_hour": five_hour, "seven_day": seven_day}
+        if as_of is not None:
+            message["as_of"] = _rfc3339(as_of)
+        self._request(_with_account(message, account))
+
+    def ingest_headers(
+        self,
+        headers: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]],
+        *,
+        account: Optional[str] = None,
+    ) -> bool:
+        """Hands the daemon the ``anthropic-ratelimit-unified-*`` headers
+        of a Messages API response (any mapping or sequence of pairs; names
+        in any case) as they are, which saves it a poll of the usage API;
+        the daemon reads them (``account``: the account the response was
+        for). Returns ``True`` when any were sent and ``False`` when the
+        response had none; a value the daemon cannot read is its to drop,
+        never an error."""
+        sent = _unified_headers(headers)
+        if not sent:
             return False
-        self._request({"type": "ingest", "source": "headers", **reading})
+        self._request(_with_account({"type": "ingest", "source": "headers", "headers": sent}, account))
         return True
 
     def subscribe(self, timeout: Optional[float] = None) -> Iterator[Dict[str, Any]]:
@@ -488,131 +533,52 @@ def _hello() -> Dict[str, Any]:
 
 
 _HEADER_PREFIX = "anthropic-ratelimit-unified-"
-# The last second of year 9999, the latest reset an RFC 3339 time can carry.
-_MAX_RESET = 253402300799
-# Digits, an optional fraction and an optional exponent: nothing a
-# language's own number parser reads differently (signs, hex, "_", "inf").
-_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_TOKEN = re.compile(r"[a-z0-9_]{1,64}")
-_STATUSES = ("allowed", "allowed_warning", "rejected")
+#: The most headers one push carries, and the longest name and value in
+#: bytes: what the daemon takes (docs/protocol.md, "Client rules").
+_MAX_HEADERS = 64
+_MAX_HEADER_NAME = 128
+_MAX_HEADER_VALUE = 256
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
-def reading_from_headers(headers: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]) -> Optional[Dict[str, Any]]:
-    """The ``ingest`` fields a response's rate-limit headers give, or
-    ``None`` when they hold no reading (no window, no ``7d_oi`` cap, no
-    overage). The same rules as the Rust and Node clients: utilization is
-    a 0-1 fraction (×100, and may exceed 1), a reset unix seconds, a
-    window's ``status`` is kept and ``rejected`` without a utilization
-    counts as 100; the overall ``status`` and ``representative-claim``
-    mark the named window rejected and name the binding window; ``7d_oi``
-    is a weekly cap of :data:`OVERAGE_INCLUDED_FAMILY`; ``overage-*`` is
-    extra usage. A header given twice counts by its first value (and a
-    comma-joined value by its first part). A value that cannot be read
-    drops that field only; nothing here raises for a header."""
+def _unified_headers(headers: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]]) -> Dict[str, str]:
+    """The ``anthropic-ratelimit-unified-*`` headers of ``headers`` as the
+    daemon takes them: names lowercased, each once with its first value
+    within the bounds, at most 64 of them; the values as they are."""
     pairs = headers.items() if hasattr(headers, "items") else headers
-    values: Dict[str, str] = {}
+    sent: Dict[str, str] = {}
     for name, value in pairs:
-        field = str(name).translate(_ASCII_LOWER)
-        if field.startswith(_HEADER_PREFIX):
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", "replace")
-            values.setdefault(field[len(_HEADER_PREFIX):], str(value).split(",", 1)[0].strip(" \t"))
-    windows = {key: _window_found(values, key) for key in ("5h", "7d", "7d_oi")}
-    claim = _token(values.get("representative-claim"))
-    named = {"five_hour": "5h", "seven_day": "7d", "seven_day_overage_included": "7d_oi"}.get(claim or "")
-    if named is not None:
-        # The overall headers speak of the window the claim names.
-        found = windows[named]
-        if found["resets_at"] is None:
-            found["resets_at"] = _reset(values.get("reset"))
-        if _status(values.get("status")) == "rejected":
-            found["status"] = "rejected"
-    reading: Dict[str, Any] = {
-        "five_hour": _window(windows["5h"]),
-        "seven_day": _window(windows["7d"]),
-    }
-    capped = _window(windows["7d_oi"])
-    if capped is not None:
-        cap = {"model": OVERAGE_INCLUDED_FAMILY, "utilization": capped["utilization"], "resets_at": capped["resets_at"], "severity": None}
-        if "status" in capped:
-            cap["status"] = capped["status"]
-        reading["weekly_scoped"] = [cap]
-    extra = _extra_usage(values)
-    if extra is not None:
-        reading["extra_usage"] = extra
-    if reading["five_hour"] is None and reading["seven_day"] is None and capped is None and extra is None:
-        return None
-    if claim is not None:
-        reading["representative_claim"] = claim
-    return reading
+        name = _text(name).translate(_ASCII_LOWER)
+        if not name.startswith(_HEADER_PREFIX) or name in sent:
+            continue
+        value = _text(value)
+        fits = len(name.encode()) <= _MAX_HEADER_NAME and len(value.encode()) <= _MAX_HEADER_VALUE
+        if fits and len(sent) < _MAX_HEADERS:
+            sent[name] = value
+    return sent
 
 
-def _window_found(values: Dict[str, str], key: str) -> Dict[str, Any]:
-    return {
-        "utilization": _percent(values.get(f"{key}-utilization")),
-        "resets_at": _reset(values.get(f"{key}-reset")),
-        "status": _status(values.get(f"{key}-status")),
-    }
+def _text(value: Any) -> str:
+    """A header name or value as text (bytes as UTF-8, undecodable bytes
+    replaced)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _window(found: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """The window, when its utilization is known: as sent, or 100 when it
-    refused requests and gave none."""
-    utilization = found["utilization"]
-    if utilization is None and found["status"] == "rejected":
-        utilization = 100.0
-    if utilization is None:
-        return None
-    window: Dict[str, Any] = {"utilization": utilization, "resets_at": found["resets_at"]}
-    if found["status"] is not None:
-        window["status"] = found["status"]
-    return window
+def _with_account(message: Dict[str, Any], account: Optional[str]) -> Dict[str, Any]:
+    """``message`` naming ``account`` when one is given."""
+    if account is None:
+        return message
+    if not isinstance(account, str):
+        raise BadRequest(f"account must be a name (a string), not {account!r}")
+    return dict(message, account=account)
 
 
-def _extra_usage(values: Dict[str, str]) -> Optional[Dict[str, Any]]:
-    """Extra usage, when the headers say whether it may be spent."""
-    status = _status(values.get("overage-status"))
-    reason = _token(values.get("overage-disabled-reason"))
-    if status is None and reason is None:
-        return None
-    return {
-        "enabled": status is not None and status != "rejected",
-        "utilization": _percent(values.get("overage-utilization")),
-        "used": None,
-        "limit": None,
-        "currency": None,
-        "disabled_reason": reason,
-    }
-
-
-def _plain_number(text: Optional[str]) -> Optional[float]:
-    if text is None or not _PLAIN_NUMBER.fullmatch(text):
-        return None
-    number = float(text)
-    return number if math.isfinite(number) else None
-
-
-def _percent(text: Optional[str]) -> Optional[float]:
-    fraction = _plain_number(text)
-    return None if fraction is None else fraction * 100
-
-
-def _reset(text: Optional[str]) -> Optional[str]:
-    seconds = _plain_number(text)
-    if seconds is None or seconds > _MAX_RESET:
-        return None
-    return datetime.fromtimestamp(math.floor(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _status(text: Optional[str]) -> Optional[str]:
-    lowered = None if text is None else text.translate(_ASCII_LOWER)
-    return lowered if lowered in _STATUSES else None
-
-
-def _token(text: Optional[str]) -> Optional[str]:
-    lowered = None if text is None else text.translate(_ASCII_LOWER)
-    return lowered if lowered is not None and _TOKEN.fullmatch(lowered) else None
+def _rfc3339(at: Union[str, datetime]) -> str:
+    """A time as the wire writes it: a string as it is, a datetime in UTC
+    (a naive one is read as local time)."""
+    if isinstance(at, str):
+        return at
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _peer_uid(sock: _socket.socket) -> int:
@@ -765,7 +731,10 @@ class Route:
     logging), ``tier`` the daemon's tier (``None`` when it could not be
     asked), ``available`` whether a local model can run now, ``use_cloud``
     whether the task goes to the cloud and ``stale`` whether the reading
-    behind the answer is stale (true when the daemon could not be asked)."""
+    behind the answer is stale (true when the daemon could not be asked).
+    ``account`` is the account the answer is for when the daemon has
+    accounts configured, ``claude_config_dir`` its ``CLAUDE_CONFIG_DIR``
+    (``None`` for the default login)."""
 
     provider: str
     model: str
@@ -774,6 +743,8 @@ class Route:
     available: bool = True
     use_cloud: bool = False
     stale: bool = True
+    account: Optional[str] = None
+    claude_config_dir: Optional[str] = None
 
     @classmethod
     def fallback(cls, model: str, err: Exception) -> "Route":
@@ -788,9 +759,12 @@ def route(
     socket: Optional[str] = None,
     timeout: float = ROUTE_TIMEOUT,
     fallback_model: str = FALLBACK_LOCAL_MODEL,
+    *,
+    account: Optional[str] = None,
 ) -> Route:
-    """Where a task of ``value`` and ``complexity`` should go now: connect,
-    ask ``route`` once within ``timeout`` seconds, close. Never raises.
+    """Where a task of ``value`` and ``complexity`` should go now (on
+    ``account`` alone, when given): connect, ask ``route`` once within
+    ``timeout`` seconds, close. Never raises.
 
     When the daemon is unreachable, slow, foreign or failing (or the value
     or complexity is unknown), the answer is local: the model the daemon
@@ -799,4 +773,4 @@ def route(
     """
     with Client(socket, route_timeout=timeout) as client:
         client._before_contact = fallback_model
-        return client.route(value, complexity)
+        return client.route(value, complexity, account=account)

@@ -1,8 +1,9 @@
 //! A blocking client for routers that are not async, on plain
 //! `std::os::unix::net`: no runtime of its own, so it works the same
 //! inside async code (a synchronous helper called from a handler) and
-//! outside it. The same calls and rules as [`crate::Client`]; the frames
-//! and replies are read by the same code (`wire`, `proto`).
+//! outside it. The same calls and rules as [`crate::Client`], from the
+//! same code: the settings (`settings`), the calls (`calls`), the frames
+//! and replies (`wire`, `proto`); only the waiting is its own.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,15 +12,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use claude_quota_proto::{
-    Decision, ModelChoice, PREFIX_LEN, ReadingSource, Reply, Request, Status, TaskComplexity,
-    TaskValue, frame_len,
+    PREFIX_LEN, Reply, Request, Status, TaskComplexity, TaskValue, frame_len,
 };
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::headers::reading_from_headers;
 use crate::route::Route;
 use crate::settings::Settings;
-use crate::wire::Greeting;
 use crate::{Error, peer, wire};
 
 /// A connection and whether it has said `hello` yet.
@@ -54,108 +52,39 @@ impl Client {
 
     crate::settings::settings_methods!();
 
-    /// See [`crate::Client::hello`].
-    pub fn hello(&mut self, client_name: &str) -> Result<Greeting, Error> {
-        let request = Request::Hello {
-            protocol: claude_quota_proto::PROTOCOL_VERSION,
-            client: Some(client_name.to_owned()),
-        };
-        let reply = self.request(request)?;
-        wire::greeting(&reply, &self.settings.socket)
-    }
+    crate::calls::calls!(;);
 
-    /// See [`crate::Client::status`].
-    pub fn status(&mut self) -> Result<Status, Error> {
-        match self.request(Request::Status)? {
-            Reply::Status(status) => Ok(*status),
-            other => Err(wire::unexpected("status", &other)),
-        }
-    }
-
-    /// See [`crate::Client::should_use_cloud`].
-    pub fn should_use_cloud(&mut self, value: TaskValue) -> Result<bool, Error> {
-        Ok(self.decide(value)?.use_cloud)
-    }
-
-    /// See [`crate::Client::decide`].
-    pub fn decide(&mut self, value: TaskValue) -> Result<Decision, Error> {
-        match self.request(Request::ShouldUseCloud {
-            task_value: value,
-            account: None,
-        })? {
-            Reply::Decision(decision) => Ok(decision),
-            other => Err(wire::unexpected("should_use_cloud", &other)),
-        }
-    }
-
-    /// See [`crate::Client::select_model`].
-    pub fn select_model(&mut self, complexity: TaskComplexity) -> Result<ModelChoice, Error> {
-        let request = Request::SelectModel {
-            task_complexity: complexity,
-            account: None,
-        };
-        match self.request(request)? {
-            Reply::Model(choice) => Ok(choice),
-            other => Err(wire::unexpected("select_model", &other)),
-        }
-    }
-
-    /// See [`crate::Client::route`]: one question, one deadline; never
-    /// fails, local when in doubt.
-    pub fn route(&mut self, value: TaskValue, complexity: TaskComplexity) -> Route {
-        let request = Request::Route {
-            task_value: value,
-            task_complexity: complexity,
-            account: None,
-        };
-        let answer = self.call(&request, self.settings.route_timeout);
-        Route::from_answer(answer, &self.settings.socket)
-    }
-
-    /// See [`crate::Client::refresh`].
-    pub fn refresh(&mut self) -> Result<Status, Error> {
-        match self.request(Request::Refresh)? {
-            Reply::Status(status) => Ok(*status),
-            other => Err(wire::unexpected("refresh", &other)),
-        }
-    }
-
-    /// See [`crate::Client::ingest_headers`].
-    pub fn ingest_headers<I, K, V>(&mut self, headers: I) -> Result<bool, Error>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        let reading = reading_from_headers(headers);
-        if !reading.is_reading() {
-            return Ok(false);
-        }
-        match self.request(reading.into_ingest(ReadingSource::Headers, None))? {
-            Reply::Ok => Ok(true),
-            other => Err(wire::unexpected("ingest", &other)),
-        }
-    }
-
-    /// One request under the client's timeout; `error` replies become
-    /// [`Error`]s.
-    fn request(&mut self, request: Request) -> Result<Reply, Error> {
-        wire::answer(self.call(&request, self.settings.timeout)?)
-    }
-
-    /// One request and its reply within `timeout`, connecting included.
-    /// The connection is put back only with the reply in hand: any
-    /// failure drops it, and with it any reply still on its way.
-    fn call(&mut self, request: &Request, timeout: Duration) -> Result<Reply, Error> {
-        let deadline = Deadline::after(timeout);
-        let (mut conn, greeting) = self.send(request, &deadline)?;
+    /// Turns the connection into a stream of status updates: one now, then
+    /// one at every change of tier or reading, as an iterator that ends
+    /// when the daemon closes the connection.
+    pub fn subscribe(mut self) -> Result<Subscription, Error> {
+        let deadline = Deadline::after(self.settings.timeout);
+        let (mut conn, greeting) = self.send(&Request::Subscribe, &deadline)?;
         if greeting {
             wire::greeting(
                 &receive(&mut conn.stream, &deadline)?,
                 &self.settings.socket,
             )?;
         }
-        let reply = wire::check(request, receive(&mut conn.stream, &deadline)?)?;
+        Ok(Subscription {
+            stream: Some(conn.stream),
+        })
+    }
+
+    /// One request and its reply within `timeout`, connecting included:
+    /// what [`crate::calls`] waits on. The connection is put back only
+    /// with the reply in hand: any failure drops it, and with it any reply
+    /// still on its way.
+    fn call(&mut self, request: Request, timeout: Duration) -> Result<Reply, Error> {
+        let deadline = Deadline::after(timeout);
+        let (mut conn, greeting) = self.send(&request, &deadline)?;
+        if greeting {
+            wire::greeting(
+                &receive(&mut conn.stream, &deadline)?,
+                &self.settings.socket,
+            )?;
+        }
+        let reply = wire::check(&request, receive(&mut conn.stream, &deadline)?)?;
         conn.greeted = true;
         self.conn = Some(conn);
         Ok(reply)
@@ -192,6 +121,26 @@ impl Client {
     }
 }
 
+/// A stream of status updates from [`Client::subscribe`]: each item is
+/// the next update, waited for as long as the tier holds. An `error`
+/// frame is an `Err` and the stream goes on; the daemon closing ends it,
+/// and so does a broken or unreadable frame, after its `Err`.
+#[derive(Debug)]
+pub struct Subscription {
+    /// `None` once the stream ended or broke.
+    stream: Option<UnixStream>,
+}
+
+impl Iterator for Subscription {
+    type Item = Result<Status, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let stream = self.stream.as_mut()?;
+        let frame = read_frame(stream, &Deadline::never());
+        wire::update(frame, &mut self.stream).transpose()
+    }
+}
+
 /// See [`crate::route`]: the default socket, once (connect, ask, close),
 /// within [`crate::ROUTE_TIMEOUT`]; never fails, local when in doubt.
 pub fn route(value: TaskValue, complexity: TaskComplexity) -> Route {
@@ -199,24 +148,37 @@ pub fn route(value: TaskValue, complexity: TaskComplexity) -> Route {
 }
 
 /// The end of a call: every wait in it (connect, write, each read) gets
-/// what is left of the call's timeout.
+/// what is left of the call's timeout. A subscription's reads have none.
 struct Deadline {
-    at: Instant,
+    at: Option<Instant>,
     timeout: Duration,
 }
 
 impl Deadline {
     fn after(timeout: Duration) -> Self {
         Deadline {
-            at: Instant::now() + timeout,
+            at: Some(Instant::now() + timeout),
             timeout,
         }
     }
 
-    /// What is left, or [`Error::Timeout`] when nothing is.
-    fn left(&self) -> Result<Duration, Error> {
-        Some(self.at.saturating_duration_since(Instant::now()))
+    /// No end: a wait as long as it takes.
+    fn never() -> Self {
+        Deadline {
+            at: None,
+            timeout: Duration::MAX,
+        }
+    }
+
+    /// What is left (`None`: no limit), or [`Error::Timeout`] when
+    /// nothing is.
+    fn left(&self) -> Result<Option<Duration>, Error> {
+        let Some(at) = self.at else {
+            return Ok(None);
+        };
+        Some(at.saturating_duration_since(Instant::now()))
             .filter(|left| !left.is_zero())
+            .map(Some)
             .ok_or(Error::Timeout(self.timeout))
     }
 
@@ -240,9 +202,11 @@ fn open(socket: &Path, deadline: &Deadline) -> Result<Connection, Error> {
     };
     let stream = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(unreachable)?;
     let address = SockAddr::unix(socket).map_err(unreachable)?;
-    stream
-        .connect_timeout(&address, deadline.left()?)
-        .map_err(unreachable)?;
+    match deadline.left()? {
+        Some(left) => stream.connect_timeout(&address, left),
+        None => stream.connect(&address),
+    }
+    .map_err(unreachable)?;
     let stream = UnixStream::from(OwnedFd::from(stream));
     peer::check(stream.as_fd(), socket)?;
     Ok(Connection {
@@ -255,7 +219,7 @@ fn write(stream: &mut UnixStream, bytes: &[u8], deadline: &Deadline) -> Result<(
     let mut written = 0;
     while written < bytes.len() {
         stream
-            .set_write_timeout(Some(deadline.left()?))
+            .set_write_timeout(deadline.left()?)
             .map_err(wire::broken)?;
         match stream.write(&bytes[written..]) {
             Ok(0) => return Err(wire::closed()),
@@ -270,25 +234,42 @@ fn write(stream: &mut UnixStream, bytes: &[u8], deadline: &Deadline) -> Result<(
 /// The next reply before the deadline; the daemon closing instead is an
 /// error.
 fn receive(stream: &mut UnixStream, deadline: &Deadline) -> Result<Reply, Error> {
-    let mut prefix = [0; PREFIX_LEN];
-    read_exactly(stream, &mut prefix, deadline)?;
-    let mut payload = vec![0; frame_len(prefix).map_err(wire::oversized)?];
-    read_exactly(stream, &mut payload, deadline)?;
-    wire::decode(&payload)
+    read_frame(stream, deadline)?.ok_or_else(wire::closed)
 }
 
-fn read_exactly(stream: &mut UnixStream, buf: &mut [u8], deadline: &Deadline) -> Result<(), Error> {
+/// The next frame's reply before the deadline, or `None` when the daemon
+/// closed the connection cleanly between frames.
+fn read_frame(stream: &mut UnixStream, deadline: &Deadline) -> Result<Option<Reply>, Error> {
+    let mut prefix = [0; PREFIX_LEN];
+    if !read_exactly(stream, &mut prefix, deadline)? {
+        return Ok(None);
+    }
+    let mut payload = vec![0; frame_len(prefix).map_err(wire::oversized)?];
+    if !read_exactly(stream, &mut payload, deadline)? {
+        return Err(wire::closed());
+    }
+    wire::decode(&payload).map(Some)
+}
+
+/// Fills `buf` before the deadline; false when the daemon closed the
+/// connection before its first byte, an error when it closed after.
+fn read_exactly(
+    stream: &mut UnixStream,
+    buf: &mut [u8],
+    deadline: &Deadline,
+) -> Result<bool, Error> {
     let mut filled = 0;
     while filled < buf.len() {
         stream
-            .set_read_timeout(Some(deadline.left()?))
+            .set_read_timeout(deadline.left()?)
             .map_err(wire::broken)?;
         match stream.read(&mut buf[filled..]) {
+            Ok(0) if filled == 0 => return Ok(false),
             Ok(0) => return Err(wire::closed()),
             Ok(n) => filled += n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(deadline.failed(err)),
         }
     }
-    Ok(())
+    Ok(true)
 }

@@ -11,19 +11,12 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use claude_quota_proto::{
-    Decision, ModelChoice, PREFIX_LEN, ReadingSource, Reply, Request, Status, TaskComplexity,
-    TaskValue, Window, frame_len,
-};
+use claude_quota_proto::{PREFIX_LEN, Reply, Request, Status, frame_len};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use crate::error::Error;
-use crate::headers::{HeaderReading, reading_from_headers};
-use crate::route::Route;
 use crate::settings::Settings;
-use crate::wire::Greeting;
 use crate::{peer, wire};
 
 /// A connection and whether it has said `hello` yet.
@@ -58,137 +51,7 @@ impl Client {
 
     crate::settings::settings_methods!();
 
-    /// Introduces the client; returns the daemon's name and version and
-    /// what it is configured with. Fails when the daemon speaks another
-    /// protocol version. (Every new
-    /// connection says `hello` by itself, pipelined with its first request.)
-    pub async fn hello(&mut self, client_name: &str) -> Result<Greeting, Error> {
-        let request = Request::Hello {
-            protocol: claude_quota_proto::PROTOCOL_VERSION,
-            client: Some(client_name.to_owned()),
-        };
-        let reply = self.request(request).await?;
-        wire::greeting(&reply, &self.settings.socket)
-    }
-
-    /// The daemon's full status.
-    pub async fn status(&mut self) -> Result<Status, Error> {
-        into_status(self.request(Request::Status).await?)
-    }
-
-    /// Whether a task of `value` may go to the cloud now.
-    pub async fn should_use_cloud(&mut self, value: TaskValue) -> Result<bool, Error> {
-        Ok(self.decide(value).await?.use_cloud)
-    }
-
-    /// The whole decision for a task of `value`, with its tier and reason.
-    pub async fn decide(&mut self, value: TaskValue) -> Result<Decision, Error> {
-        match self
-            .request(Request::ShouldUseCloud {
-                task_value: value,
-                account: None,
-            })
-            .await?
-        {
-            Reply::Decision(decision) => Ok(decision),
-            other => Err(wire::unexpected("should_use_cloud", &other)),
-        }
-    }
-
-    /// The model for a task of `complexity` now.
-    pub async fn select_model(&mut self, complexity: TaskComplexity) -> Result<ModelChoice, Error> {
-        let request = Request::SelectModel {
-            task_complexity: complexity,
-            account: None,
-        };
-        match self.request(request).await? {
-            Reply::Model(choice) => Ok(choice),
-            other => Err(wire::unexpected("select_model", &other)),
-        }
-    }
-
-    /// Where a task of `value` and `complexity` goes now, in one question
-    /// (`route`) under one deadline ([`Client::with_route_timeout`]); never
-    /// fails. Any failure (no daemon, another user's, a timeout, an error
-    /// or unreadable reply) answers local, with [`Client::fallback_model`].
-    pub async fn route(&mut self, value: TaskValue, complexity: TaskComplexity) -> Route {
-        let request = Request::Route {
-            task_value: value,
-            task_complexity: complexity,
-            account: None,
-        };
-        let timeout = self.settings.route_timeout;
-        let answer = self.call(request, timeout).await;
-        Route::from_answer(answer, &self.settings.socket)
-    }
-
-    /// Asks the daemon to poll now (it polls at most once per 10 s) and
-    /// returns the status after.
-    pub async fn refresh(&mut self) -> Result<Status, Error> {
-        into_status(self.request(Request::Refresh).await?)
-    }
-
-    /// The daemon's current values in the Prometheus text format: the
-    /// text its `[metrics]` endpoint serves, for scripts and
-    /// `claude-quota metrics`.
-    pub async fn metrics(&mut self) -> Result<String, Error> {
-        match self.request(Request::Metrics).await? {
-            Reply::Metrics { text } => Ok(text),
-            other => Err(wire::unexpected("metrics", &other)),
-        }
-    }
-
-    /// Pushes a reading taken from Claude Code's status line at `as_of`:
-    /// its 5-hour window (`None` when no session window is open, which the
-    /// daemon reads as idle) and its 7-day window; at least one of them.
-    /// The daemon keeps it only if it is newer than the reading it holds.
-    pub async fn ingest(
-        &mut self,
-        five_hour: Option<Window>,
-        seven_day: Option<Window>,
-        as_of: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        let reading = HeaderReading {
-            five_hour,
-            seven_day,
-            ..HeaderReading::default()
-        };
-        self.push(ReadingSource::Statusline, reading, Some(as_of))
-            .await
-    }
-
-    /// Pushes what a Messages API response carried in its
-    /// `anthropic-ratelimit-unified-*` headers (windows, the `7d_oi` cap,
-    /// extra usage, the binding claim), so a router's own calls to Claude
-    /// keep the daemon fresh without a poll. Takes any iterator of
-    /// name/value pairs (`&http::HeaderMap` fits), names in any case.
-    /// Returns whether a reading was sent: headers that hold none send
-    /// nothing, and a value that cannot be read only drops its field.
-    pub async fn ingest_headers<I, K, V>(&mut self, headers: I) -> Result<bool, Error>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        let reading = reading_from_headers(headers);
-        if !reading.is_reading() {
-            return Ok(false);
-        }
-        self.push(ReadingSource::Headers, reading, None).await?;
-        Ok(true)
-    }
-
-    async fn push(
-        &mut self,
-        source: ReadingSource,
-        reading: HeaderReading,
-        as_of: Option<DateTime<Utc>>,
-    ) -> Result<(), Error> {
-        match self.request(reading.into_ingest(source, as_of)).await? {
-            Reply::Ok => Ok(()),
-            other => Err(wire::unexpected("ingest", &other)),
-        }
-    }
+    crate::calls::calls!(async; .await);
 
     /// Turns the connection into a stream of status updates: one now, then
     /// one at every change of tier or reading.
@@ -204,17 +67,13 @@ impl Client {
         let stream = tokio::time::timeout(timeout, subscribed)
             .await
             .map_err(|_| Error::Timeout(timeout))??;
-        Ok(Subscription { stream })
+        Ok(Subscription {
+            stream: Some(stream),
+        })
     }
 
-    /// One request under the client's timeout; `error` replies become
-    /// [`Error`]s.
-    async fn request(&mut self, request: Request) -> Result<Reply, Error> {
-        let timeout = self.settings.timeout;
-        wire::answer(self.call(request, timeout).await?)
-    }
-
-    /// One request and its reply within `timeout`, connecting included.
+    /// One request and its reply within `timeout`, connecting included:
+    /// what [`crate::calls`] waits on.
     async fn call(&mut self, request: Request, timeout: Duration) -> Result<Reply, Error> {
         tokio::time::timeout(timeout, self.exchange(&request))
             .await
@@ -261,17 +120,21 @@ impl Client {
 /// A stream of status updates from `subscribe`.
 #[derive(Debug)]
 pub struct Subscription {
-    stream: UnixStream,
+    /// `None` once the stream ended or broke.
+    stream: Option<UnixStream>,
 }
 
 impl Subscription {
     /// The next update; `Ok(None)` when the daemon closed the connection
-    /// (it is shutting down or restarting).
+    /// (it is shutting down or restarting). An `error` frame is an
+    /// [`Error`] and the stream goes on; a broken or unreadable one ends
+    /// it (see [`wire::update`]).
     pub async fn next(&mut self) -> Result<Option<Status>, Error> {
-        match read_frame(&mut self.stream).await? {
-            None => Ok(None),
-            Some(reply) => into_status(wire::answer(reply)?).map(Some),
-        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(None);
+        };
+        let frame = read_frame(stream).await;
+        wire::update(frame, &mut self.stream)
     }
 }
 
@@ -313,11 +176,4 @@ async fn read_frame(stream: &mut UnixStream) -> Result<Option<Reply>, Error> {
         .await
         .map_err(wire::broken)?;
     wire::decode(&payload).map(Some)
-}
-
-fn into_status(reply: Reply) -> Result<Status, Error> {
-    match reply {
-        Reply::Status(status) => Ok(*status),
-        other => Err(wire::unexpected("status", &other)),
-    }
 }

@@ -29,13 +29,19 @@
 //! (stay local) from a bug.
 //!
 //! A router that calls Claude itself can hand each response's headers to
-//! [`Client::ingest_headers`]: the daemon then has a fresh reading without
-//! a poll of the rate-limited usage endpoint.
+//! [`Client::ingest_headers`]: they go to the daemon as they are, and the
+//! daemon, which reads them, has a fresh reading without a poll of the
+//! rate-limited usage endpoint.
+//!
+//! With several Claude accounts configured in the daemon, an answer names
+//! the account it is for ([`Route::account`], [`Route::claude_config_dir`]);
+//! [`Client::with_account`] asks for one account alone.
 //!
 //! Non-async routers use [`blocking::Client`], which needs no runtime and
 //! works inside async code too.
 
 pub mod blocking;
+mod calls;
 mod client;
 mod error;
 mod fallback;
@@ -46,16 +52,15 @@ mod settings;
 mod wire;
 
 pub use claude_quota_proto::{
-    Confidence, ConfiguredModels, CredentialSource, DaemonInfo, Decision, ExtraUsage, Forecast,
-    LastError, LastErrorKind, LocalInfo, ModelChoice, PROTOCOL_VERSION, Polling, Provider,
-    ReadingSource, ReplyPart, ReplyShape, ScopedCap, Status, SubagentModel, SubagentModels,
-    TaskComplexity, TaskValue, Thresholds, Tier, UnknownName, Window, WindowStatus,
+    AccountStatus, Confidence, ConfiguredModels, CredentialSource, DaemonInfo, Decision,
+    ExtraUsage, Forecast, LastError, LastErrorKind, LocalInfo, ModelChoice, PROTOCOL_VERSION,
+    Polling, Provider, ReadingSource, ReplyPart, ReplyShape, ScopedCap, Status, SubagentModel,
+    SubagentModels, TaskComplexity, TaskValue, Thresholds, Tier, UnknownName, Window, WindowStatus,
     default_socket_path,
 };
 pub use client::{Client, Subscription};
 pub use error::Error;
 pub use fallback::FALLBACK_LOCAL_MODEL;
-pub use headers::{HeaderReading, OVERAGE_INCLUDED_FAMILY, reading_from_headers};
 pub use route::{ROUTE_TIMEOUT, Route, route};
 pub use settings::DEFAULT_TIMEOUT;
 pub use wire::Greeting;

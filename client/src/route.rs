@@ -32,6 +32,12 @@ pub struct Route {
     /// Whether the reading behind the answer is stale; true when the
     /// daemon could not be asked.
     pub stale: bool,
+    /// The account the answer is for, when the daemon has accounts
+    /// configured; `None` when it has not, or could not be asked.
+    pub account: Option<String>,
+    /// That account's `CLAUDE_CONFIG_DIR`, to start Claude Code on it;
+    /// `None` for the default login (and when `account` is).
+    pub claude_config_dir: Option<String>,
 }
 
 impl Route {
@@ -58,7 +64,8 @@ impl Route {
             reason,
             stale,
             available,
-            ..
+            account,
+            claude_config_dir,
         } = choice;
         Ok(Route {
             provider,
@@ -68,6 +75,8 @@ impl Route {
             available,
             use_cloud,
             stale,
+            account,
+            claude_config_dir,
         })
     }
 
@@ -82,6 +91,8 @@ impl Route {
             available: true,
             use_cloud: false,
             stale: true,
+            account: None,
+            claude_config_dir: None,
         }
     }
 }

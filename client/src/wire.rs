@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use claude_quota_proto::{
-    ConfiguredModels, ErrorCode, FrameError, PROTOCOL_VERSION, Provider, Reply, Request,
+    ConfiguredModels, ErrorCode, FrameError, PROTOCOL_VERSION, Provider, Reply, Request, Status,
     SubagentModels, decode_message, encode_frame,
 };
 
@@ -164,6 +164,40 @@ pub(crate) fn answer(reply: Reply) -> Result<Reply, Error> {
         } => Err(Error::BadRequest(message)),
         Reply::Error { code, message } => Err(Error::Refused { code, message }),
         reply => Ok(reply),
+    }
+}
+
+/// The status a `status` or `refresh` asked for.
+pub(crate) fn status(reply: Reply) -> Result<Status, Error> {
+    match reply {
+        Reply::Status(status) => Ok(*status),
+        other => Err(unexpected("status", &other)),
+    }
+}
+
+/// One frame of a subscription (or the failure to read one) as its next
+/// update. A status is the update; an `error` frame is its [`Error`] and
+/// the subscription goes on, since the stream is in step. The daemon
+/// closing ends it (`Ok(None)`), and so does anything else (a broken or
+/// unreadable frame, a reply of another type), with an error: `stream` is
+/// then cleared, so the next read says the stream ended.
+pub(crate) fn update<S>(
+    frame: Result<Option<Reply>, Error>,
+    stream: &mut Option<S>,
+) -> Result<Option<Status>, Error> {
+    let reply = match frame {
+        Ok(Some(reply)) => reply,
+        ended => {
+            *stream = None;
+            return ended.map(|_| None);
+        }
+    };
+    match answer(reply)? {
+        Reply::Status(status) => Ok(Some(*status)),
+        other => {
+            *stream = None;
+            Err(unexpected("subscribe", &other))
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `$CLAUDE_CONFIG_DIR/.credentials.json`: where Claude Code keeps its login
 //! on Linux (and on macOS when the Keychain is unavailable).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use claude_quota_proto::CredentialSource;
 
@@ -22,11 +22,20 @@ impl FileSource {
             .map(PathBuf::from)
             .or_else(|| dirs::home_dir().map(|home| home.join(".claude")))
             .unwrap_or_else(|| PathBuf::from(".claude"));
+        FileSource::in_dir(&dir)
+    }
+
+    /// The credentials file of the login kept in `dir` (a
+    /// `CLAUDE_CONFIG_DIR`).
+    pub fn in_dir(dir: &Path) -> Self {
         FileSource {
-            path: dir.join(".credentials.json"),
+            path: dir.join(FILE_NAME),
         }
     }
 }
+
+/// The file's name inside a Claude Code config directory.
+pub const FILE_NAME: &str = ".credentials.json";
 
 impl Source for FileSource {
     fn describe(&self) -> String {

@@ -49,6 +49,12 @@ impl KeyringSource {
     }
 }
 
+/// The service names of the system store's items filed under `account`
+/// (Claude Code's among them), without reading any secret. Blocking.
+pub fn services(account: &str) -> Result<Vec<String>, String> {
+    platform::services(account).map_err(|err| format!("{}: {err}", platform::STORE))
+}
+
 impl Source for KeyringSource {
     fn describe(&self) -> String {
         format!(
@@ -102,6 +108,22 @@ mod platform {
         }
         Ok(None)
     }
+
+    /// The service names of every item filed under `account`, read from
+    /// the items' attributes: no secret is fetched.
+    pub fn services(account: &str) -> Result<Vec<String>, KeyringError> {
+        let store = Store::new()?;
+        let mut services = Vec::new();
+        for attribute in ACCOUNT_ATTRIBUTES {
+            let spec = HashMap::from([(attribute, account)]);
+            for entry in store.search(&spec)? {
+                if let Some(service) = entry.get_attributes()?.remove("service") {
+                    services.push(service);
+                }
+            }
+        }
+        Ok(services)
+    }
 }
 
 /// The login Keychain's generic passwords.
@@ -126,6 +148,14 @@ mod platform {
             .get_secret()
             .map(Some)
     }
+
+    /// The service names of the login keychain's generic passwords, as
+    /// `security dump-keychain` lists them (attributes only, no secret, so
+    /// no prompt); `account` is not filtered on, as `security` shows every
+    /// item the user can see.
+    pub fn services(_account: &str) -> Result<Vec<String>, keyring_core::Error> {
+        crate::security_cli::keychain_services().map_err(keyring_core::Error::NotSupportedByStore)
+    }
 }
 
 /// No system keyring that Claude Code uses on other platforms.
@@ -144,6 +174,13 @@ mod platform {
 
     /// Always unavailable: there is nothing to read.
     pub fn read(_service: &str, _account: &str) -> RawRead {
+        Err(KeyringError::NotSupportedByStore(
+            "no system keyring on this platform".into(),
+        ))
+    }
+
+    /// Always unavailable: there is nothing to list.
+    pub fn services(_account: &str) -> Result<Vec<String>, KeyringError> {
         Err(KeyringError::NotSupportedByStore(
             "no system keyring on this platform".into(),
         ))

@@ -3,7 +3,9 @@
 //! to poll, and `claude-quota doctor`, which reports what each source
 //! holds, daemon or not; neither prints the token.
 
+pub mod accounts;
 pub mod child;
+pub mod discover;
 pub mod env;
 mod file;
 #[cfg(target_os = "macos")]
@@ -27,8 +29,9 @@ pub use file::FileSource;
 pub use keyring::KeyringSource;
 pub use security_cli::SecurityCli;
 
+pub use accounts::{Account, AccountEntry, AccountError, AccountKey};
 pub use secret::Secret;
-pub use service_name::service_names;
+pub use service_name::{hashed_name, service_names};
 
 /// How to read Claude Code's Keychain item. Its access list trusts
 /// `/usr/bin/security`, not this program, so a direct read raises a
@@ -137,15 +140,39 @@ pub struct Chain {
 
 impl Chain {
     /// The chain the README gives for this platform and environment, with
-    /// the Keychain read the way `keychain` says.
+    /// the Keychain read the way `keychain` says: the implicit account
+    /// `default`'s.
     pub fn standard(keychain: KeychainMethod) -> Self {
-        let config_dir = std::env::var_os(service_name::CONFIG_DIR_VAR);
-        let mut sources: Vec<Arc<dyn Source>> = vec![Arc::new(EnvSource)];
-        let account = login_user();
-        for service in service_names(config_dir.as_deref()) {
-            sources.push(system_store(keychain, service, account.clone()));
+        Chain::for_account(&Account::implicit(), keychain)
+    }
+
+    /// The chain of one account's login, the Keychain read the way
+    /// `keychain` says. `CLAUDE_CODE_OAUTH_TOKEN` first, for the account
+    /// named `default` only. Then, for an account with a directory, the
+    /// keyring item Claude Code files that directory's login under and
+    /// `<dir>/.credentials.json`, and nothing else: the plain item and
+    /// `~/.claude` are another login's. For the default login, today's
+    /// chain: the items and the file of the daemon's own
+    /// `CLAUDE_CONFIG_DIR`, else the plain item and `~/.claude`.
+    pub fn for_account(account: &Account, keychain: KeychainMethod) -> Self {
+        let mut sources: Vec<Arc<dyn Source>> = Vec::with_capacity(4);
+        if account.owns_env_token() {
+            sources.push(Arc::new(EnvSource));
         }
-        sources.push(Arc::new(FileSource::standard()));
+        let user = login_user();
+        match &account.claude_config_dir {
+            Some(dir) => {
+                sources.push(system_store(keychain, hashed_name(dir.as_os_str()), user));
+                sources.push(Arc::new(FileSource::in_dir(dir)));
+            }
+            None => {
+                let config_dir = std::env::var_os(service_name::CONFIG_DIR_VAR);
+                for service in service_names(config_dir.as_deref()) {
+                    sources.push(system_store(keychain, service, user.clone()));
+                }
+                sources.push(Arc::new(FileSource::standard()));
+            }
+        }
         Chain::new(sources)
     }
 
@@ -269,6 +296,8 @@ fn login_user() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     /// A source that answers only after `delay`.
@@ -330,6 +359,77 @@ mod tests {
         });
         let found = read_within(&quick, limit).unwrap().unwrap();
         assert_eq!(found.token.expose(), "second");
+    }
+
+    fn places(chain: &Chain) -> Vec<String> {
+        chain
+            .sources
+            .iter()
+            .map(|source| source.describe())
+            .collect()
+    }
+
+    #[test]
+    fn an_account_with_a_directory_reads_only_its_own_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = format!("{}/", dir.path().display());
+        let account = Account {
+            name: "work".into(),
+            claude_config_dir: Some(written.clone().into()),
+            priority: 1,
+        };
+        let chain = Chain::for_account(&account, KeychainMethod::Keyring);
+        let places = places(&chain);
+        assert_eq!(places.len(), 2, "{places:?}");
+        let item = hashed_name(std::ffi::OsStr::new(&written));
+        assert!(places[0].contains(&format!("{item:?}")), "{places:?}");
+        assert_eq!(
+            places[1],
+            dir.path().join(".credentials.json").display().to_string()
+        );
+        assert!(!places.iter().any(|p| p == env::VAR), "{places:?}");
+
+        std::fs::write(
+            dir.path().join(".credentials.json"),
+            r#"{"claudeAiOauth":{"accessToken":"work-token"}}"#,
+        )
+        .unwrap();
+        let file_only = Chain::new(vec![Arc::new(FileSource::in_dir(Path::new(&written)))]);
+        let found = file_only.read(Utc::now(), &[]).unwrap();
+        assert_eq!(found.token.expose(), "work-token");
+    }
+
+    #[test]
+    fn the_env_token_belongs_to_the_account_named_default_only() {
+        let default_login = |name: &str| Account {
+            name: name.into(),
+            claude_config_dir: None,
+            priority: 1,
+        };
+        let standard = places(&Chain::standard(KeychainMethod::Keyring));
+        assert_eq!(standard[0], env::VAR);
+        assert_eq!(
+            places(&Chain::for_account(
+                &default_login("default"),
+                KeychainMethod::Keyring
+            )),
+            standard
+        );
+        let personal = places(&Chain::for_account(
+            &default_login("personal"),
+            KeychainMethod::Keyring,
+        ));
+        assert_eq!(
+            personal,
+            standard[1..],
+            "the same login without the variable"
+        );
+        let with_dir = Account {
+            claude_config_dir: Some("/nonexistent/.claude-x".into()),
+            ..default_login("default")
+        };
+        let places = places(&Chain::for_account(&with_dir, KeychainMethod::Keyring));
+        assert_eq!(places[0], env::VAR);
     }
 
     #[test]

@@ -121,6 +121,32 @@ impl Source for SecurityCli {
     }
 }
 
+/// The service names of the generic passwords in the login keychain, from
+/// `security dump-keychain` without `-d`: attributes only, never a
+/// secret, so nothing to prompt for.
+#[cfg(target_os = "macos")]
+pub fn keychain_services() -> Result<Vec<String>, String> {
+    let mut command = Command::new(SECURITY);
+    command.arg("dump-keychain");
+    let output =
+        child::run(command, READ_TIMEOUT, MAX_OUTPUT * 16).map_err(|err| err.to_string())?;
+    match output.status.and_then(|status| status.code()) {
+        Some(0) => Ok(parse_dump(&String::from_utf8_lossy(&output.stdout))),
+        code => Err(failure(code, &output.stderr)),
+    }
+}
+
+/// The `svce` (service) attribute of each generic password that
+/// `security dump-keychain` lists: `    "svce"<blob>="NAME"`.
+#[cfg(any(target_os = "macos", test))]
+fn parse_dump(dump: &str) -> Vec<String> {
+    dump.lines()
+        .filter_map(|line| line.trim().strip_prefix("\"svce\"<blob>=\""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The secret as printed: the stored JSON, or (macOS 26 on) its bytes in
 /// hex when `security` deems them not printable.
 fn parse_output(stdout: &[u8]) -> Result<Option<Credentials>, NotCredentials> {
@@ -183,6 +209,29 @@ mod tests {
         format!(
             r#"{{"claudeAiOauth":{{"accessToken":"{TOKEN}","refreshToken":"sk-ant-ort01-x","expiresAt":1748276587173,"scopes":["user:profile"],"subscriptionType":"pro"}}}}"#
         )
+    }
+
+    #[test]
+    fn a_keychain_dump_yields_the_service_names() {
+        let dump = r#"keychain: "/Users/ada/Library/Keychains/login.keychain-db"
+version: 512
+class: "genp"
+attributes:
+    0x00000007 <blob>="Claude Code-credentials-03abf0ee"
+    "acct"<blob>="ada"
+    "svce"<blob>="Claude Code-credentials-03abf0ee"
+class: "genp"
+attributes:
+    "svce"<blob>="Claude Code-credentials"
+    "svce"<blob>=<NULL>
+"#;
+        assert_eq!(
+            parse_dump(dump),
+            [
+                "Claude Code-credentials-03abf0ee",
+                "Claude Code-credentials"
+            ]
+        );
     }
 
     // One test, run in sequence: a script written while another test

@@ -23,15 +23,15 @@ const HASH_DIGITS: usize = 8;
 /// without the variable use. An empty value counts as unset, as it does
 /// for the credentials file.
 pub fn service_names(config_dir: Option<&OsStr>) -> Vec<String> {
-    let hashed = config_dir
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| hashed_name(dir.as_bytes()));
+    let hashed = config_dir.filter(|dir| !dir.is_empty()).map(hashed_name);
     hashed.into_iter().chain([SERVICE.to_owned()]).collect()
 }
 
-/// `Claude Code-credentials-` and the first hex digits of sha256(`dir`).
-fn hashed_name(dir: &[u8]) -> String {
-    let digest = hex::encode(Sha256::digest(dir));
+/// The name Claude Code files the login of `CLAUDE_CONFIG_DIR=dir` under:
+/// `Claude Code-credentials-` and the first hex digits of sha256 of the
+/// raw bytes of `dir`, unnormalized (a trailing slash changes it).
+pub fn hashed_name(dir: &OsStr) -> String {
+    let digest = hex::encode(Sha256::digest(dir.as_bytes()));
     format!("{SERVICE}-{}", &digest[..HASH_DIGITS])
 }
 

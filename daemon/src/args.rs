@@ -18,7 +18,8 @@ use crate::ownership;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "claude-quotad", version)]
 pub struct Args {
-    /// Socket to listen on [default: $XDG_RUNTIME_DIR/claude-quota/claude-quotad.sock,
+    /// Socket to listen on [default: $XDG_RUNTIME_DIR/claude-quota/claude-quotad.sock
+    /// (without XDG_RUNTIME_DIR, /run/user/<uid>/claude-quota/ when that is yours alone),
     /// or ~/Library/Application Support/claude-quota/claude-quotad.sock on macOS]
     #[arg(long, env = "CLAUDE_QUOTA_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -80,13 +81,27 @@ impl Args {
 
     /// What `--check-config` prints for a config the daemon would take:
     /// `claude-quota doctor` reads the keychain method from it, so that it
-    /// reads the credentials the way the daemon will.
+    /// reads the credentials the way the daemon will, and the CLI the
+    /// resolved accounts (`claude-quota exec` falls back on the first when
+    /// the daemon is down), so that neither parses the file again.
     pub fn check_report(&self) -> Result<String, ConfigError> {
         let (source, config) = self.load()?;
+        let accounts: Vec<_> = config
+            .accounts()
+            .iter()
+            .map(|account| {
+                serde_json::json!({
+                    "name": account.name,
+                    "claude_config_dir": account.config_dir_string(),
+                    "priority": account.priority,
+                })
+            })
+            .collect();
         Ok(serde_json::json!({
             "path": source.path,
             "found": source.text.is_some(),
             "keychain": config.keychain,
+            "accounts": accounts,
         })
         .to_string())
     }
@@ -112,13 +127,14 @@ impl Args {
         if let Some(interval) = self.poll_interval {
             settings.poll_interval = interval;
         }
-        let config = Config::check(settings).map_err(|broken| match self.flag_for(broken.key) {
-            Some(flag) => ConfigError::Invalid {
-                place: flag.into(),
-                broken,
-            },
-            None => source.refuse(broken),
-        })?;
+        let config =
+            Config::check(settings).map_err(|broken| match self.flag_for(&broken.key) {
+                Some(flag) => ConfigError::Invalid {
+                    place: flag.into(),
+                    broken,
+                },
+                None => source.refuse(broken),
+            })?;
         Ok((source, config))
     }
 

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use claude_quota_proto::CredentialSource;
 
-use claude_quota_credentials::{Chain, Credentials, KeychainMethod, NoCredentials, Secret};
+use claude_quota_credentials::{
+    Account, Chain, Credentials, KeychainMethod, NoCredentials, Secret,
+};
 
 /// The credentials in use and the chain to read them again from.
 pub struct CredentialCache {
@@ -22,13 +24,13 @@ pub struct CredentialCache {
 }
 
 impl CredentialCache {
-    /// An empty cache over the standard chain, reading the Keychain the way
+    /// An empty cache over `account`'s chain, reading the Keychain the way
     /// `keychain` says; the first call to [`current`] reads it.
     ///
     /// [`current`]: CredentialCache::current
-    pub fn standard(keychain: KeychainMethod) -> Self {
+    pub fn new(account: &Account, keychain: KeychainMethod) -> Self {
         CredentialCache {
-            chain: Arc::new(Chain::standard(keychain)),
+            chain: Arc::new(Chain::for_account(account, keychain)),
             keychain,
             held: None,
             lacking_scope: Vec::new(),

@@ -1,49 +1,33 @@
 //! Whether anyone listens, so the API is polled often only while someone
-//! does (README, "Polling only while someone listens").
+//! does (README, "Polling only while someone listens"). Demand is shared:
+//! whoever asks keeps every account fresh.
 //!
 //! Connections mark each request here with two relaxed atomic operations
-//! and no lock, clock read or allocation; the poller reads and clears the
-//! mark when it decides whether to poll. Only the first request after an
-//! idle spell takes the slow path: it wakes the poller and waits for the
-//! reading.
+//! and no lock, clock read or allocation; each account's poller reads the
+//! count when it decides whether to poll. Only the first request after an
+//! idle spell takes the slow path: it wakes the pollers and waits for the
+//! readings.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use tokio::sync::Notify;
-
-/// The demand for fresh readings, shared by the connections and the poller.
+/// The demand for fresh readings, shared by the connections and the pollers.
 #[derive(Debug, Default)]
 pub struct Demand {
-    /// A request arrived since the poller last looked.
-    asked: AtomicBool,
-    /// The poller is idling: the next request must wake it.
-    idle: AtomicBool,
+    /// Requests so far; each poller remembers how many it has seen.
+    requests: AtomicU64,
+    /// Pollers idling: the next request must wake them.
+    idle: AtomicUsize,
     /// Connections streaming `subscribe`.
     subscribers: AtomicUsize,
-    /// A pushed reading became current: the poller re-plans its next poll.
-    pushes: Notify,
 }
 
 impl Demand {
-    /// Notes a request; returns whether the poller is idle, in which case
-    /// the caller wakes it. The steady state only reads: the flag is
-    /// written once per poll interval, not once per request.
+    /// Notes a request; returns whether a poller is idle, in which case the
+    /// caller wakes them.
     pub fn touch(&self) -> bool {
-        if !self.asked.load(Relaxed) {
-            self.asked.store(true, Relaxed);
-        }
-        self.idle.load(Relaxed)
-    }
-
-    /// Whether a request arrived since the last call (for the poller).
-    pub fn take_asked(&self) -> bool {
-        self.asked.swap(false, Relaxed)
-    }
-
-    /// Tells requests whether the poller idles (for the poller).
-    pub fn set_idle(&self, idle: bool) {
-        self.idle.store(idle, Relaxed);
+        self.requests.fetch_add(1, Relaxed);
+        self.idle.load(Relaxed) > 0
     }
 
     /// Whether a subscriber is connected: one keeps polling active.
@@ -51,21 +35,19 @@ impl Demand {
         self.subscribers.load(Relaxed) > 0
     }
 
-    /// Tells the poller a pushed reading became current.
-    pub fn pushed(&self) {
-        self.pushes.notify_one();
-    }
-
-    /// Waits for a pushed reading (for the poller); pushes that came while
-    /// nobody waited are seen at once, as one.
-    pub async fn next_push(&self) {
-        self.pushes.notified().await;
-    }
-
     /// Counts a subscriber for as long as the guard lives.
     pub fn listen(self: &Arc<Self>) -> Listening {
         self.subscribers.fetch_add(1, Relaxed);
         Listening(Arc::clone(self))
+    }
+
+    /// What one poller sees of the demand.
+    pub fn watcher(self: &Arc<Self>) -> DemandWatcher {
+        DemandWatcher {
+            seen: self.requests.load(Relaxed),
+            idle: false,
+            demand: Arc::clone(self),
+        }
     }
 }
 
@@ -79,19 +61,65 @@ impl Drop for Listening {
     }
 }
 
+/// One poller's view of the demand: the requests it has seen, and whether
+/// it idles (counted in [`Demand`] until it stops idling or is dropped).
+#[derive(Debug)]
+pub struct DemandWatcher {
+    demand: Arc<Demand>,
+    seen: u64,
+    idle: bool,
+}
+
+impl DemandWatcher {
+    /// Whether someone listened since the last call: a request arrived, or
+    /// a subscriber is connected.
+    pub fn listened(&mut self) -> bool {
+        let requests = self.demand.requests.load(Relaxed);
+        let asked = requests != self.seen;
+        self.seen = requests;
+        asked || self.demand.has_subscribers()
+    }
+
+    /// Tells requests whether this poller idles.
+    pub fn set_idle(&mut self, idle: bool) {
+        match (self.idle, idle) {
+            (false, true) => self.demand.idle.fetch_add(1, Relaxed),
+            (true, false) => self.demand.idle.fetch_sub(1, Relaxed),
+            _ => return,
+        };
+        self.idle = idle;
+    }
+}
+
+impl Drop for DemandWatcher {
+    fn drop(&mut self) {
+        self.set_idle(false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_request_is_seen_once_and_reports_idleness() {
-        let demand = Demand::default();
-        assert!(!demand.take_asked());
+    fn every_poller_sees_each_request_once_and_requests_see_idleness() {
+        let demand = Arc::new(Demand::default());
+        let (mut first, mut second) = (demand.watcher(), demand.watcher());
+        assert!(!first.listened());
         assert!(!demand.touch());
-        assert!(demand.take_asked());
-        assert!(!demand.take_asked());
-        demand.set_idle(true);
+        assert!(first.listened());
+        assert!(!first.listened());
+        assert!(second.listened(), "shared: the other poller sees it too");
+        first.set_idle(true);
+        second.set_idle(true);
         assert!(demand.touch());
+        first.set_idle(false);
+        assert!(demand.touch(), "one poller still idles");
+        drop(second);
+        assert!(
+            !demand.touch(),
+            "a poller stopped while idle is no longer counted"
+        );
     }
 
     #[test]
@@ -100,8 +128,10 @@ mod tests {
         let first = demand.listen();
         let second = demand.listen();
         drop(first);
-        assert!(demand.has_subscribers());
+        let mut watcher = demand.watcher();
+        assert!(watcher.listened());
         drop(second);
         assert!(!demand.has_subscribers());
+        assert!(!watcher.listened());
     }
 }

@@ -6,17 +6,14 @@
 //! This is the only code that talks to the API, and only the poller calls
 //! it, so there is never more than one request in flight.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use claude_quota_credentials::Credentials;
+use claude_quota_credentials::{Account, Credentials};
 use claude_quota_proto::{CredentialSource, LastErrorKind};
-use tokio::sync::watch;
 use tokio::time::Duration;
 
 use crate::config::Config;
 use crate::credential_cache::CredentialCache;
-use crate::state::{CredentialInfo, Snapshot};
+use crate::state::{AccountCell, CredentialInfo, Snapshot};
 use crate::usage_api::{ApiError, UsageApi, default_user_agent};
 use crate::usage_reply::Parsed;
 
@@ -39,15 +36,18 @@ pub enum Fetched {
 pub struct Fetch {
     api: UsageApi,
     credentials: CredentialCache,
-    state: Arc<watch::Sender<Snapshot>>,
+    account: Account,
+    state: AccountCell,
 }
 
 impl Fetch {
-    /// A client for the API `config` names, publishing into `state`.
-    pub fn new(config: &Config, state: Arc<watch::Sender<Snapshot>>) -> anyhow::Result<Self> {
+    /// A client for the API `config` names, asking with `account`'s
+    /// credentials and publishing into its `state`.
+    pub fn new(config: &Config, account: Account, state: AccountCell) -> anyhow::Result<Self> {
         Ok(Fetch {
             api: api_client(config)?,
-            credentials: CredentialCache::standard(config.keychain),
+            credentials: CredentialCache::new(&account, config.keychain),
+            account,
             state,
         })
     }
@@ -55,7 +55,7 @@ impl Fetch {
     /// Takes a reloaded config: a new keychain method, URL or agent.
     pub fn reconfigure(&mut self, config: &Config) {
         if config.keychain != self.credentials.keychain() {
-            self.credentials = CredentialCache::standard(config.keychain);
+            self.credentials = CredentialCache::new(&self.account, config.keychain);
         }
         match api_client(config) {
             Ok(api) => self.api = api,
@@ -80,15 +80,15 @@ impl Fetch {
         let scopes = credentials.scopes.join(" ");
         match self.ask(credentials).await {
             Ok(parsed) => {
-                let recovered = self.state.borrow().last_error.is_some();
-                self.state.send_modify(|s| {
+                let recovered = self.state.read(|s| s.last_error.is_some());
+                self.state.modify(|s| {
                     s.offer(parsed.reading);
                     s.last_reply_shape = Some(parsed.shape);
                     s.last_reply_dropped = parsed.dropped;
                     s.last_error = None;
                 });
                 if recovered {
-                    tracing::info!("usage API answered again");
+                    tracing::info!(account = %self.account.name, "usage API answered again");
                 }
                 Fetched::Reading
             }
@@ -162,7 +162,7 @@ impl Fetch {
     }
 
     async fn call(&mut self, credentials: &Credentials) -> Result<Parsed, ApiError> {
-        self.state.send_modify(|s| s.api_calls += 1);
+        self.state.modify(|s| s.api_calls += 1);
         self.api.fetch(&credentials.token, Utc::now()).await
     }
 
@@ -180,7 +180,7 @@ impl Fetch {
                 ..Snapshot::default().credentials
             },
         };
-        self.state.send_if_modified(|s| {
+        self.state.modify_if(|s| {
             let changed = s.credentials != info;
             s.credentials = info;
             changed
@@ -191,11 +191,12 @@ impl Fetch {
     fn fault(&self, kind: LastErrorKind, message: String, at: DateTime<Utc>) {
         let mut new = false;
         self.state
-            .send_modify(|s| new = s.record_error(kind, message.clone(), at));
+            .modify(|s| new = s.record_error(kind, message.clone(), at));
+        let account = &self.account.name;
         if new {
-            tracing::warn!(kind = kind.as_str(), %message, "poll failed; keeping the last good reading");
+            tracing::warn!(%account, kind = kind.as_str(), %message, "poll failed; keeping the last good reading");
         } else {
-            tracing::debug!(kind = kind.as_str(), "poll failed again");
+            tracing::debug!(%account, kind = kind.as_str(), "poll failed again");
         }
     }
 }

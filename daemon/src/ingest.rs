@@ -7,13 +7,20 @@
 //! change slowly and a status-line push never has them. A push with only
 //! caps or extra usage (some response headers) updates those parts of the
 //! held reading and nothing else: it says nothing about the windows.
+//!
+//! A push of raw response headers (`headers`) is read first, by
+//! [`usage_reply::read_headers`], into those same parts; headers that hold
+//! no reading are answered `ok` and change nothing, since a router must
+//! not fail a model call over an odd header.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota_proto::Ingest;
-use tokio::sync::watch;
+use claude_quota_proto::{Ingest, ReadingSource};
 
 use crate::reading::Reading;
-use crate::state::Snapshot;
+use crate::state::{AccountCell, Snapshot};
+use crate::usage_reply::{self, HeaderReading, TooLarge};
 
 /// Why a push was refused (a `bad_request`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -22,7 +29,9 @@ pub enum Refused {
     #[error("ingest source must be \"statusline\" or \"headers\", not {0:?}")]
     NotPushed(&'static str),
     /// Nothing to take.
-    #[error("ingest needs a five_hour or seven_day window, a weekly_scoped cap or extra_usage")]
+    #[error(
+        "ingest needs headers, a five_hour or seven_day window, a weekly_scoped cap or extra_usage"
+    )]
     Empty,
     /// A utilization that is no percentage.
     #[error("{name}.utilization {value} is not a percentage")]
@@ -38,6 +47,15 @@ pub enum Refused {
     /// More than a status frame could carry.
     #[error("{0} is too long (at most {MAX_CAPS} caps, names of at most {MAX_NAME} bytes)")]
     TooLong(&'static str),
+    /// Raw headers with a source other than `headers`.
+    #[error("ingest headers come with source \"headers\", not {0:?}")]
+    HeadersFrom(&'static str),
+    /// Raw headers beside a reading of their own: which would count?
+    #[error("ingest carries either headers or windows, caps, extra_usage and a claim, not both")]
+    HeadersBesideReading,
+    /// Past the bounds on raw headers.
+    #[error(transparent)]
+    Headers(#[from] TooLarge),
 }
 
 /// The most caps a push may carry, and the longest name (a model family,
@@ -56,15 +74,34 @@ pub enum Taken {
     Nothing,
 }
 
-/// Checks `pushed`, received at `now`, and applies it to `state`.
+/// Checks `pushed`, received at `now`, and applies it to its account's
+/// `state`.
 pub fn apply(
-    state: &watch::Sender<Snapshot>,
-    pushed: Ingest,
+    state: &AccountCell,
+    mut pushed: Ingest,
     now: DateTime<Utc>,
 ) -> Result<Taken, Refused> {
+    if let Some(headers) = pushed.headers.take() {
+        let read = read_headers(&pushed, &headers)?;
+        if !read.dropped.is_empty() {
+            tracing::debug!(dropped = ?read.dropped, "pushed headers: values dropped");
+        }
+        if !read.is_reading() {
+            tracing::debug!("pushed headers hold no reading");
+            return Ok(Taken::Nothing);
+        }
+        pushed = Ingest {
+            five_hour: read.five_hour,
+            seven_day: read.seven_day,
+            weekly_scoped: read.weekly_scoped,
+            extra_usage: read.extra_usage,
+            representative_claim: read.representative_claim,
+            ..pushed
+        };
+    }
     check(&pushed, now)?;
     let mut taken = Taken::Nothing;
-    state.send_if_modified(|s| {
+    state.modify_if(|s| {
         s.last_push_at = Some(now);
         taken = if pushed.five_hour.is_some() || pushed.seven_day.is_some() {
             take_reading(s, &pushed, now)
@@ -125,6 +162,26 @@ fn take_parts(s: &mut Snapshot, pushed: &Ingest) -> Taken {
             .clone_from(&pushed.representative_claim);
     }
     Taken::Parts
+}
+
+/// The reading in `headers`, pushed raw with `pushed`'s other fields,
+/// which must then carry no reading of their own.
+fn read_headers(
+    pushed: &Ingest,
+    headers: &BTreeMap<String, String>,
+) -> Result<HeaderReading, Refused> {
+    if pushed.source != ReadingSource::Headers {
+        return Err(Refused::HeadersFrom(pushed.source.as_str()));
+    }
+    let beside = pushed.five_hour.is_some()
+        || pushed.seven_day.is_some()
+        || !pushed.weekly_scoped.is_empty()
+        || pushed.extra_usage.is_some()
+        || pushed.representative_claim.is_some();
+    if beside {
+        return Err(Refused::HeadersBesideReading);
+    }
+    Ok(usage_reply::read_headers(headers)?)
 }
 
 /// Refuses what no window could be: a negative or non-finite percentage,

@@ -3,10 +3,12 @@
 
 mod args;
 mod backoff;
+mod climb;
 mod config;
 mod credential_cache;
 mod demand;
 mod fetch;
+mod fleet;
 mod forecast;
 mod history;
 mod http;
@@ -31,22 +33,23 @@ mod supervise;
 mod usage_api;
 mod usage_reply;
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::args::Args;
 use crate::demand::Demand;
+use crate::fleet::{Fleet, Roster};
 use crate::ollama::OllamaWatch;
-use crate::poller::Poller;
 use crate::service::Service;
 use crate::signals::{Event, Signals};
-use crate::state::Snapshot;
+use crate::state::State;
 use crate::supervise::Supervisor;
 
 /// How long shutdown waits for connections to finish the request in hand;
@@ -61,11 +64,19 @@ const TASK_GRACE: Duration = Duration::from_millis(200);
 /// read hung on D-Bus or a FIFO never ends, and must not hold up the exit.
 const BLOCKING_GRACE: Duration = Duration::from_millis(100);
 
-/// Queued wishes for a poll (`refresh`, waking from idle); more than this
-/// many waiting clients simply wait for the next slot.
-const POLL_QUEUE: usize = 256;
+fn main() -> ExitCode {
+    match start() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, each cause once: the Debug form anyhow prints when
+            // main returns an error repeats causes and adds a backtrace.
+            eprintln!("claude-quotad: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-fn main() -> anyhow::Result<()> {
+fn start() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.check_config {
         match args.check_report() {
@@ -109,33 +120,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let (local_tx, local_rx) = watch::channel(ollama::not_yet_asked(&config));
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
-    let state_path = persist::default_path();
-    let saved = persist::load(&state_path);
-    let mut restored = Snapshot {
-        cooldown: saved.cooldown,
-        last_error: saved.last_error,
-        ..Snapshot::default()
-    };
-    if let Some(reading) = saved.reading {
-        tracing::info!(as_of = %reading.as_of, "restored the last saved reading");
-        restored.offer(reading);
-    }
-    let state = Arc::new(watch::Sender::new(restored));
-    let (polls_tx, polls_rx) = mpsc::channel(POLL_QUEUE);
+    let state = Arc::new(watch::Sender::new(State::default()));
+    let (roster_tx, roster_rx) = watch::channel(Arc::new(Roster::default()));
     let demand = Arc::new(Demand::default());
     let shutdown = CancellationToken::new();
 
     let mut tasks = Supervisor::default();
-    let poller = Poller::new(
+    let mut fleet = Fleet::new(
         Arc::clone(&state),
         config_rx.clone(),
-        polls_rx,
         Arc::clone(&demand),
-    )?;
-    tasks.spawn("poller", poller.run(shutdown.clone()));
+        roster_tx,
+    );
+    fleet.start().await?;
+    tasks.spawn("accounts", fleet.run(shutdown.clone()));
     tasks.spawn(
         "persistence",
-        persist::run(state_path, state.subscribe(), shutdown.clone()),
+        persist::run(state.subscribe(), shutdown.clone()),
     );
     tasks.spawn(
         "notifier",
@@ -158,15 +159,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
     tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));
-    let faults = state.subscribe();
-    let service = Arc::new(Service::new(state, config_rx, polls_tx, local_rx, demand));
+    let service = Arc::new(Service::new(state, config_rx, roster_rx, local_rx, demand));
     if let Some(listener) = metrics_listener {
         // The same text as the socket's `metrics` request.
         let service = Arc::clone(&service);
-        let render: metrics::Render = Arc::new(move || {
-            let faults = faults.borrow().faults;
-            metrics::render(&service.status().0, &faults, chrono::Utc::now())
-        });
+        let render: metrics::Render = Arc::new(move || service.metrics());
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "serving GET /metrics");
         }

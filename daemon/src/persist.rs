@@ -1,11 +1,13 @@
-//! The last good reading on disk, so a restart (even after `kill -9`)
-//! serves it at once with its true age instead of starting blind; and the
-//! cooldown with the fault behind it, so a restart (a crash loop, an
-//! upgrade) neither polls before the API allows nor hides why it waits.
+//! Each account's last good reading on disk, so a restart (even after
+//! `kill -9`) serves it at once with its true age instead of starting
+//! blind; and the cooldown with the fault behind it, so a restart (a crash
+//! loop, an upgrade) neither polls before the API allows nor hides why it
+//! waits.
 //!
 //! Writes are atomic (temp file, then rename) and private (0600); a
 //! missing or unreadable file only means starting without a reading.
 
+use std::collections::HashMap;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -21,7 +23,7 @@ use claude_quota_credentials::small_file;
 
 use crate::ownership::{self, NotOwn};
 use crate::reading::Reading;
-use crate::state::{Cooldown, Snapshot};
+use crate::state::{Cooldown, Snapshot, State};
 
 /// What survives a restart. Unknown fields (from a later version) are
 /// ignored, so a downgrade keeps what it understands.
@@ -57,11 +59,24 @@ enum OnDisk {
     Saved(Saved),
 }
 
-/// Where the reading is kept: `$XDG_STATE_HOME/claude-quota/` on Linux
-/// (`~/.local/state/claude-quota/`), `~/Library/Application
+/// Where the daemon keeps its state: `$XDG_STATE_HOME/claude-quota/` on
+/// Linux (`~/.local/state/claude-quota/`), `~/Library/Application
 /// Support/claude-quota/` on macOS.
-pub fn default_path() -> PathBuf {
-    claude_quota_history::state_dir().join("last-reading.json")
+pub fn state_dir() -> PathBuf {
+    claude_quota_history::state_dir()
+}
+
+/// Where the account named `account` keeps its reading:
+/// `last-reading.json` for `default` (the one file of a daemon without
+/// accounts, so an upgrade keeps it), `last-reading.<name>.json` for the
+/// others (names are `[a-z0-9_-]`, safe in a file name).
+pub fn path_for(account: &str) -> PathBuf {
+    let file = if account == claude_quota_credentials::accounts::DEFAULT_NAME {
+        "last-reading.json".to_owned()
+    } else {
+        format!("last-reading.{account}.json")
+    };
+    state_dir().join(file)
 }
 
 /// Reads what was kept, the reading marked as `persisted` and aged from
@@ -108,26 +123,44 @@ pub fn load(path: &Path) -> Saved {
     }
 }
 
-/// Saves every new reading, cooldown or fault until `shutdown`; runs as its
-/// own task so the poller and `ingest` never wait on the disk.
-pub async fn run(path: PathBuf, mut state: watch::Receiver<Snapshot>, shutdown: CancellationToken) {
-    let mut saved = Saved::of(&state.borrow());
+/// Saves every account's new reading, cooldown or fault until `shutdown`;
+/// runs as its own task so the pollers and `ingest` never wait on the disk.
+pub async fn run(mut state: watch::Receiver<State>, shutdown: CancellationToken) {
+    let mut saved: HashMap<String, Saved> = HashMap::new();
     loop {
+        let changed: Vec<(String, Saved)> = {
+            let state = state.borrow_and_update();
+            state
+                .accounts
+                .iter()
+                .map(|held| (held.account.name.clone(), Saved::of(&held.snapshot)))
+                .collect()
+        };
+        for (name, now) in changed {
+            let new = match saved.get(&name) {
+                Some(before) => *before != now,
+                // What an account starts with was loaded from its file,
+                // unless a reading came in before this task looked.
+                None => now
+                    .reading
+                    .as_ref()
+                    .is_some_and(|r| r.source != ReadingSource::Persisted),
+            };
+            saved.insert(name.clone(), now.clone());
+            if !new {
+                continue;
+            }
+            let path = path_for(&name);
+            let written = tokio::task::spawn_blocking(move || save(&path, &now)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::warn!(account = %name, %err, "cannot save the reading"),
+                Err(err) => tracing::warn!(account = %name, %err, "saving the reading failed"),
+            }
+        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = state.changed() => if changed.is_err() { return },
-        }
-        let now = Saved::of(&state.borrow_and_update());
-        if now == saved {
-            continue;
-        }
-        saved = now.clone();
-        let path = path.clone();
-        let written = tokio::task::spawn_blocking(move || save(&path, &now)).await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(%err, "cannot save the reading"),
-            Err(err) => tracing::warn!(%err, "saving the reading failed"),
         }
     }
 }

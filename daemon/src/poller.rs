@@ -1,29 +1,30 @@
-//! The poll loop: wait for the [`Schedule`]'s next wake-up, a client's
-//! wish for a poll or a reloaded config; then poll once ([`Fetch`]), unless
-//! a fresh pushed reading spares the API, and let the schedule say when
-//! the next poll is.
+//! One account's poll loop: wait for the [`Schedule`]'s next wake-up, a
+//! client's wish for a poll, a pushed reading or a reloaded config; then
+//! poll once ([`Fetch`]), unless a fresh pushed reading spares the API, and
+//! let the schedule say when the next poll is.
 //!
-//! It is the only task that talks to the API, so there is never more than
-//! one request in flight and client load cannot multiply polls: clients
-//! only read the published state, and their wishes for a poll (`refresh`,
-//! the first question after an idle spell) queue here, are coalesced, and
-//! are refused while a cooldown is in force.
+//! It is the only task that talks to the API for its account, so there is
+//! never more than one request in flight per account and client load cannot
+//! multiply polls: clients only read the published state, and their wishes
+//! for a poll (`refresh`, the first question after an idle spell) queue
+//! here, are coalesced, and are refused while a cooldown is in force.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tokio::sync::{mpsc, oneshot, watch};
+use claude_quota_credentials::Account;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::config::Config;
-use crate::demand::Demand;
+use crate::demand::DemandWatcher;
 use crate::fetch::{Fetch, Fetched};
 use crate::policy::{self, Now};
 pub use crate::schedule::Wish;
 use crate::schedule::{Intervals, Outcome, Schedule};
-use crate::state::{Cooldown, Snapshot};
+use crate::state::{AccountCell, Cooldown};
 
 /// A client's wish for a poll; `done` is answered once the poll is over,
 /// or at once when it is refused (too soon, or a cooldown is in force).
@@ -42,13 +43,51 @@ const QUIET_DOUBLINGS: u32 = 2;
 /// `backoff_cap` is longer: what a `Retry-After` may ask for.
 const MAX_SAVED_COOLDOWN: Duration = Duration::from_secs(3600);
 
-/// The task that owns the schedule and the API client.
+/// What the rest of the daemon holds of a poller: where to send wishes
+/// for a poll and how to tell it of a pushed reading.
+#[derive(Debug, Clone)]
+pub struct PollerLine {
+    /// Wishes for a poll.
+    pub wishes: mpsc::Sender<PollRequest>,
+    /// Told when a pushed reading became current.
+    pub pushed: Arc<Notify>,
+}
+
+/// The ends of a [`PollerLine`] the poller keeps.
+pub struct PollerEnds {
+    wishes: mpsc::Receiver<PollRequest>,
+    pushed: Arc<Notify>,
+}
+
+/// A new line to a poller, and the ends it keeps.
+pub fn line() -> (PollerLine, PollerEnds) {
+    let (wishes, received) = mpsc::channel(POLL_QUEUE);
+    let pushed = Arc::new(Notify::new());
+    (
+        PollerLine {
+            wishes,
+            pushed: Arc::clone(&pushed),
+        },
+        PollerEnds {
+            wishes: received,
+            pushed,
+        },
+    )
+}
+
+/// Queued wishes for a poll (`refresh`, waking from idle); more than this
+/// many waiting clients simply wait for the next slot.
+const POLL_QUEUE: usize = 256;
+
+/// The task that owns one account's schedule and API client.
 pub struct Poller {
     fetch: Fetch,
-    state: Arc<watch::Sender<Snapshot>>,
+    account: String,
+    state: AccountCell,
     config: watch::Receiver<Arc<Config>>,
     requests: mpsc::Receiver<PollRequest>,
-    demand: Arc<Demand>,
+    pushed: Arc<Notify>,
+    demand: DemandWatcher,
     schedule: Schedule,
     /// The cooldown last published, by the schedule's instant: its wall
     /// time is worked out once, so the saved file does not churn.
@@ -61,23 +100,26 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller publishing into `state`, configured by `config`, polling
-    /// often while `demand` shows someone listens. A cooldown restored
+    /// `account`'s poller, publishing into its `state`, configured by
+    /// `config`, polling often while `demand` shows someone listens,
+    /// taking wishes and news of pushes on `ends`. A cooldown restored
     /// into `state` is waited out first (at most `backoff_cap` or an hour).
     pub fn new(
-        state: Arc<watch::Sender<Snapshot>>,
+        account: Account,
+        state: AccountCell,
         config: watch::Receiver<Arc<Config>>,
-        requests: mpsc::Receiver<PollRequest>,
-        demand: Arc<Demand>,
+        ends: PollerEnds,
+        demand: DemandWatcher,
     ) -> anyhow::Result<Self> {
         let current = config.borrow().clone();
-        let restored = state.borrow().cooldown.map(|cooldown| {
+        let restored = state.read(|s| s.cooldown).map(|cooldown| {
             let longest = current.backoff_cap.0.max(MAX_SAVED_COOLDOWN);
             let wait = (cooldown.until - Utc::now())
                 .to_std()
                 .unwrap_or_default()
                 .min(longest);
             tracing::info!(
+                account = %account.name,
                 ?wait,
                 faults = cooldown.faults,
                 "waiting out the saved cooldown before polling"
@@ -87,10 +129,12 @@ impl Poller {
         let backoff = Backoff::new(current.poll_interval.0, current.backoff_cap.0);
         let schedule = Schedule::new(Instant::now(), intervals(&current), backoff, restored);
         let mut poller = Poller {
-            fetch: Fetch::new(&current, Arc::clone(&state))?,
+            account: account.name.clone(),
+            fetch: Fetch::new(&current, account, state.clone())?,
             state,
             config,
-            requests,
+            requests: ends.wishes,
+            pushed: ends.pushed,
             demand,
             schedule,
             cooldown_shown: None,
@@ -107,7 +151,7 @@ impl Poller {
             let waiters = tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = sleep_until(self.schedule.next_wake()) => {
-                    let listened = self.demand.take_asked() || self.demand.has_subscribers();
+                    let listened = self.demand.listened();
                     if !self.schedule.due(Instant::now(), listened) {
                         self.publish();
                         continue;
@@ -122,7 +166,7 @@ impl Poller {
                     self.reconfigure();
                     continue;
                 }
-                () = self.demand.next_push() => {
+                () = self.pushed.notified() => {
                     self.replan();
                     continue;
                 }
@@ -170,7 +214,7 @@ impl Poller {
         self.fetch.reconfigure(&config);
         self.schedule
             .reconfigure(intervals(&config), config.backoff_cap.0, Instant::now());
-        tracing::info!(poll_interval = %config.poll_interval, api_url = %config.api_url, "config reloaded");
+        tracing::info!(account = %self.account, poll_interval = %config.poll_interval, api_url = %config.api_url, "config reloaded");
         self.publish();
     }
 
@@ -183,7 +227,7 @@ impl Poller {
         };
         let outcome = match spared {
             Some(fresh_for) => {
-                tracing::debug!(?fresh_for, "pushed reading is fresh; not polling");
+                tracing::debug!(account = %self.account, ?fresh_for, "pushed reading is fresh; not polling");
                 Outcome::Pushed { fresh_for }
             }
             None => {
@@ -199,7 +243,7 @@ impl Poller {
             }
         };
         self.schedule.after(Instant::now(), outcome);
-        tracing::debug!(?outcome, phase = ?self.schedule.phase(), "polled");
+        tracing::debug!(account = %self.account, ?outcome, phase = ?self.schedule.phase(), "polled");
         self.publish();
     }
 
@@ -211,7 +255,9 @@ impl Poller {
         let config = self.config.borrow().clone();
         if !self.schedule.is_idle() {
             self.quiet = 0;
-            return policy::next_poll_in(&self.state.borrow(), &config, Now::current());
+            return self
+                .state
+                .read(|s| policy::next_poll_in(s, &config, Now::current()));
         }
         if config.policy.adaptive && before.is_some() && before == self.utilizations() {
             self.quiet = (self.quiet + 1).min(QUIET_DOUBLINGS);
@@ -223,13 +269,14 @@ impl Poller {
 
     /// The 5-hour and 7-day utilization of the reading held.
     fn utilizations(&self) -> Option<(Option<f64>, Option<f64>)> {
-        let state = self.state.borrow();
-        let reading = state.reading.as_ref()?;
         let utilization = |w: Option<claude_quota_proto::Window>| w.map(|w| w.utilization);
-        Some((
-            utilization(reading.five_hour),
-            utilization(reading.seven_day),
-        ))
+        self.state.read(|s| {
+            let reading = s.reading.as_ref()?;
+            Some((
+                utilization(reading.five_hour),
+                utilization(reading.seven_day),
+            ))
+        })
     }
 
     /// A pushed reading became current. When it contradicts the model the
@@ -243,13 +290,14 @@ impl Poller {
             return;
         }
         let now = Now::current();
-        let (contradicts, next_in) = {
-            let state = self.state.borrow();
-            let contradicts = policy::contradicts_model(&state, now);
-            (contradicts, policy::next_poll_in(&state, &config, now))
-        };
+        let (contradicts, next_in) = self.state.read(|s| {
+            (
+                policy::contradicts_model(s, now),
+                policy::next_poll_in(s, &config, now),
+            )
+        });
         if contradicts {
-            tracing::debug!("a pushed reading contradicts the model; polling at once");
+            tracing::debug!(account = %self.account, "a pushed reading contradicts the model; polling at once");
             self.must_poll = true;
             self.schedule.hasten(Instant::now());
         } else {
@@ -263,15 +311,16 @@ impl Poller {
     /// schedule).
     fn pushed_reading_fresh_for(&self) -> Option<Duration> {
         let config = self.config.borrow().clone();
-        let state = self.state.borrow();
-        let reading = state.reading.as_ref()?;
-        if !reading.source.is_pushed() {
-            return None;
-        }
-        let now = Now::current();
-        let horizon = policy::next_poll_in(&state, &config, now);
-        let age = reading.age(now.monotonic);
-        horizon.checked_sub(age).filter(|left| !left.is_zero())
+        self.state.read(|s| {
+            let reading = s.reading.as_ref()?;
+            if !reading.source.is_pushed() {
+                return None;
+            }
+            let now = Now::current();
+            let horizon = policy::next_poll_in(s, &config, now);
+            let age = reading.age(now.monotonic);
+            horizon.checked_sub(age).filter(|left| !left.is_zero())
+        })
     }
 
     /// Shows the schedule: how the API is polled, when next, the cooldown
@@ -298,10 +347,10 @@ impl Poller {
                     }
                 });
         let cooldown = self.cooldown_shown.map(|(_, cooldown)| cooldown);
-        if self.state.borrow().polling != polling {
-            tracing::info!("polling {polling}");
+        if self.state.read(|s| s.polling != polling) {
+            tracing::info!(account = %self.account, "polling {polling}");
         }
-        self.state.send_if_modified(|s| {
+        self.state.modify_if(|s| {
             let changed = s.polling != polling || s.cooldown != cooldown;
             s.polling = polling;
             s.cooldown = cooldown;

@@ -279,6 +279,9 @@ fn after(at: Instant, wait: Duration) -> Instant {
 }
 
 #[cfg(test)]
+mod blind;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use tokio::time::advance;
@@ -455,3 +458,8 @@ mod tests {
         assert!(s.next_wake() > Instant::now());
     }
 }
+
+/// Cadence over many rounds on the paused clock, where the end-to-end
+/// tests used to sleep and count.
+#[cfg(test)]
+mod cadence;

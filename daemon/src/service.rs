@@ -13,15 +13,17 @@ use chrono::Utc;
 use claude_quota_proto::{
     ConfiguredModels, ErrorCode, Ingest, LocalInfo, PROTOCOL_VERSION, Reply, Request, Status,
 };
-use tokio::sync::{mpsc, oneshot, watch};
+use futures_util::future::join_all;
+use tokio::sync::{oneshot, watch};
 
 use crate::config::Config;
 use crate::demand::{Demand, Listening};
+use crate::fleet::Roster;
 use crate::ingest::{self, Taken};
-use crate::policy::{self, Now};
-use crate::poller::{PollRequest, Wish};
+use crate::policy::{self, Now, Question};
+use crate::poller::{PollRequest, PollerLine, Wish};
 use crate::speed::{Answers, Machinery, Outgoing};
-use crate::state::Snapshot;
+use crate::state::{AccountCell, State};
 use crate::status::{self, Process};
 
 /// The daemon's name and version, as `hello` and `status` report it.
@@ -49,9 +51,9 @@ impl From<Reply> for Handled {
 
 /// Everything needed to answer; shared by every connection.
 pub struct Service {
-    state: Arc<watch::Sender<Snapshot>>,
+    state: Arc<watch::Sender<State>>,
     config: watch::Receiver<Arc<Config>>,
-    polls: mpsc::Sender<PollRequest>,
+    roster: watch::Receiver<Arc<Roster>>,
     local: watch::Receiver<LocalInfo>,
     answers: Answers,
     demand: Arc<Demand>,
@@ -60,13 +62,14 @@ pub struct Service {
 }
 
 impl Service {
-    /// A service over the daemon's state and config, and what Ollama
-    /// reports (`local`); it tells the poller of every request through
-    /// `demand` and asks it for polls on `polls`.
+    /// A service over the daemon's state and config, the accounts running
+    /// (`roster`: where to ask for polls and tell of pushes), and what
+    /// Ollama reports (`local`); it tells the pollers of every request
+    /// through `demand`.
     pub fn new(
-        state: Arc<watch::Sender<Snapshot>>,
+        state: Arc<watch::Sender<State>>,
         config: watch::Receiver<Arc<Config>>,
-        polls: mpsc::Sender<PollRequest>,
+        roster: watch::Receiver<Arc<Roster>>,
         local: watch::Receiver<LocalInfo>,
         demand: Arc<Demand>,
     ) -> Self {
@@ -75,7 +78,7 @@ impl Service {
             answers: Answers::new(state.subscribe(), config.clone(), local.clone(), machinery),
             state,
             config,
-            polls,
+            roster,
             local,
             demand,
             machinery,
@@ -96,7 +99,7 @@ impl Service {
             Request::Subscribe => Handled::Subscribe,
             Request::Refresh => {
                 self.attend().await;
-                self.ask_poller(Wish::Refresh).await;
+                self.ask_pollers(Wish::Refresh).await;
                 Reply::Status(Box::new(self.status().0)).into()
             }
             // A push brings its own reading: it must be in before the
@@ -109,26 +112,39 @@ impl Service {
             Request::Route {
                 task_value,
                 task_complexity,
-                ..
+                account,
             } => {
-                self.attend().await;
-                Handled::Reply(self.answers.route(task_value, task_complexity))
+                let question = Question::Route(task_value, task_complexity);
+                self.ask(account.as_deref(), question).await
             }
-            Request::ShouldUseCloud { task_value, .. } => {
-                self.attend().await;
-                Handled::Reply(self.answers.decision(task_value))
+            Request::ShouldUseCloud {
+                task_value,
+                account,
+            } => {
+                self.ask(account.as_deref(), Question::Decision(task_value))
+                    .await
             }
             Request::SelectModel {
-                task_complexity, ..
+                task_complexity,
+                account,
             } => {
-                self.attend().await;
-                Handled::Reply(self.answers.model(task_complexity))
+                let question = Question::Model(task_complexity);
+                self.ask(account.as_deref(), question).await
             }
-            Request::Metrics => {
-                let faults = self.state.borrow().faults;
-                let text = crate::metrics::render(&self.status().0, &faults, Utc::now());
-                Reply::Metrics { text }.into()
+            Request::Metrics => Reply::Metrics {
+                text: self.metrics(),
             }
+            .into(),
+        }
+    }
+
+    /// A router's question before a model call, for `account` or for the
+    /// account it goes to.
+    async fn ask(&self, account: Option<&str>, question: Question) -> Handled {
+        self.attend().await;
+        match self.answers.answer(account, question) {
+            Ok(reply) => Handled::Reply(reply),
+            Err(unknown) => Reply::error(ErrorCode::BadRequest, unknown.to_string()).into(),
         }
     }
 
@@ -138,8 +154,8 @@ impl Service {
     }
 
     /// Starts a subscription: the subscriber counts as listening until the
-    /// guard is dropped, and as a question (it may wake an idle poller).
-    pub async fn subscribe(&self) -> (Listening, watch::Receiver<Snapshot>) {
+    /// guard is dropped, and as a question (it may wake idle pollers).
+    pub async fn subscribe(&self) -> (Listening, watch::Receiver<State>) {
         let listening = self.demand.listen();
         self.attend().await;
         (listening, self.state.subscribe())
@@ -153,10 +169,17 @@ impl Service {
         let config = self.config.borrow().clone();
         let local = self.local.borrow().clone();
         let state = self.state.borrow();
-        let verdict = policy::verdict(&state, &config, &local, now);
-        let changes_at = verdict.assessment.changes_at;
-        let status = status::status(verdict, &state, &local, self.process, now);
+        let verdicts = policy::verdicts(&state, &config, &local, now);
+        let changes_at = verdicts.changes_at();
+        let status = status::status(verdicts, &state, &local, self.process, now);
         (status, changes_at)
+    }
+
+    /// The metrics as of now in the Prometheus text format: the status,
+    /// with each account's faults counted since start.
+    pub fn metrics(&self) -> String {
+        let status = self.status().0;
+        crate::metrics::render(&status, &self.state.borrow(), Utc::now())
     }
 
     /// The `hello` reply: who answers, and the models and subagent mapping
@@ -184,13 +207,22 @@ impl Service {
         }
     }
 
-    /// Takes a pushed reading; one that became current tells the poller,
-    /// which may then spare or hasten its next poll.
+    /// Takes a pushed reading into its account (named, or by the pushing
+    /// session's `CLAUDE_CONFIG_DIR`, else `default` or the only one); one
+    /// that became current tells that account's poller, which may then
+    /// spare or hasten its next poll.
     fn ingest(&self, push: Ingest) -> Reply {
-        match ingest::apply(&self.state, push, Utc::now()) {
+        let roster = Arc::clone(&self.roster.borrow());
+        let (account, line) =
+            match roster.find(push.account.as_deref(), push.claude_config_dir.as_deref()) {
+                Ok(found) => found,
+                Err(unknown) => return Reply::error(ErrorCode::BadRequest, unknown.to_string()),
+            };
+        let cell = AccountCell::new(Arc::clone(&self.state), &account.name);
+        match ingest::apply(&cell, push, Utc::now()) {
             Ok(taken) => {
                 if taken == Taken::Reading {
-                    self.demand.pushed();
+                    line.pushed.notify_one();
                 }
                 Reply::Ok
             }
@@ -203,16 +235,28 @@ impl Service {
     /// poll it triggers; otherwise it costs two relaxed atomic operations.
     async fn attend(&self) {
         if self.demand.touch() {
-            let _ = tokio::time::timeout(WAKE_WAIT, self.ask_poller(Wish::Wake)).await;
+            let _ = tokio::time::timeout(WAKE_WAIT, self.ask_pollers(Wish::Wake)).await;
         }
     }
 
-    /// Asks the poller for a poll and waits until it is done (or was
-    /// refused: too soon after the last one, or during a cooldown).
-    async fn ask_poller(&self, wish: Wish) {
-        let (done, wait) = oneshot::channel();
-        if self.polls.send(PollRequest { wish, done }).await.is_ok() {
-            let _ = wait.await;
-        }
+    /// Asks every account's poller for a poll and waits until each is done
+    /// (or refused: too soon after its last one, or during its cooldown).
+    async fn ask_pollers(&self, wish: Wish) {
+        let lines: Vec<PollerLine> = self
+            .roster
+            .borrow()
+            .accounts
+            .iter()
+            .map(|(_, line)| line.clone())
+            .collect();
+        join_all(lines.iter().map(|line| ask_poller(line, wish))).await;
+    }
+}
+
+/// Asks one poller for a poll and waits until it is settled.
+async fn ask_poller(line: &PollerLine, wish: Wish) {
+    let (done, wait) = oneshot::channel();
+    if line.wishes.send(PollRequest { wish, done }).await.is_ok() {
+        let _ = wait.await;
     }
 }

@@ -1,13 +1,93 @@
-//! What the daemon knows, as one value published through a
-//! `tokio::sync::watch` channel: the poller and `ingest` write it, every
-//! connection reads the latest without waiting on anyone.
+//! What the daemon knows, for every account, as one value published
+//! through a `tokio::sync::watch` channel: each account's poller and
+//! `ingest` write their account's part ([`AccountCell`]), every connection
+//! reads the latest without waiting on anyone.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use claude_quota_credentials::Account;
 use claude_quota_proto::{CredentialSource, LastError, LastErrorKind, Polling, ReplyShape};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::forecast::{History, Sample};
 use crate::reading::Reading;
+
+/// What the daemon knows of every account it runs, in order of preference
+/// (lowest `priority` first), as the config lists them.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// One entry per account.
+    pub accounts: Vec<AccountState>,
+}
+
+/// One account and what the daemon knows of it.
+#[derive(Debug, Clone)]
+pub struct AccountState {
+    /// The account, as configured.
+    pub account: Account,
+    /// What is known of its usage.
+    pub snapshot: Snapshot,
+}
+
+impl State {
+    /// The state of the account named `name`.
+    pub fn get(&self, name: &str) -> Option<&AccountState> {
+        self.accounts.iter().find(|held| held.account.name == name)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Snapshot> {
+        self.accounts
+            .iter_mut()
+            .find(|held| held.account.name == name)
+            .map(|held| &mut held.snapshot)
+    }
+}
+
+/// One account's part of the shared state, for the tasks that write it
+/// (its poller, `ingest`): they read and change their own account only,
+/// and every reader of the state sees the change.
+#[derive(Clone)]
+pub struct AccountCell {
+    state: Arc<watch::Sender<State>>,
+    name: Arc<str>,
+}
+
+impl AccountCell {
+    /// The part of `state` that belongs to the account named `name`.
+    pub fn new(state: Arc<watch::Sender<State>>, name: &str) -> Self {
+        AccountCell {
+            state,
+            name: name.into(),
+        }
+    }
+
+    /// `read` of the account's snapshot (an empty one once the account is
+    /// gone from the config, which its poller is stopped before).
+    pub fn read<T>(&self, read: impl FnOnce(&Snapshot) -> T) -> T {
+        let state = self.state.borrow();
+        match state.get(&self.name) {
+            Some(held) => read(&held.snapshot),
+            None => read(&Snapshot::default()),
+        }
+    }
+
+    /// Changes the account's snapshot and tells every reader.
+    pub fn modify(&self, change: impl FnOnce(&mut Snapshot)) {
+        self.modify_if(|snapshot| {
+            change(snapshot);
+            true
+        });
+    }
+
+    /// Changes the account's snapshot; tells every reader when `change`
+    /// says it changed something they show.
+    pub fn modify_if(&self, change: impl FnOnce(&mut Snapshot) -> bool) {
+        self.state
+            .send_if_modified(|state| state.get_mut(&self.name).is_some_and(change));
+    }
+}
 
 /// The daemon's state at one moment.
 #[derive(Debug, Clone)]

@@ -1,13 +1,15 @@
 //! The `status` reply: the daemon's whole state as a person or a script
-//! sees it, read off the policy's verdict so that the tier, the reason and
-//! the windows shown are the ones every answer rests on.
+//! sees it, read off the policy's verdicts so that the tiers, reasons and
+//! windows shown are the ones every answer rests on. Its top level is the
+//! account a `high` task goes to now; `accounts` lists every one.
 
 use std::time::Instant;
 
-use claude_quota_proto::{DaemonInfo, LocalInfo, ScopedCap, Status, Window};
+use claude_quota_credentials::Account;
+use claude_quota_proto::{AccountStatus, DaemonInfo, LocalInfo, ScopedCap, Status, Window};
 
-use crate::policy::{Now, Verdict};
-use crate::state::Snapshot;
+use crate::policy::{Now, Question, Verdict, Verdicts};
+use crate::state::{Snapshot, State};
 
 /// Everything about the daemon process itself a status shows.
 #[derive(Debug, Clone, Copy)]
@@ -16,8 +18,60 @@ pub struct Process {
     pub started: Instant,
 }
 
-/// The status of `state` as `verdict` judges it at `now`.
+/// The status of `state` as `verdicts` judge it at `now`.
 pub fn status(
+    verdicts: Verdicts,
+    state: &State,
+    local: &LocalInfo,
+    process: Process,
+    now: Now,
+) -> Status {
+    let top = verdicts.pick(Question::HIGH_TASK);
+    let mut judged = verdicts.into_inner();
+    let empty = Snapshot::default();
+    let snapshot_of = |account: &Account| {
+        state
+            .get(&account.name)
+            .map_or(&empty, |held| &held.snapshot)
+    };
+    let accounts = judged
+        .iter()
+        .map(|(account, verdict)| account_status(account, verdict, snapshot_of(account)))
+        .collect();
+    let (account, verdict) = judged.swap_remove(top);
+    Status {
+        accounts,
+        ..top_level(verdict, snapshot_of(&account), local, process, now)
+    }
+}
+
+/// One account's entry in `status.accounts`.
+fn account_status(account: &Account, verdict: &Verdict, snapshot: &Snapshot) -> AccountStatus {
+    let assessment = &verdict.assessment;
+    let reading = snapshot.reading.as_ref();
+    AccountStatus {
+        name: account.name.clone(),
+        claude_config_dir: account.config_dir_string(),
+        priority: account.priority,
+        tier: assessment.tier,
+        reason: assessment.reason.clone(),
+        five_hour: assessment.windows.five_hour,
+        seven_day: assessment.windows.seven_day,
+        weekly_scoped: assessment.windows.weekly_scoped.clone(),
+        extra_usage: reading.and_then(|r| r.extra_usage.clone()),
+        as_of: reading.map(|r| r.as_of),
+        stale: assessment.stale,
+        credentials: snapshot.credentials.source,
+        last_error: snapshot.last_error.clone(),
+        next_poll_at: snapshot.next_poll_at,
+        forecast: verdict.forecast,
+        api_calls: snapshot.api_calls,
+    }
+}
+
+/// The status of one account as `verdict` judges it at `now`: the top
+/// level of `status`.
+fn top_level(
     verdict: Verdict,
     state: &Snapshot,
     local: &LocalInfo,

@@ -34,15 +34,7 @@ pub struct Ended {
 impl Supervisor {
     /// Runs `task` under watch as `name`.
     pub fn spawn(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
-        #[cfg(debug_assertions)]
-        let task = async move {
-            if std::env::var(INJECT_PANIC).is_ok_and(|wanted| wanted == name) {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                panic!("{INJECT_PANIC} made the {name} task panic");
-            }
-            task.await;
-        };
-        let handle = self.tasks.spawn(task);
+        let handle = self.tasks.spawn(watched(name, task));
         self.names.insert(handle.id(), name);
     }
 
@@ -73,7 +65,21 @@ impl Supervisor {
     }
 }
 
-fn describe(err: JoinError) -> String {
+/// `task` as a supervised task named `name` runs it: in a debug build,
+/// made to panic when [`INJECT_PANIC`] names it, to test the supervision.
+pub async fn watched(name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+    #[cfg(debug_assertions)]
+    if std::env::var(INJECT_PANIC).is_ok_and(|wanted| wanted == name) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        panic!("{INJECT_PANIC} made the {name} task panic");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+    task.await;
+}
+
+/// How a task that ended early ended, in words.
+pub fn describe(err: JoinError) -> String {
     if !err.is_panic() {
         return "was cancelled".to_owned();
     }

@@ -75,3 +75,32 @@ fn an_invalid_config_names_the_file_and_line() {
     assert!(stderr.contains(config.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
 }
+
+/// A TOML error quotes the line it found: printed once, on one line
+/// naming the daemon, without a backtrace even when RUST_BACKTRACE is set.
+#[test]
+fn a_config_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "poll_interval = 30\n[thresholds\n").unwrap();
+    let output = daemon()
+        .arg("--config")
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "claude-quotad: invalid config {}",
+            config.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("[thresholds").count(), 1, "{stderr}");
+    assert!(!stderr.contains("Caused by"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}

@@ -24,7 +24,7 @@ pub use codec::{
     encode_frame, frame_len, frame_payload,
 };
 pub use message::{Decision, ErrorCode, Ingest, ModelChoice, Reply, Request, RouteChoice};
-pub use paths::{SOCKET_ENV, default_socket_path};
+pub use paths::{SOCKET_ENV, bare_socket_path, default_socket_path};
 pub use status::{AccountStatus, DaemonInfo, Forecast, HistoryInfo, LocalInfo, Status, Thresholds};
 pub use types::{
     Confidence, ConfiguredModels, CredentialSource, ExtraUsage, LastError, LastErrorKind, Polling,

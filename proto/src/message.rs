@@ -100,7 +100,10 @@ pub struct Ingest {
     pub representative_claim: Option<String>,
     /// The response's `anthropic-ratelimit-unified-*` headers as received
     /// (names in any case), read by the daemon with the same tolerant
-    /// rules as a usage reply.
+    /// rules as a usage reply; other names are ignored. At most 64, names
+    /// of at most 128 bytes and values of at most 256 (more is a
+    /// `bad_request`); only with `source: "headers"` and no windows, caps,
+    /// extra usage or claim beside them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
     /// The account the reading belongs to, by name.

@@ -204,6 +204,14 @@ pub struct AccountStatus {
     pub last_error: Option<LastError>,
     /// When its usage is next asked for.
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// Where its 5-hour window is heading, when enough readings exist
+    /// (absent from older daemons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Forecast>,
+    /// Requests made to the usage API for it since the daemon started
+    /// (absent from older daemons).
+    #[serde(default)]
+    pub api_calls: u64,
 }
 
 /// The history database (`[history]`): how much it holds and whether

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use claude_quota::{Client, LastErrorKind, Status};
+use claude_quota::{Client, LastErrorKind, Status, TaskValue};
 use tempfile::TempDir;
 
 /// Where the daemon looks for its config by default, relative to the temp
@@ -50,6 +50,9 @@ fn is_root() -> bool {
 
 /// How long a daemon may take to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the daemon logs once its socket is ready.
+const LISTENING: &str = "claude-quotad listening";
 
 /// The directory holding the workspace's built binaries: a test executable
 /// lives in `target/<profile>/deps/`, the bench binary beside the daemon.
@@ -127,6 +130,19 @@ impl DaemonBuilder {
     /// Writes Claude Code's credentials file holding `token`.
     pub fn credentials_file(self, token: &str, expires_at_ms: Option<i64>) -> Self {
         write_credentials(&self.claude_dir(), token, expires_at_ms);
+        self
+    }
+
+    /// The directory of another Claude Code login, `home/.claude-NAME`
+    /// (a `CLAUDE_CONFIG_DIR` an `[[accounts]]` table can name).
+    pub fn login_dir(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("home/.claude-{name}"))
+    }
+
+    /// Writes the credentials file of the login [`Self::login_dir`] names,
+    /// holding `token`.
+    pub fn login(self, name: &str, token: &str) -> Self {
+        write_credentials(&self.login_dir(name), token, None);
         self
     }
 
@@ -236,7 +252,7 @@ impl DaemonBuilder {
     /// Starts the daemon and waits until it accepts connections.
     pub fn start(self) -> Daemon {
         let daemon = self.spawn();
-        daemon.wait_until_ready();
+        daemon.wait_until_ready(0);
         daemon
     }
 
@@ -411,15 +427,22 @@ impl Daemon {
     /// Waits until a line of the log contains `needle` and returns that
     /// line; panics with the whole log after `timeout`.
     pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_nth_log(needle, 1, timeout).await
+    }
+
+    /// Waits until `n` lines of the log contain `needle` (the daemon did a
+    /// thing `n` times, each logged) and returns the `n`th; panics with
+    /// the whole log after `timeout`.
+    pub async fn wait_for_nth_log(&self, needle: &str, n: usize, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let log = self.log();
-            if let Some(line) = log.lines().find(|line| line.contains(needle)) {
+            if let Some(line) = log.lines().filter(|line| line.contains(needle)).nth(n - 1) {
                 return line.to_owned();
             }
             assert!(
                 Instant::now() < deadline,
-                "{needle:?} not logged within {timeout:?}; log:\n{log}"
+                "{needle:?} not logged {n} times within {timeout:?}; log:\n{log}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -476,6 +499,35 @@ impl Daemon {
             .await
     }
 
+    /// Asks `should_use_cloud` every 50 ms, as a busy router does, until
+    /// `api` has answered `polls` more requests; returns when the last
+    /// request before the asking (if any) and each new one arrived, so
+    /// their gaps are the poll intervals. Panics after `timeout`.
+    pub async fn ask_until_polls(
+        &self,
+        api: &crate::FakeApi,
+        polls: usize,
+        timeout: Duration,
+    ) -> Vec<Instant> {
+        let before = api.requests();
+        let deadline = Instant::now() + timeout;
+        let mut client = self.client().await;
+        while api.requests() < before + polls {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {polls} polls within {timeout:?} of questions; log:\n{}",
+                api.requests() - before,
+                self.log()
+            );
+            client
+                .should_use_cloud(TaskValue::High)
+                .await
+                .expect("an answer");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        api.request_times()[before.saturating_sub(1)..before + polls].to_vec()
+    }
+
     /// Polls the status until `done` holds, or panics after `timeout` with
     /// the last status and the daemon's log.
     pub async fn wait_for(&self, timeout: Duration, done: impl Fn(&Status) -> bool) -> Status {
@@ -510,8 +562,9 @@ impl Daemon {
             child.kill().expect("kill -9");
             child.wait().expect("reap");
         }
+        let started_before = self.log().matches(LISTENING).count();
         self.child = Some(self.command.spawn().expect("respawn claude-quotad"));
-        self.wait_until_ready();
+        self.wait_until_ready(started_before);
     }
 
     /// Starts a second daemon exactly like this one (same socket, files and
@@ -545,9 +598,16 @@ impl Daemon {
         }
     }
 
-    fn wait_until_ready(&self) {
+    /// Waits until the daemon started after `started_before` others (that
+    /// logged to the same file) serves: its socket accepts connections,
+    /// and it has logged that it listens, which it does once the socket is
+    /// all set (its mode included: a socket accepts connections as soon as
+    /// it is bound).
+    fn wait_until_ready(&self, started_before: usize) {
         let deadline = Instant::now() + START_TIMEOUT;
-        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err()
+            || self.log().matches(LISTENING).count() <= started_before
+        {
             assert!(
                 Instant::now() < deadline,
                 "claude-quotad did not open {} within {START_TIMEOUT:?}; log:\n{}",

@@ -4,6 +4,7 @@
 //! to any fault, and counts requests. Also the shape of the rate-limit
 //! headers a Messages API response carries, for tests that play a router.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,6 +45,16 @@ struct Script {
     inference_only: Vec<String>,
     scope_refusals: usize,
     user_agents: Vec<String>,
+    /// Other accounts, by token: each served on its own.
+    accounts: HashMap<String, Account>,
+}
+
+/// Another account the fake serves: a login of its own, known by its token.
+#[derive(Default)]
+struct Account {
+    body: Value,
+    fault: Option<Fault>,
+    requests: usize,
 }
 
 /// A running fake API. It stops with the test process.
@@ -66,6 +77,7 @@ impl FakeApi {
             inference_only: Vec::new(),
             scope_refusals: 0,
             user_agents: Vec::new(),
+            accounts: HashMap::new(),
         }));
         let app = Router::new()
             .route("/api/oauth/usage", get(usage))
@@ -127,6 +139,31 @@ impl FakeApi {
             .push(token.to_owned());
     }
 
+    /// Serves `body` (and clears any fault) to requests carrying `token`:
+    /// another account, scripted apart from the one of [`crate::TOKEN`].
+    pub fn serve_account(&self, token: &str, body: Value) {
+        let mut script = self.script.lock().unwrap();
+        let account = script.accounts.entry(token.to_owned()).or_default();
+        account.body = body;
+        account.fault = None;
+    }
+
+    /// Serves `fault` to requests carrying `token` (an account made with
+    /// [`Self::serve_account`]).
+    pub fn fail_account(&self, token: &str, fault: Fault) {
+        let mut script = self.script.lock().unwrap();
+        script.accounts.entry(token.to_owned()).or_default().fault = Some(fault);
+    }
+
+    /// How many requests carried `token`.
+    pub fn account_requests(&self, token: &str) -> usize {
+        let script = self.script.lock().unwrap();
+        script
+            .accounts
+            .get(token)
+            .map_or(0, |account| account.requests)
+    }
+
     /// How many requests were refused as inference-only.
     pub fn scope_refusals(&self) -> usize {
         self.script.lock().unwrap().scope_refusals
@@ -151,6 +188,43 @@ impl FakeApi {
     pub fn rejected_tokens(&self) -> usize {
         self.script.lock().unwrap().rejected_tokens
     }
+
+    /// Waits until `n` requests in all have arrived, whatever their fate,
+    /// and returns when each arrived; panics after `timeout`. A test
+    /// waits on the requests themselves instead of sleeping and counting.
+    pub async fn wait_for_calls(&self, n: usize, timeout: Duration) -> Vec<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let times = self.request_times();
+            if times.len() >= n {
+                return times;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} API requests within {timeout:?}; gaps so far: {:?}",
+                times.len(),
+                gaps(&times)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until `gap` has passed since the last request arrived: the
+    /// moment a rule on the time since the last poll (such as
+    /// `refresh_min_interval`) lets the daemon poll again. The daemon notes
+    /// a poll before sending it, so from then on it counts `gap` too.
+    pub async fn wait_past_last_call(&self, gap: Duration) {
+        let last = *self.request_times().last().expect("a request to wait past");
+        tokio::time::sleep_until((last + gap).into()).await;
+    }
+}
+
+/// The gaps between consecutive instants, in seconds.
+pub fn gaps(times: &[Instant]) -> Vec<f64> {
+    times
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).as_secs_f64())
+        .collect()
 }
 
 /// A reply of the real endpoint's shape.
@@ -367,18 +441,48 @@ async fn usage(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap) -> 
                 "error": {"type": "permission_error", "message": "OAuth token does not meet scope requirement user:profile"}
             }))).into_response();
         }
-        let bearer = format!("Bearer {}", s.accepted_token);
-        if headers.get(header::AUTHORIZATION) != Some(&HeaderValue::from_str(&bearer).unwrap()) {
-            s.rejected_tokens += 1;
-            return (StatusCode::UNAUTHORIZED, "invalid token").into_response();
+        let other = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|token| s.accounts.get_mut(token));
+        if let Some(account) = other {
+            account.requests += 1;
+            (account.fault.clone(), account.body.clone(), None)
+        } else {
+            match s.main_account(&headers) {
+                Ok(served) => served,
+                Err(refused) => return refused,
+            }
         }
-        if headers.get("anthropic-beta").map(HeaderValue::as_bytes) != Some(b"oauth-2025-04-20") {
-            return (StatusCode::BAD_REQUEST, "missing anthropic-beta").into_response();
-        }
-        (s.fault.clone(), s.body.clone(), s.curve.clone())
     };
     // The curve runs outside the lock: it is the test's code.
     let body = curve.map_or(body, |curve| curve(arrived));
+    respond(fault, body).await
+}
+
+impl Script {
+    /// What the account of the accepted token is served, or the refusal
+    /// of a request that is not its.
+    #[allow(clippy::result_large_err)]
+    fn main_account(
+        &mut self,
+        headers: &HeaderMap,
+    ) -> Result<(Option<Fault>, Value, Option<Curve>), Response> {
+        let bearer = format!("Bearer {}", self.accepted_token);
+        if headers.get(header::AUTHORIZATION) != Some(&HeaderValue::from_str(&bearer).unwrap()) {
+            self.rejected_tokens += 1;
+            return Err((StatusCode::UNAUTHORIZED, "invalid token").into_response());
+        }
+        if headers.get("anthropic-beta").map(HeaderValue::as_bytes) != Some(b"oauth-2025-04-20") {
+            return Err((StatusCode::BAD_REQUEST, "missing anthropic-beta").into_response());
+        }
+        Ok((self.fault.clone(), self.body.clone(), self.curve.clone()))
+    }
+}
+
+/// The reply: `body`, or `fault` instead.
+async fn respond(fault: Option<Fault>, body: Value) -> Response {
     match fault {
         None => axum::Json(body).into_response(),
         Some(Fault::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),

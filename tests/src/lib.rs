@@ -5,10 +5,12 @@
 //! speaking HTTP to a real server and serving a real Unix socket.
 
 pub mod daemon;
+pub mod deadline;
 pub mod fake_api;
 pub mod fake_ollama;
 pub mod http;
 pub mod leaks;
+pub mod messages_api;
 pub mod other_user;
 pub mod scrape;
 pub mod secret_service;

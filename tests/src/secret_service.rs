@@ -4,7 +4,9 @@
 //! `secret-tool` stores Claude Code's item with the README's command
 //! before the daemon is exec'd in the same session.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 /// The programs the wrapper needs (Debian: dbus, gnome-keyring,
 /// libsecret-tools).
@@ -95,4 +97,24 @@ pub fn wrapper(daemon: &Path, bus_dir: &Path) -> Vec<String> {
         "sh".into(),
         daemon.display().to_string(),
     ]
+}
+
+/// Runs `command` (a [`wrapper`] command line) to its end, in a process
+/// group of its own that is killed after, so that the session's keyring
+/// daemon goes with it.
+pub fn output(mut command: Command) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("run a program inside a private Secret Service");
+    let group = child.id();
+    let output = child.wait_with_output().expect("wait for it");
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status();
+    output
 }

@@ -65,7 +65,7 @@ impl Received {
 }
 
 impl StandIn {
-    /// Plays the daemon of case `name` (`headers` for the header cases).
+    /// Plays the daemon of case `name` (`headers` for the header fixtures).
     /// `None` when this machine cannot play it (a daemon of another user
     /// without root): the caller skips loudly, and CI (`CI` set) fails.
     pub fn start(name: &str) -> Option<StandIn> {

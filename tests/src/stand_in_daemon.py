@@ -4,7 +4,8 @@ client/python/tests/test_conformance.py, Node:
 client/node/test/conformance.test.cjs): one program, so the three clients
 meet the same daemon, byte for byte.
 
-It plays the daemon of one case of tests/conformance/cases.json: it answers
+It plays the daemon of one case of tests/conformance/cases.json (a route
+case, a call case, or "headers" for the header fixtures): it answers
 each request frame as the case's script says (a reply, late or never, raw
 bytes, a close, a reset) and reports on stdout, one JSON object a line,
 what it saw, so a suite can check how many frames a call cost:
@@ -53,7 +54,8 @@ def find_case(cases, name):
     if name == "headers":
         daemon = cases["header_daemon"]
     else:
-        matches = [case for case in cases["route_cases"] if case["name"] == name]
+        every = cases["route_cases"] + cases["call_cases"]
+        matches = [case for case in every if case["name"] == name]
         if len(matches) != 1 or matches[0].get("daemon") is None:
             sys.exit(f"no case {name!r} with a daemon in the cases file")
         daemon = matches[0]["daemon"]

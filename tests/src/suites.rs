@@ -97,14 +97,26 @@ pub const PROMETHEUS: Suite = Suite {
     install_program: "install Prometheus and promtool (Debian: apt-get install prometheus)",
 };
 
+/// Claude Code itself, wired by `setup claude-code`, run by
+/// `tests/tests/claude_code.rs`. Its npm package ships a native binary,
+/// so only npm is needed to install it.
+pub const CLAUDE_CODE: Suite = Suite {
+    name: "the Claude Code test",
+    require_env: "CLAUDE_QUOTA_REQUIRE_CLAUDE_CODE",
+    program: "npm",
+    packages: Some("claude-code"),
+    install_program: "install npm (Node.js)",
+};
+
 /// Every suite, for the end-of-run report.
-pub const ALL: [&Suite; 6] = [
+pub const ALL: [&Suite; 7] = [
     &PYTHON_CLIENT,
     &NODE_CLIENT,
     &CLAUDE_CODE_ROUTER,
     &LITELLM,
     &MCP_CLIENT,
     &PROMETHEUS,
+    &CLAUDE_CODE,
 ];
 
 impl Suite {

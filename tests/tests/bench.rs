@@ -39,17 +39,20 @@ fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
         "| wrong answers, share of questions |",
         "| longest wrong stretch |",
         "| first answer after idle from a fresh poll |",
-        "usage-API calls per day ≤ 250 with no pushes",
+        "usage-API calls per day ≤ 150 with no pushes",
         "wrong answers ≤ 0.5 % of questions",
         "no wrong stretch longer than poll_interval",
         "first answer after idling from a fresh poll within 2 s",
+        "| 40 % for 4 min, then +2 %/min |",
+        "| 40 % for 4 min, then a step of +30 points |",
+        "longest wrong stretch ≤ 2 × poll_interval",
     ] {
         assert!(report.contains(row), "no {row:?} in:\n{report}");
     }
 }
 
 #[test]
-fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
+fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules_and_blind() {
     let output = bench(&["--only-day", "--quick", "--json"]);
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");
     let day: Value = serde_json::from_str(&stdout)
@@ -60,7 +63,11 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
         keys.sort();
         keys
     };
-    assert_eq!(keys(&day), ["no_pushes", "with_pushes"]);
+    assert_eq!(
+        keys(&day),
+        ["blind", "forecast", "no_pushes", "with_pushes"]
+    );
+    forecast_scores(&day["forecast"]);
     for scenario in ["no_pushes", "with_pushes"] {
         assert_eq!(keys(&day[scenario]), ["adaptive", "fixed"]);
         for schedule in ["fixed", "adaptive"] {
@@ -70,10 +77,12 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
                 [
                     "calls_per_day",
                     "first_answer_after_idle_s",
+                    "forecast",
                     "longest_wrong_s",
                     "wrong_share"
                 ]
             );
+            forecast_scores(&figures["forecast"]);
             let number = |key: &str| {
                 let value = figures[key].as_f64();
                 value
@@ -92,6 +101,55 @@ fn the_quick_day_prints_one_json_object_of_finite_figures_for_both_schedules() {
             );
         }
     }
+    let blind = day["blind"].as_array().expect("blind is a list");
+    assert_eq!(blind.len(), 2, "the quick pass's two scenarios: {blind:?}");
+    for scenario in blind {
+        let change = scenario
+            .get("climb_pct_per_min")
+            .or(scenario.get("step_points"));
+        assert!(change.is_some_and(Value::is_f64), "{scenario}");
+        for schedule in ["fixed", "adaptive"] {
+            let figures = &scenario[schedule];
+            assert_eq!(
+                keys(figures),
+                ["calls_per_day", "longest_wrong_s", "wrong_share"]
+            );
+            assert!(figures["calls_per_day"].as_f64() > Some(0.0), "{scenario}");
+        }
+    }
+}
+
+/// The forecast's scores at each horizon: how many forecasts were scored,
+/// and their median and 90th-percentile errors (`null` when none was).
+fn forecast_scores(scores: &Value) {
+    for horizon in ["15m", "30m", "60m"] {
+        let score = &scores[horizon];
+        let scored = score["forecasts"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{horizon}: {scores}"));
+        for key in ["median_error_min", "p90_error_min"] {
+            let error = &score[key];
+            let fits = match error.as_f64() {
+                Some(minutes) => scored > 0 && minutes.is_finite() && minutes >= 0.0,
+                None => scored == 0 && error.is_null(),
+            };
+            assert!(fits, "{horizon}.{key}: {scores}");
+        }
+    }
+    assert!(
+        scores["15m"]["forecasts"].as_u64() > Some(0),
+        "the quick day has a climb to forecast: {scores}"
+    );
+}
+
+#[test]
+fn the_history_run_times_route_with_and_without_the_history() {
+    let output = bench(&["--only-history", "--samples", "2000"]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    for row in ["| history kept |", "| history off |", "rows in"] {
+        assert!(report.contains(row), "no {row:?} in:\n{report}");
+    }
+    assert!(!report.contains("wrote 0 rows"), "{report}");
 }
 
 /// `--machinery` needs a daemon built with `--features speed-variants`; the

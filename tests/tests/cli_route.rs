@@ -76,6 +76,10 @@ fn a_missing_daemon_gets_the_local_answer_and_exit_3() {
     assert_eq!(route["use_cloud"], false);
     assert_eq!(route["tier"], Value::Null);
     assert_eq!(route["stale"], true);
+    assert_eq!(
+        route["available"], false,
+        "nobody has seen the fallback model pulled"
+    );
 }
 
 #[test]

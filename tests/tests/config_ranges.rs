@@ -91,7 +91,9 @@ async fn an_out_of_range_value_by_sighup_is_logged_and_the_old_config_kept() {
     for (n, (value, refusal)) in OUT_OF_RANGE.into_iter().enumerate() {
         std::fs::write(daemon.config_path(), config(&api, value)).unwrap();
         daemon.signal("HUP");
-        let logged = wait_for_nth_refusal(&daemon, n + 1).await;
+        let logged = daemon
+            .wait_for_nth_log("config not reloaded", n + 1, WAIT)
+            .await;
         assert!(logged.contains(refusal), "{value}: {logged}");
         assert!(logged.contains("config.toml, line "), "{logged}");
         let status = daemon.wait_for_polls(&api, 3, WAIT).await;
@@ -99,26 +101,6 @@ async fn an_out_of_range_value_by_sighup_is_logged_and_the_old_config_kept() {
     }
     let log = daemon.log();
     assert!(!log.contains("panicked"), "{log}");
-}
-
-/// Waits until the daemon has refused `n` reloads; returns the last refusal.
-async fn wait_for_nth_refusal(daemon: &Daemon, n: usize) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let log = daemon.log();
-        let refusals: Vec<&str> = log
-            .lines()
-            .filter(|l| l.contains("config not reloaded"))
-            .collect();
-        if refusals.len() >= n {
-            return refusals[n - 1].to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "reload {n} not refused:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

@@ -4,9 +4,12 @@
 //! (`client/node/test/conformance.test.cjs`) suites run the same cases
 //! against the same stand-in; a client that answers otherwise fails.
 
+#[path = "conformance/calls.rs"]
+mod calls;
+
 use std::time::Duration;
 
-use claude_quota::{Client, HeaderReading, Route, TaskComplexity, TaskValue, blocking};
+use claude_quota::{Client, Route, TaskComplexity, TaskValue, blocking};
 use claude_quota_e2e::stand_in::{Received, StandIn, cases};
 use claude_quota_e2e::suites::repo_root;
 use serde_json::{Value, json};
@@ -39,13 +42,15 @@ impl Under {
         }
     }
 
-    async fn ingest_headers(&mut self, headers: &[(String, String)]) -> bool {
+    async fn ingest_headers(
+        &mut self,
+        headers: &[(String, String)],
+    ) -> Result<bool, claude_quota::Error> {
         let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-        let sent = match self {
+        match self {
             Under::Async(client) => client.ingest_headers(pairs).await,
             Under::Blocking(client) => client.ingest_headers(pairs),
-        };
-        sent.expect("the stand-in answers ok to every ingest")
+        }
     }
 }
 
@@ -60,28 +65,23 @@ async fn the_blocking_client_answers_every_route_case_as_expected() {
 }
 
 #[tokio::test]
-async fn the_async_client_sends_every_header_case_as_expected() {
-    assert_no_divergence(run_header_cases(false).await);
+async fn the_async_client_makes_every_call_case_as_expected() {
+    assert_no_divergence(calls::run(false).await);
 }
 
 #[tokio::test]
-async fn the_blocking_client_sends_every_header_case_as_expected() {
-    assert_no_divergence(run_header_cases(true).await);
+async fn the_blocking_client_makes_every_call_case_as_expected() {
+    assert_no_divergence(calls::run(true).await);
 }
 
-/// The pure reading agrees with what is sent: nothing for the cases that
-/// send nothing, a reading for the others.
-#[test]
-fn reading_from_headers_holds_a_reading_exactly_when_one_is_sent() {
-    for case in array(&cases()["header_cases"]) {
-        let reading: HeaderReading = claude_quota::reading_from_headers(fixture(case));
-        assert_eq!(
-            reading.is_reading(),
-            case["sent"].as_bool().unwrap(),
-            "{}",
-            case["fixture"]
-        );
-    }
+#[tokio::test]
+async fn the_async_client_sends_every_header_fixture_as_expected() {
+    assert_no_divergence(run_header_fixtures(false).await);
+}
+
+#[tokio::test]
+async fn the_blocking_client_sends_every_header_fixture_as_expected() {
+    assert_no_divergence(run_header_fixtures(true).await);
 }
 
 fn assert_no_divergence(divergences: Vec<String>) {
@@ -93,17 +93,23 @@ fn assert_no_divergence(divergences: Vec<String>) {
     );
 }
 
+/// The stand-in of case `case`, or `None` when nothing listens; `Err`
+/// when this machine cannot play the case (skipped loudly).
+fn stand_in(case: &Value) -> Result<Option<StandIn>, ()> {
+    if case["daemon"].is_null() {
+        return Ok(None);
+    }
+    StandIn::start(case["name"].as_str().unwrap())
+        .map(Some)
+        .ok_or(())
+}
+
 async fn run_route_cases(blocking: bool) -> Vec<String> {
     let mut divergences = Vec::new();
     for case in array(&cases()["route_cases"]) {
         let name = case["name"].as_str().unwrap();
-        let stand_in = if case["daemon"].is_null() {
-            None
-        } else {
-            match StandIn::start(name) {
-                Some(stand_in) => Some(stand_in),
-                None => continue,
-            }
+        let Ok(stand_in) = stand_in(case) else {
+            continue;
         };
         let nobody_home = tempfile::tempdir().unwrap();
         let socket = stand_in.as_ref().map_or_else(
@@ -134,48 +140,64 @@ async fn run_route_cases(blocking: bool) -> Vec<String> {
     divergences
 }
 
-async fn run_header_cases(blocking: bool) -> Vec<String> {
-    let cases = cases()["header_cases"].clone();
+/// Every header fixture given to `ingest_headers`: exactly its `sent`
+/// goes out, in one ingest frame, or nothing when it is null.
+async fn run_header_fixtures(blocking: bool) -> Vec<String> {
     let stand_in = StandIn::start("headers").expect("the header stand-in runs as you");
     let mut client = Under::new(blocking, stand_in.socket(), Duration::from_secs(5));
     let mut divergences = Vec::new();
-    for case in array(&cases) {
-        let sent = client.ingest_headers(&fixture(case)).await;
-        if Some(sent) != case["sent"].as_bool() {
-            divergences.push(format!("{}: sent {sent}", case["fixture"]));
+    let fixtures: Vec<(String, Value)> = array(&cases()["header_fixtures"])
+        .iter()
+        .map(|name| {
+            let name = name.as_str().unwrap().to_owned();
+            let fixture = header_fixture(&name);
+            (name, fixture)
+        })
+        .collect();
+    for (name, fixture) in &fixtures {
+        let headers: Vec<(String, String)> =
+            serde_json::from_value(fixture["headers"].clone()).unwrap();
+        let sent = client
+            .ingest_headers(&headers)
+            .await
+            .expect("the stand-in answers ok to every ingest");
+        if sent == fixture["sent"].is_null() {
+            divergences.push(format!("{name}: ingest_headers returned {sent}"));
         }
     }
     drop(client);
     let received = stand_in.stop();
-    let ingests: Vec<&Value> = received
+    let frames: Vec<&Value> = received
         .connections
         .iter()
         .flatten()
-        .filter(|frame| frame["type"] == "ingest")
+        .filter(|frame| frame["type"] != "hello")
         .collect();
-    let expected: Vec<&Value> = array(&cases)
+    let expected: Vec<(&String, Value)> = fixtures
         .iter()
-        .filter(|case| case["sent"] == true)
+        .filter(|(_, fixture)| !fixture["sent"].is_null())
+        .map(|(name, fixture)| {
+            let frame = json!({"type": "ingest", "source": "headers", "headers": fixture["sent"]});
+            (name, frame)
+        })
         .collect();
-    if ingests.len() != expected.len() {
+    if frames.len() != expected.len() {
         divergences.push(format!(
-            "{} ingest frames for {} readings",
-            ingests.len(),
+            "{} frames for {} fixtures that send",
+            frames.len(),
             expected.len()
         ));
     }
-    for (frame, case) in ingests.iter().zip(expected) {
-        if normalised(frame) != normalised(&case["ingest"]) {
-            divergences.push(format!(
-                "{}: sent {frame}, expected {}",
-                case["fixture"], case["ingest"]
-            ));
+    for (frame, (name, expected)) in frames.iter().zip(&expected) {
+        if normalised(frame) != normalised(expected) {
+            divergences.push(format!("{name}: sent {frame}, expected {expected}"));
         }
     }
     divergences
 }
 
-/// Why `route` is not what `expect` says, if it is not.
+/// Why `route` is not what `expect` says, if it is not. `reason_contains`
+/// in `expect` is text the reason must hold.
 fn mismatch(expect: &Value, route: &Route) -> Option<String> {
     let answered = !route.reason.starts_with(FALLBACK_REASON);
     let mut got = json!({
@@ -186,11 +208,18 @@ fn mismatch(expect: &Value, route: &Route) -> Option<String> {
         "tier": route.tier.map(|tier| tier.as_str()),
         "stale": route.stale,
         "available": route.available,
+        "account": route.account,
+        "claude_config_dir": route.claude_config_dir,
     });
     if answered {
         got["reason"] = json!(route.reason);
     }
-    (got != *expect).then(|| format!("got {got}, expected {expect} ({})", route.reason))
+    let mut expect = expect.clone();
+    let contains = expect
+        .as_object_mut()
+        .and_then(|fields| fields.remove("reason_contains"));
+    let holds = contains.is_none_or(|text| route.reason.contains(text.as_str().unwrap()));
+    (got != expect || !holds).then(|| format!("got {got}, expected {expect} ({})", route.reason))
 }
 
 fn check_frames(name: &str, expect: &Value, received: &Received, divergences: &mut Vec<String>) {
@@ -216,23 +245,23 @@ fn check_frames(name: &str, expect: &Value, received: &Received, divergences: &m
     }
 }
 
-/// The headers of a case's fixture (`tests/fixtures/headers/NAME.json`).
-fn fixture(case: &Value) -> Vec<(String, String)> {
-    let name = case["fixture"].as_str().unwrap();
+/// A header fixture (`tests/fixtures/headers/NAME.json`).
+fn header_fixture(name: &str) -> Value {
     let path = repo_root().join(format!("tests/fixtures/headers/{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path:?}: {err}"));
-    let fixture: Value = serde_json::from_str(&text).unwrap();
-    serde_json::from_value(fixture["headers"].clone()).unwrap()
+    serde_json::from_str(&text).unwrap()
 }
 
-/// `value` with every number as a float, so `83` and `83.0` compare equal
-/// as they do in Python and Node.
+/// `value` as the daemon reads it: every number as a float (`83` and
+/// `83.0` compare equal, as in Python and Node), and a field that is null
+/// the same as one that is absent.
 fn normalised(value: &Value) -> Value {
     match value {
         Value::Number(n) => json!(n.as_f64().unwrap()),
         Value::Array(items) => Value::Array(items.iter().map(normalised).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
+                .filter(|(_, value)| !value.is_null())
                 .map(|(key, value)| (key.clone(), normalised(value)))
                 .collect(),
         ),

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{TimeDelta, Utc};
 use claude_quota::{CredentialSource, LastErrorKind};
 use claude_quota_e2e::{Daemon, FakeApi};
 
@@ -40,8 +41,17 @@ async fn a_hung_credential_read_fails_after_5_s_and_sigterm_still_exits_in_time(
     );
     assert_eq!(status.credentials, CredentialSource::None);
     assert_eq!(api.requests(), 0);
-    // The poller is reading again (every 0.2 s after a failure) and hangs.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The poller reads again 0.2 s after the failure, and hangs: once the
+    // poll time the status announced after the failure has passed with no
+    // newer one, the poller is in that read (for 5 s).
+    let failed_at = error.at;
+    daemon
+        .wait_for(Duration::from_secs(15), |s| {
+            s.next_poll_at.is_some_and(|next| {
+                next > failed_at && next + TimeDelta::milliseconds(100) < Utc::now()
+            })
+        })
+        .await;
     let signalled = Instant::now();
     daemon.signal("TERM");
     let exit = daemon

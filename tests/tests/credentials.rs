@@ -281,9 +281,7 @@ async fn an_expired_token_gives_way_to_the_one_claude_code_rewrote_within_a_poll
     // Right after a poll, Claude Code refreshes: a new token in the file,
     // and the old one stops working.
     let polled = api.requests();
-    while api.requests() == polled {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    api.wait_for_calls(polled + 1, WAIT).await;
     write_credentials(&daemon.claude_dir(), NEW_TOKEN, Some(FAR_FUTURE_MS));
     api.accept_token(NEW_TOKEN);
     let (asked, switched_at) = (api.requests(), Utc::now());

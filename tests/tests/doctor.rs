@@ -11,6 +11,8 @@ use claude_quota_e2e::http::refused_url;
 use claude_quota_e2e::{Daemon, FakeApi, FakeOllama, TOKEN};
 use serde_json::Value;
 
+const WAIT: Duration = Duration::from_secs(10);
+
 /// Runs `claude-quota doctor --json` against `daemon`, with the daemon's
 /// private HOME (so no service is found installed).
 fn doctor(daemon: &Daemon) -> (Output, Vec<Value>) {
@@ -279,5 +281,65 @@ fn doctor_names_a_config_the_daemon_would_refuse_and_reads_with_its_keychain_met
             "claude-quotad would not start: refusing the config {path}: it is writable by its group"
         )),
         "{refusal}"
+    );
+}
+
+/// `doctor` in Claude Code's setup (`CLAUDE_CONFIG_DIR`) from `dir`, with
+/// `subagent_model` as the environment's CLAUDE_CODE_SUBAGENT_MODEL.
+fn doctor_in_claude_code(daemon: &Daemon, subagent_model: Option<&str>) -> Vec<Value> {
+    let mut command = Command::new(bin("claude-quota"));
+    command
+        .args(["doctor", "--json", "--socket"])
+        .arg(daemon.socket())
+        .current_dir(daemon.root())
+        .env("HOME", daemon.root().join("home"))
+        .env("XDG_CONFIG_HOME", daemon.root().join("config"))
+        .env("CLAUDE_CONFIG_DIR", daemon.claude_dir())
+        .env_remove("CLAUDE_CODE_SUBAGENT_MODEL");
+    if let Some(model) = subagent_model {
+        command.env("CLAUDE_CODE_SUBAGENT_MODEL", model);
+    }
+    run_json(&mut command).1
+}
+
+/// With no push yet, `pushes` advises wiring the status line only when
+/// it is not wired (so it never contradicts `claude_code`), and
+/// `subagents` warns when CLAUDE_CODE_SUBAGENT_MODEL may override the hook.
+#[tokio::test]
+async fn doctor_agrees_with_itself_on_the_status_line_and_names_a_subagent_model_override() {
+    let api = FakeApi::start();
+    let daemon = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .credentials_file(TOKEN, None)
+        .start();
+    daemon.wait_for(WAIT, |s| s.as_of.is_some()).await;
+
+    let checks = doctor_in_claude_code(&daemon, None);
+    assert_eq!(verdict(&checks, "pushes"), "warn", "{checks:#?}");
+    assert_eq!(verdict(&checks, "subagents"), "ok", "{checks:#?}");
+    let checks = doctor_in_claude_code(&daemon, Some("opus"));
+    assert_eq!(verdict(&checks, "subagents"), "warn");
+    assert!(
+        message(&checks, "subagents")
+            .contains("CLAUDE_CODE_SUBAGENT_MODEL=opus in the environment"),
+        "{checks:#?}"
+    );
+
+    let line = format!("{} statusline", bin("claude-quota").display());
+    let settings = serde_json::json!({
+        "statusLine": {"type": "command", "command": line},
+        "env": {"CLAUDE_CODE_SUBAGENT_MODEL": "sonnet"},
+    });
+    let file = daemon.claude_dir().join("settings.json");
+    std::fs::write(&file, settings.to_string()).unwrap();
+    let checks = doctor_in_claude_code(&daemon, None);
+    assert_eq!(verdict(&checks, "pushes"), "ok", "{checks:#?}");
+    assert!(message(&checks, "pushes").contains("wired"), "{checks:#?}");
+    assert!(
+        message(&checks, "subagents").contains(&format!(
+            "CLAUDE_CODE_SUBAGENT_MODEL=sonnet in {}",
+            file.display()
+        )),
+        "{checks:#?}"
     );
 }

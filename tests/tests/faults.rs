@@ -2,9 +2,10 @@
 //! keeps serving its last good reading with its true age, turns `unknown`
 //! once that reading is stale, logs each fault once, and recovers.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use claude_quota::{LastErrorKind, Status, Tier};
+use claude_quota_e2e::fake_api::gaps;
 use claude_quota_e2e::{Daemon, FakeApi, Fault, TOKEN};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -21,23 +22,17 @@ fn error_kind(status: &Status) -> Option<LastErrorKind> {
     status.last_error.as_ref().map(|e| e.kind)
 }
 
-/// Gaps between consecutive API requests, in seconds.
-fn gaps(times: &[Instant]) -> Vec<f64> {
-    times
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_secs_f64())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_positive_retry_after_is_honored_in_seconds_and_as_a_date() {
-    let in_seconds = |secs: u64| secs.to_string();
-    let as_date =
-        |secs| httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(secs));
-    let forms: [&dyn Fn(u64) -> String; 2] = [&in_seconds, &as_date];
-    for form in forms {
-        // An HTTP date has whole seconds: 4 s ahead is at least 3 s away.
-        let (retry_after, at_least) = (form(4), 2.9);
+    for as_date in [false, true] {
+        // 4 s from the reply, or the HTTP date 4 s from now (whole seconds,
+        // so 3 to 4 s away, less however long the daemon takes to start).
+        let date = SystemTime::now() + Duration::from_secs(4);
+        let retry_after = if as_date {
+            httpdate::fmt_http_date(date)
+        } else {
+            "4".to_owned()
+        };
         let api = FakeApi::start();
         api.fail_with(Fault::RateLimited(Some(retry_after.clone())));
         let daemon = daemon(&api.url(), 0.2, "");
@@ -48,10 +43,19 @@ async fn a_positive_retry_after_is_honored_in_seconds_and_as_a_date() {
         assert!(status.next_poll_at.is_some());
         api.clear_fault();
         daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
-        let gap = gaps(&api.request_times())[0];
+        let times = api.request_times();
+        let not_before = if as_date {
+            // The date, as the wall clock read when the request came.
+            let date = httpdate::parse_http_date(&retry_after).unwrap();
+            let polled_at = SystemTime::now() - times[1].elapsed();
+            times[1] + date.duration_since(polled_at).unwrap_or_default()
+        } else {
+            times[0] + Duration::from_secs(4)
+        };
         assert!(
-            gap >= at_least,
-            "Retry-After {retry_after}: polled again after {gap:.2}s"
+            times[1] + Duration::from_millis(50) >= not_before,
+            "Retry-After {retry_after}: polled again {:?} early",
+            not_before - times[1]
         );
     }
 }
@@ -60,20 +64,22 @@ async fn a_positive_retry_after_is_honored_in_seconds_and_as_a_date() {
 async fn persistent_429_with_retry_after_zero_backs_off_to_the_cap() {
     let api = FakeApi::start();
     api.fail_with(Fault::RateLimited(Some("0".into())));
-    let _daemon = daemon(&api.url(), 0.1, "backoff_cap = 1.6\n");
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    let gaps = gaps(&api.request_times());
-    assert!(gaps.len() >= 5, "{gaps:?}");
-    assert!(
-        gaps.len() <= 10,
-        "backing off, not polling every 0.1 s: {gaps:?}"
-    );
-    for pair in gaps.windows(2) {
-        assert!(pair[1] >= pair[0] * 0.75, "gaps grow: {gaps:?}");
+    let (interval, cap) = (0.1, 0.8);
+    let _daemon = daemon(&api.url(), interval, &format!("backoff_cap = {cap}\n"));
+    // Eight requests take 4.6 s at most when the backoff is capped, and
+    // at least 20 s were it not (the deadline); each gap is at least what
+    // the backoff asks for, 0.2 s doubling up to the cap, less 20 % of
+    // jitter. (The exact cadence is schedule.rs's unit tests'.)
+    let gaps = gaps(&api.wait_for_calls(8, WAIT).await);
+    for (faults, &gap) in (1..).zip(&gaps) {
+        let ceiling = (interval * f64::from(1 << faults)).min(cap);
+        assert!(
+            gap >= ceiling * 0.8 - 0.02,
+            "backing off, not polling every {interval} s: {gaps:?}"
+        );
     }
-    assert!(gaps.iter().all(|&g| g <= 1.6 + 0.15), "capped: {gaps:?}");
     assert!(
-        *gaps.last().unwrap() >= 1.6 * 0.8 - 0.05,
+        *gaps.last().unwrap() >= cap * 0.8 - 0.02,
         "reached the cap: {gaps:?}"
     );
 }
@@ -168,7 +174,7 @@ async fn refreshes_are_coalesced_and_rate_limited() {
     client.refresh().await.unwrap();
     assert_eq!(api.requests(), 1, "too soon after the start-up poll");
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    api.wait_past_last_call(Duration::from_secs(1)).await;
     let mut askers = Vec::new();
     for _ in 0..20 {
         let mut client = daemon.client().await;

@@ -219,18 +219,29 @@ async fn a_reply_with_nothing_usable_is_a_bad_response_naming_what_it_had() {
     );
 }
 
+/// An Enterprise login with a spend limit is answered with `extra_usage`
+/// alone: a spend-only plan, tiered by the share of its limit spent.
 #[tokio::test]
-async fn extra_usage_alone_is_a_bad_response() {
-    let status = status_of("extra-usage-only").await;
-    let error = status.last_error.expect("a bad response");
-    assert_eq!(error.kind, LastErrorKind::BadResponse);
-    assert!(
-        error.message.contains("nothing usable"),
-        "{}",
-        error.message
+async fn extra_usage_alone_is_a_spend_only_plan() {
+    for (name, percent, tier) in [
+        ("extra-usage-enterprise", 38.15, Tier::Burst),
+        ("extra-usage-only", 24.2, Tier::Burst),
+    ] {
+        let status = status_of(name).await;
+        assert_good(name, &status);
+        assert_eq!(status.tier, tier, "{name}: {}", status.reason);
+        assert!(status.reason.contains("spend"), "{name}: {}", status.reason);
+        let extra = status.extra_usage.expect("the spend limit");
+        assert_eq!(extra.utilization, Some(percent), "{name}");
+    }
+    let api = FakeApi::start();
+    api.set_body(
+        json!({"extra_usage": {"is_enabled": true, "monthly_limit": 2000,
+                                         "used_credits": 1900, "utilization": 95.0}}),
     );
-    assert!(error.message.contains("extra_usage"), "{}", error.message);
-    assert_eq!(status.as_of, None);
+    let daemon = daemon(&api);
+    let status = daemon.wait_for(WAIT, |s| s.as_of.is_some()).await;
+    assert_eq!(status.tier, Tier::Resting, "{}", status.reason);
 }
 
 /// A daemon's status once it has read fixture `name`, or failed to.

@@ -38,6 +38,22 @@ async fn push(client: &mut Client, five: f64, resets_at: DateTime<Utc>, as_of: D
         .expect("ingest");
 }
 
+/// Pushes a status-line reading of `five` percent taken now, the window
+/// resetting in an hour.
+async fn push_fresh(client: &mut Client, five: f64) {
+    push(client, five, Utc::now() + TimeDelta::hours(1), Utc::now()).await;
+}
+
+/// Waits until `status.history` shows a failure, and returns it.
+async fn history_error(daemon: &Daemon) -> String {
+    let status = daemon
+        .wait_for(WAIT, |s| {
+            s.history.as_ref().is_some_and(|h| h.last_error.is_some())
+        })
+        .await;
+    status.history.unwrap().last_error.unwrap()
+}
+
 fn rows_in(path: &Path) -> Vec<Row> {
     let store = Store::open_read_only(path).expect("open the history read-only");
     store
@@ -152,13 +168,7 @@ async fn a_file_that_is_not_sqlite_is_moved_aside_and_said() {
     );
 
     let mut client = daemon.client().await;
-    push(
-        &mut client,
-        30.0,
-        Utc::now() + TimeDelta::hours(1),
-        Utc::now(),
-    )
-    .await;
+    push_fresh(&mut client, 30.0).await;
     daemon.wait_for(WAIT, |s| history_rows(s) == Some(1)).await;
     answers(&daemon).await;
 
@@ -182,23 +192,12 @@ async fn a_read_only_state_directory_is_said_and_answers_go_on() {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o500)).unwrap();
         b.honouring_permissions()
     });
-    let status = daemon
-        .wait_for(WAIT, |s| {
-            s.history.as_ref().is_some_and(|h| h.last_error.is_some())
-        })
-        .await;
-    let error = status.history.unwrap().last_error.unwrap();
+    let error = history_error(&daemon).await;
     assert!(error.contains("history.sqlite3"), "{error}");
     daemon.wait_for_log("cannot write the history", WAIT).await;
 
     let mut client = daemon.client().await;
-    push(
-        &mut client,
-        30.0,
-        Utc::now() + TimeDelta::hours(1),
-        Utc::now(),
-    )
-    .await;
+    push_fresh(&mut client, 30.0).await;
     daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
     answers(&daemon).await;
     let dir = daemon.history_path().parent().unwrap().to_owned();
@@ -219,12 +218,7 @@ async fn a_locked_database_is_said_and_its_rows_are_written_once_it_is_free() {
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     // A change of tier makes a row at once.
     push(&mut client, 60.0, resets_at, Utc::now()).await;
-    let status = daemon
-        .wait_for(WAIT, |s| {
-            s.history.as_ref().is_some_and(|h| h.last_error.is_some())
-        })
-        .await;
-    let error = status.history.unwrap().last_error.unwrap();
+    let error = history_error(&daemon).await;
     assert!(error.contains("locked"), "{error}");
     answers(&daemon).await;
 
@@ -250,7 +244,7 @@ async fn a_locked_database_is_said_and_its_rows_are_written_once_it_is_free() {
 async fn a_full_disk_is_said_and_answers_go_on() {
     let (_api, daemon) = daemon(|b| {
         b.file_size_limit(96 * 1024)
-            .env("RUST_LOG", "claude_quotad=warn,warn")
+            .env("RUST_LOG", "claude_quotad=info,warn")
     });
     let mut client = daemon.client().await;
     let resets_at = Utc::now() + TimeDelta::hours(2);
@@ -279,6 +273,7 @@ async fn a_full_disk_is_said_and_answers_go_on() {
         assert!(Instant::now() < deadline, "no write failed; {status:#?}");
     };
     let error = status.history.unwrap().last_error.unwrap();
+    eprintln!("a full disk, as the status says it: {error}");
     assert!(
         error.contains("full") || error.contains("I/O") || error.contains("large"),
         "{error}"
@@ -286,4 +281,77 @@ async fn a_full_disk_is_said_and_answers_go_on() {
     push(&mut client, 30.0, resets_at, Utc::now()).await;
     answers(&daemon).await;
     daemon.wait_for_log("cannot write the history", WAIT).await;
+}
+
+#[tokio::test]
+async fn a_forecast_of_100_percent_before_the_reset_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, record) = (dir.path().join("hook"), dir.path().join("record"));
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$CLAUDE_QUOTA_EVENT $CLAUDE_QUOTA_WINDOW $CLAUDE_QUOTA_EXHAUSTED_AT\" >> '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "[notify]\ncommand = '{}'\nthresholds = []\n",
+        hook.display()
+    );
+    let (_api, daemon) = daemon(|b| b.config(&config));
+    let mut client = daemon.client().await;
+    let now = Utc::now();
+    let resets_at = now + TimeDelta::hours(2);
+    // 60 % an hour for half an hour, to 60 % now: 100 % in 40 minutes.
+    for i in 0..=6 {
+        let at = now - TimeDelta::minutes(30 - 5 * i);
+        push(&mut client, 24.0 + 6.0 * i as f64, resets_at, at).await;
+    }
+    let recorded = || fs::read_to_string(&record).unwrap_or_default();
+    let deadline = Instant::now() + WAIT;
+    while !recorded().contains("forecast") {
+        assert!(
+            Instant::now() < deadline,
+            "{}\n{}",
+            recorded(),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Another reading of the same window, then one that moves the tier:
+    // once the tier's notice is in, the forecast's has not come again.
+    push(&mut client, 61.0, resets_at, Utc::now()).await;
+    push(&mut client, 85.0, resets_at, Utc::now()).await;
+    while !recorded().contains("tier") {
+        assert!(
+            Instant::now() < deadline,
+            "{}\n{}",
+            recorded(),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let forecasts: Vec<String> = recorded()
+        .lines()
+        .filter(|line| line.starts_with("forecast"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(forecasts.len(), 1, "{}", recorded());
+    let exhausted_at: DateTime<Utc> = forecasts[0].split(' ').nth(2).unwrap().parse().unwrap();
+    // Told at the first confident forecast, which may come before the
+    // last push: from four readings on, 100 % some 48 minutes after the
+    // newest of them, 33 to 40 minutes from now.
+    let ahead = exhausted_at - now;
+    assert!(
+        ahead >= TimeDelta::minutes(33) && ahead <= TimeDelta::minutes(41),
+        "{} against {now}",
+        forecasts[0]
+    );
+    assert!(
+        forecasts[0].starts_with("forecast five_hour "),
+        "{}",
+        forecasts[0]
+    );
 }

@@ -192,7 +192,7 @@ async fn unknown_moves_subagents_as_resting_does_and_says_why() {
         updated(&to_haiku)
     );
     let line = format!(
-        "claude-quota: the Claude subscription is in tier UNKNOWN ({}); subagents run on haiku or cheaper.",
+        "claude-quota: the Claude subscription is in tier UNKNOWN: {}. Subagents run on haiku or cheaper.",
         status.reason
     );
     assert_eq!(
@@ -228,7 +228,8 @@ async fn the_mapping_comes_from_the_daemons_claude_code_config() {
     );
 }
 
-/// The context line the hook should print for the daemon's current state.
+/// The context line the hook should print for the daemon's current state;
+/// `subagents` is its last sentence.
 async fn expected_context(
     daemon: &Daemon,
     event: &str,
@@ -237,11 +238,16 @@ async fn expected_context(
 ) -> String {
     let status = daemon.client().await.status().await.unwrap();
     let seven = resets + TimeDelta::days(3);
+    let state = if status.tier == Tier::Burst {
+        "is back in tier"
+    } else {
+        "is in tier"
+    };
     let line = format!(
-        "claude-quota: the Claude subscription is in tier {} ({}); \
+        "claude-quota: the Claude subscription {state} {}: {}. \
          5-hour window {:.0}% used, resets {} (in 2h 0m); \
-         7-day window 20% used, resets {} (in 3d 2h); \
-         subagents run on {subagents} or cheaper.",
+         7-day window 20% used, resets {} (in 3d 2h). \
+         {subagents}",
         status.tier.as_str().to_uppercase(),
         status.reason,
         status.five_hour.unwrap().utilization,
@@ -250,6 +256,11 @@ async fn expected_context(
     );
     context(event, &line)
 }
+
+/// The context's last sentence in active and resting, and back in burst.
+const SONNET: &str = "Subagents run on sonnet or cheaper.";
+const HAIKU: &str = "Subagents run on haiku or cheaper.";
+const AS_ASKED: &str = "Subagents run on the model they ask for.";
 
 /// The hook's answer adding `line` to the conversation on `event`.
 fn context(event: &str, line: &str) -> String {
@@ -278,7 +289,7 @@ async fn session_start_adds_the_tier_outside_burst() {
     let output = hook(socket, &session_start(SESSION));
     assert_eq!(
         output,
-        expected_context(&daemon, "SessionStart", "sonnet", resets).await
+        expected_context(&daemon, "SessionStart", SONNET, resets).await
     );
     let context = serde_json::from_str::<Value>(&output).unwrap();
     assert!(
@@ -295,7 +306,7 @@ async fn session_start_adds_the_tier_outside_burst() {
     daemon.wait_for(WAIT, |s| s.tier == Tier::Resting).await;
     assert_eq!(
         hook(socket, &session_start(SESSION)),
-        expected_context(&daemon, "SessionStart", "haiku", resets).await
+        expected_context(&daemon, "SessionStart", HAIKU, resets).await
     );
 }
 
@@ -309,7 +320,7 @@ async fn a_prompt_adds_the_tier_only_when_it_changed_for_that_session() {
 
     api.set_body(usage(60.0, 20.0, resets));
     daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
-    let active = expected_context(&daemon, "UserPromptSubmit", "sonnet", resets).await;
+    let active = expected_context(&daemon, "UserPromptSubmit", SONNET, resets).await;
     assert_eq!(hook(socket, &prompt(a)), active, "a's first prompt");
     assert_eq!(hook(socket, &prompt(a)), "", "the same tier again");
     assert_eq!(hook(socket, &prompt(b)), active, "b was not told yet");
@@ -321,13 +332,20 @@ async fn a_prompt_adds_the_tier_only_when_it_changed_for_that_session() {
 
     api.set_body(usage(90.0, 20.0, resets));
     daemon.wait_for(WAIT, |s| s.tier == Tier::Resting).await;
-    let resting = expected_context(&daemon, "UserPromptSubmit", "haiku", resets).await;
+    let resting = expected_context(&daemon, "UserPromptSubmit", HAIKU, resets).await;
     assert_eq!(hook(socket, &prompt(a)), resting, "changed");
     assert_eq!(hook(socket, &prompt(a)), "");
 
     api.set_body(usage(10.0, 20.0, resets));
     daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
-    assert_eq!(hook(socket, &prompt(a)), "", "burst is never said");
+    let back = expected_context(&daemon, "UserPromptSubmit", AS_ASKED, resets).await;
+    assert_eq!(hook(socket, &prompt(a)), back, "back in burst: said once");
+    assert_eq!(hook(socket, &prompt(a)), "", "and only once");
+    assert_eq!(
+        hook(socket, &prompt("session-c")),
+        "",
+        "a session never told otherwise hears nothing of burst"
+    );
     api.set_body(usage(60.0, 20.0, resets));
     daemon.wait_for(WAIT, |s| s.tier == Tier::Active).await;
     assert_eq!(hook(socket, &prompt(a)), active, "changed since burst");
@@ -344,6 +362,60 @@ async fn a_prompt_adds_the_tier_only_when_it_changed_for_that_session() {
     assert_eq!(hook(socket, &prompt(a).replace(a, "")), "");
 }
 
+/// A subagent's prompt over a MiB is still moved: the hook reads the
+/// whole input (up to 16 MiB) to answer it byte for byte.
+#[tokio::test]
+async fn a_prompt_over_a_mib_is_lowered_all_the_same() {
+    let api = FakeApi::start();
+    let daemon = daemon(&api, "");
+    move_to(&api, &daemon, 90.0, Tier::Resting).await;
+    let big = OPUS_INPUT.replace("Review", &"é".repeat(3 * 1024 * 1024));
+    let output = hook(daemon.socket(), &pre_tool_use("Agent", &big));
+    let lowered = big.replace(r#""model":"opus""#, r#""model":"haiku""#);
+    assert!(output == updated(&lowered), "{} bytes out", output.len());
+}
+
+/// A family whose weekly cap is spent is never the subagent's: the hook
+/// goes lower still (here the cloud model's Sonnet cap closed the cloud).
+#[tokio::test]
+async fn a_family_whose_weekly_cap_is_spent_is_never_picked() {
+    let api = FakeApi::start();
+    let daemon = daemon(&api, "");
+    let mut body = usage(60.0, 20.0, resets());
+    body["seven_day_sonnet"] = json!({"utilization": 92.0, "resets_at": null});
+    api.set_body(body);
+    daemon
+        .wait_for(WAIT, |s| {
+            s.tier == Tier::Active && s.cloud_capped_by.is_some()
+        })
+        .await;
+    let to_haiku = opus_input_as("haiku");
+    assert_eq!(
+        hook(daemon.socket(), &pre_tool_use("Agent", OPUS_INPUT)),
+        updated(&to_haiku),
+        "active names sonnet, whose cap is spent"
+    );
+
+    // In burst the subagent keeps its model, unless that one is spent.
+    let mut body = usage(10.0, 20.0, resets());
+    body["seven_day_opus"] = json!({"utilization": 100.0, "resets_at": null});
+    api.set_body(body);
+    daemon
+        .wait_for(WAIT, |s| {
+            s.tier == Tier::Burst && !s.weekly_scoped.is_empty()
+        })
+        .await;
+    let to_sonnet = opus_input_as("sonnet");
+    assert_eq!(
+        hook(daemon.socket(), &pre_tool_use("Agent", OPUS_INPUT)),
+        updated(&to_sonnet)
+    );
+    assert_eq!(
+        hook(daemon.socket(), &pre_tool_use("Agent", HAIKU_INPUT)),
+        ""
+    );
+}
+
 #[tokio::test]
 async fn garbage_on_stdin_prints_nothing_and_exits_0() {
     let api = FakeApi::start();
@@ -351,7 +423,7 @@ async fn garbage_on_stdin_prints_nothing_and_exits_0() {
     move_to(&api, &daemon, 90.0, Tier::Resting).await;
     let huge = pre_tool_use(
         "Agent",
-        &OPUS_INPUT.replace("Review", &"x".repeat(2 * 1024 * 1024)),
+        &OPUS_INPUT.replace("Review", &"x".repeat(17 * 1024 * 1024)),
     );
     let inputs: Vec<Vec<u8>> = vec![
         Vec::new(),

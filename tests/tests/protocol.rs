@@ -124,8 +124,14 @@ async fn bad_requests_are_named_and_leave_the_connection_usable() {
         .await;
     assert!(matches!(reply, Reply::Decision(d) if d.use_cloud));
 
-    // The library reports the daemon's bad_request as a typed error.
+    // The library reports the daemon's bad_request as a typed error, and
+    // the connection serves on.
     let mut client = daemon.client().await;
+    let refused = client.ingest(None, None, chrono::Utc::now()).await;
+    assert!(
+        matches!(&refused, Err(claude_quota::Error::BadRequest(message)) if message.contains("five_hour")),
+        "{refused:?}"
+    );
     assert!(client.status().await.is_ok());
 }
 

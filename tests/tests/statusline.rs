@@ -1,6 +1,8 @@
 //! Readings pushed from Claude Code's status line: they move the tier at
 //! once and spare the usage API while they keep coming.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -65,7 +67,7 @@ async fn a_push_moves_the_tier_at_once_without_an_api_request() {
 #[tokio::test]
 async fn steady_pushes_spare_the_api_and_polling_resumes_when_they_stop() {
     let api = FakeApi::start();
-    let interval = 0.5;
+    let interval = 1.0;
     let daemon = Daemon::builder()
         .api(&api.url(), interval)
         .credentials_file(TOKEN, None)
@@ -73,25 +75,32 @@ async fn steady_pushes_spare_the_api_and_polling_resumes_when_they_stop() {
     daemon
         .wait_for(WAIT, |s| s.source == Some(ReadingSource::Api))
         .await;
-    let input = statusline_input(55.0, 20.0);
-    assert_eq!(
-        daemon.cli_with_stdin(&["statusline"], &input).status.code(),
-        Some(0)
-    );
-    // A poll already scheduled may still be on its way; from here on, none.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Claude Code runs the status line every 250 ms or so while it works.
+    let pushing = Arc::new(AtomicBool::new(true));
+    let pusher = {
+        let (socket, pushing) = (daemon.socket().to_owned(), Arc::clone(&pushing));
+        std::thread::spawn(move || {
+            let input = statusline_input(55.0, 20.0);
+            while pushing.load(Ordering::Relaxed) {
+                let output = cli_at(&socket, &["statusline"], &input);
+                assert_eq!(output.status.code(), Some(0), "{output:?}");
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    // A poll already under way when the first push landed may still end;
+    // every round of the poller from its first spared one on finds a fresh
+    // push and spares the API. Five such rounds span four poll intervals.
+    const SPARED: &str = "pushed reading is fresh; not polling";
+    daemon.wait_for_log(SPARED, WAIT).await;
     let calls = api.requests();
-    for _ in 0..16 {
-        assert_eq!(
-            daemon.cli_with_stdin(&["statusline"], &input).status.code(),
-            Some(0)
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    daemon.wait_for_nth_log(SPARED, 5, WAIT).await;
+    pushing.store(false, Ordering::Relaxed);
+    pusher.join().expect("the pushes");
     assert_eq!(
         api.requests(),
         calls,
-        "4 s of pushes = 8 poll intervals without a request"
+        "four poll intervals of pushes without a request"
     );
     let status = daemon.client().await.status().await.unwrap();
     assert_eq!(

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use claude_quota::Tier;
 use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
+use futures_util::FutureExt;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -78,15 +79,44 @@ async fn five_hundred_idle_subscribers_cost_no_cpu() {
         subscription.next().await.unwrap().unwrap();
         subscriptions.push(subscription);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = cpu_ticks(daemon.pid());
+    // The daemon is done with the subscribing once its CPU time stands
+    // still; then three seconds of nothing changing (the span of the
+    // measurement, not a wait for an event) cost it nothing.
+    let mut before = cpu_ticks(daemon.pid());
+    let settling = Instant::now() + WAIT;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = cpu_ticks(daemon.pid());
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < settling, "the daemon never settled");
+        before = now;
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let spent = cpu_ticks(daemon.pid()) - before;
     assert!(
         spent <= 2,
         "{spent} ticks of CPU in 3 s with nothing changing"
     );
-    assert_eq!(subscriptions.len(), 500);
+    // Not one was sent a frame meanwhile, and every one is still
+    // subscribed: the next change reaches all 500.
+    for subscription in &mut subscriptions {
+        let early = subscription.next().now_or_never();
+        assert!(early.is_none(), "a frame with nothing changed: {early:?}");
+    }
+    let pushed = claude_quota::Window::new(65.0, None);
+    let mut pusher = daemon.client().await;
+    pusher
+        .ingest(Some(pushed), None, chrono::Utc::now())
+        .await
+        .unwrap();
+    for (i, subscription) in subscriptions.iter_mut().enumerate() {
+        let update = tokio::time::timeout(WAIT, subscription.next()).await;
+        let update = update.unwrap_or_else(|_| panic!("subscriber {i} heard nothing"));
+        let status = update.unwrap().expect("still subscribed");
+        assert_eq!(status.tier, Tier::Active, "subscriber {i}");
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -111,18 +141,25 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_daemon() {
     let baseline = proc_status_kb(daemon.pid(), "VmRSS:");
     // 8,000 new readings, half of them changing the tier: a daemon that
     // queued updates for the silent subscriber would hold ~8 MB for it.
+    // A last one at 33 % tells the reader the pushes are over.
+    const LAST: f64 = 33.0;
     let mut pusher = daemon.client().await;
     let reading_task = tokio::spawn(async move {
         let mut seen = 0u32;
-        while let Ok(Ok(Some(_))) =
-            tokio::time::timeout(Duration::from_secs(2), reader.next()).await
-        {
+        loop {
+            let update = tokio::time::timeout(WAIT, reader.next()).await;
+            let Ok(Ok(Some(status))) = update else {
+                panic!("no last update after {seen}: {update:?}");
+            };
             seen += 1;
+            if status.five_hour.map(|w| w.utilization) == Some(LAST) {
+                return seen;
+            }
         }
-        seen
     });
-    for step in 0..8_000u32 {
-        let window = claude_quota::Window::new(f64::from(step % 2) * 50.0 + 10.0, None);
+    let steps = (0..8_000u32).map(|step| f64::from(step % 2) * 50.0 + 10.0);
+    for utilization in steps.chain([LAST]) {
+        let window = claude_quota::Window::new(utilization, None);
         pusher
             .ingest(Some(window), None, chrono::Utc::now())
             .await

@@ -16,8 +16,11 @@ use claude_quota_e2e::{Daemon, FakeApi, TOKEN};
 )]
 async fn a_task_that_panics_stops_the_daemon_with_a_non_zero_exit() {
     let api = FakeApi::start();
+    // The poller is one per account, watched by the `accounts` task: its
+    // panic ends that one, which ends the daemon.
     for task in [
         "poller",
+        "accounts",
         "accept loop",
         "persistence",
         "notifier",

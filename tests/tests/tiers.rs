@@ -171,7 +171,8 @@ async fn a_reading_that_turns_stale_turns_cached_answers_local() {
         Provider::Anthropic
     );
 
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    // The status, computed afresh, says when the reading turned stale.
+    daemon.wait_for(WAIT, |s| s.stale).await;
     let stale = client.decide(TaskValue::Critical).await.unwrap();
     assert_eq!(
         (stale.use_cloud, stale.tier, stale.stale),

@@ -15,6 +15,7 @@ async fn a_retry_after_of_three_million_years_is_capped_at_an_hour() {
     let mut daemon = Daemon::builder()
         .api(&api.url(), 0.2)
         .credentials_file(TOKEN, None)
+        .config("refresh_min_interval = 0.1\n")
         .start();
     daemon.wait_for(WAIT, |s| s.tier == Tier::Burst).await;
     api.fail_with(Fault::RateLimited(Some("99999999999999".into())));
@@ -32,11 +33,12 @@ async fn a_retry_after_of_three_million_years_is_capped_at_an_hour() {
     );
     let capped = daemon.wait_for_log("capped", WAIT).await;
     assert!(capped.contains("99999999999999"), "{capped}");
-    // The poller lives on and honors the wait; the daemon keeps serving.
+    // The poller lives on and honors the wait: it refuses a refresh that
+    // only the cooldown stands against. The daemon keeps serving.
     let requests = api.requests();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    api.wait_past_last_call(Duration::from_millis(100)).await;
+    let status = daemon.client().await.refresh().await.unwrap();
     assert_eq!(api.requests(), requests, "no poll during the hour");
-    let status = daemon.client().await.status().await.unwrap();
     assert_eq!(
         status.five_hour.unwrap().utilization,
         10.0,

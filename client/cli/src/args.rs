@@ -1,5 +1,6 @@
 //! The command line, as docs/configuration.md ("claude-quota") documents it.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -61,7 +62,8 @@ pub enum Command {
     },
     /// Claude Code's hook command (PreToolUse on Agent/Task, SessionStart,
     /// UserPromptSubmit): reads the event on stdin; prints nothing and exits
-    /// 0 on any failure
+    /// 0 on any failure. Its answer is always Claude Code's JSON: --json and
+    /// --no-color change nothing (refusing them would fail the hook)
     Hook,
     /// Wire claude-quota into another program's settings
     #[command(subcommand)]
@@ -72,10 +74,24 @@ pub enum Command {
         shell: Shell,
     },
     /// Serve MCP on stdin/stdout: tools quota_status, route and ask_local
-    /// for Claude Code and other MCP hosts (`claude mcp add claude-quota -- claude-quota mcp`)
+    /// for Claude Code and other MCP hosts (`claude mcp add claude-quota -- claude-quota mcp`);
+    /// refuses --json and --no-color, which mean nothing there
     Mcp,
     /// Install, remove or inspect the login agent that keeps claude-quotad running
     Service(crate::service::ServiceArgs),
+    /// List the configured accounts (Claude Code logins): tier, 5-hour and
+    /// 7-day windows, and where each one's credentials come from; `discover`
+    /// finds the logins on this machine
+    Accounts(AccountsArgs),
+    /// Print the account a task goes to now: its name and CLAUDE_CONFIG_DIR
+    /// (none for the default login), for shell aliases (exit 3 when the
+    /// daemon could not be asked: the first account by priority is printed)
+    Account(AccountArgs),
+    /// Run CMD on the account a task goes to now (`claude-quota exec --
+    /// claude`): CLAUDE_CONFIG_DIR set to its directory, unset for the
+    /// default login; with no daemon, the first account by priority. The
+    /// exit code is CMD's. Never touches a credential
+    Exec(ExecArgs),
     /// Check the credential sources (read here, daemon or not; never the token), socket, daemon, usage API and its reply's form, service, Claude Code's wiring and Ollama; say what to fix
     Doctor,
     /// Chart the 5-hour and 7-day windows over time, with the forecast ahead
@@ -167,6 +183,46 @@ impl Since {
             Since::Month => "30d",
         }
     }
+}
+
+/// Options of `accounts`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AccountsArgs {
+    /// What to do [default: list the configured accounts]
+    #[command(subcommand)]
+    pub action: Option<AccountsAction>,
+}
+
+/// The subcommands of `accounts`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AccountsAction {
+    /// Find the Claude Code logins on this machine (~/.claude*,
+    /// $CLAUDE_CONFIG_DIR, the Keychain or Secret Service) and print a
+    /// ready [[accounts]] snippet; writes nothing and reads no token
+    Discover,
+}
+
+/// Options of `account`.
+#[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// How much the task is worth: the account is the preferred one whose
+    /// tier lets such a task use the cloud
+    #[arg(long, value_parser = task_value(), default_value = "high")]
+    pub value: TaskValue,
+}
+
+/// Options of `exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// The task, as for `account`
+    #[command(flatten)]
+    pub task: AccountArgs,
+    /// Run on this account (a name from [[accounts]]) whatever its headroom
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// The program to run and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
 }
 
 /// Parses a task value by its wire name, listing the names in `--help`.

@@ -4,7 +4,11 @@
 //! them: 0 ok (or "yes"), 1 "no" or another failure, 2 usage error, 3
 //! daemon unreachable.
 
+mod account_blocks;
+mod accounts;
 mod args;
+mod bars;
+mod check_config;
 mod doctor;
 mod guidance;
 mod history;
@@ -30,7 +34,7 @@ use clap::{CommandFactory, Parser};
 use claude_quota::{Client, Error};
 use serde::Serialize;
 
-use crate::args::{Cli, Command, StatusArgs};
+use crate::args::{AccountsAction, Cli, Command, StatusArgs};
 use crate::guidance::Guidance;
 use crate::render::View;
 use crate::style::Palette;
@@ -102,13 +106,25 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             hook::run(&cli.socket_path()).await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Setup(target) => setup::run(&target).await,
+        Command::Setup(target) => setup::run(&target, &cli.socket_path(), cli.json).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "claude-quota", &mut out);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mcp => mcp::run(cli.socket_path()).await,
+        Command::Mcp => {
+            if cli.json || cli.no_color {
+                // Stdout carries MCP frames only: neither flag can mean
+                // anything there, and a host passing one has a wrong config.
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "`mcp` speaks only MCP on stdout: --json and --no-color have no meaning there",
+                    )
+                    .exit();
+            }
+            mcp::run(cli.socket_path()).await
+        }
         Command::Service(args) => service::run(&args, cli.socket.as_deref(), cli.json).await,
         Command::Doctor => doctor::run(cli).await,
         Command::History(args) => history::run(cli, &args).await,
@@ -117,6 +133,12 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             std::io::stdout().lock().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Accounts(args) => match args.action {
+            None => accounts::list::run(&cli.socket_path(), cli.json, &view(cli, false)).await,
+            Some(AccountsAction::Discover) => accounts::discover::run(cli.json).await,
+        },
+        Command::Account(args) => accounts::print::run(&cli.socket_path(), cli.json, &args).await,
+        Command::Exec(args) => accounts::exec::run(&cli.socket_path(), &args).await,
     }
 }
 
@@ -133,14 +155,19 @@ fn answer(cli: &Cli, object: &impl Serialize, text: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `status`, once or `--watch`ed.
-async fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let view = View {
+/// How to draw for people: colors on a terminal unless told otherwise.
+fn view(cli: &Cli, local_time: bool) -> View {
+    View {
         palette: Palette::detect(cli.no_color, true),
         unicode: View::unicode_supported(),
-        local_time: args.local_time,
+        local_time,
         now: Utc::now(),
-    };
+    }
+}
+
+/// `status`, once or `--watch`ed.
+async fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let view = view(cli, args.local_time);
     if let Some(every) = args.watch {
         if cli.json {
             watch::run_json(&cli.socket_path()).await?;

@@ -6,20 +6,16 @@
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Style};
-use chrono::{DateTime, Local, Utc};
-use claude_quota::{ExtraUsage, WindowStatus};
+use anstyle::Style;
+use claude_quota::ExtraUsage;
 use claude_quota::{LastErrorKind, Provider, Status, Window};
 
+use crate::account_blocks;
+pub use crate::bars::View;
+use crate::bars::{self, bar, dim, green, red, reset_text, scoped_caps, tier_mark, windows};
 use crate::guidance::Guidance;
 use crate::pace;
-use crate::style::{Palette, countdown, span, usage_style};
-
-/// Cells in a usage bar.
-const BAR_WIDTH: usize = 30;
-
-/// The narrowest label column (`5-hour`, `7-day`, `sonnet` and a space).
-const MIN_LABEL: usize = 7;
+use crate::style::{span, usage_style};
 
 /// The label of the extra usage line.
 const EXTRA_USAGE: &str = "extra usage";
@@ -30,62 +26,24 @@ const BINDING: &str = "binding";
 /// The most of a window name from the headers that is shown.
 const MAX_CLAIM: usize = 64;
 
-/// How to draw.
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    /// Colors on or off.
-    pub palette: Palette,
-    /// Unicode blocks, or ASCII for terminals that lack them.
-    pub unicode: bool,
-    /// Show reset times as local clock times too.
-    pub local_time: bool,
-    /// The moment to count down from.
-    pub now: DateTime<Utc>,
-}
-
-impl View {
-    /// Unicode unless the locale says otherwise (`C`, `POSIX`, or a
-    /// non-UTF-8 charset in `LC_ALL`, `LC_CTYPE` or `LANG`).
-    pub fn unicode_supported() -> bool {
-        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
-            .iter()
-            .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()));
-        match locale {
-            None => true,
-            Some(locale) => {
-                let locale = locale.to_ascii_lowercase();
-                locale.contains("utf-8") || locale.contains("utf8")
-            }
-        }
-    }
-}
-
 /// The whole view.
 pub fn status(status: &Status, guidance: Option<&Guidance>, view: &View) -> String {
     let mut out = String::new();
     header(&mut out, status, view);
-    let caps = model_caps(status);
-    let label = label_width(status, &caps);
-    for (name, window) in [("5-hour", status.five_hour), ("7-day", status.seven_day)] {
-        match window {
-            Some(window) => bar_line(&mut out, name, label, window, view),
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  {name:<label$} {}",
-                    view.palette.paint(dim(), "no reading")
-                );
-            }
+    if status.accounts.len() > 1 {
+        let high = guidance.and_then(|g| g.high_account.as_deref());
+        account_blocks::write(&mut out, &status.accounts, high, view);
+    } else {
+        let caps = model_caps(status);
+        let label = label_width(status, &caps);
+        let (five, seven) = (status.five_hour, status.seven_day);
+        windows(&mut out, "  ", label, five, seven, &caps, view);
+        if let Some(extra) = &status.extra_usage {
+            extra_usage(&mut out, extra, label, view);
         }
-    }
-    for (name, window) in caps {
-        bar_line(&mut out, &name, label, window, view);
-    }
-    if let Some(extra) = &status.extra_usage {
-        extra_usage(&mut out, extra, label, view);
-    }
-    if let Some(claim) = &status.representative_claim {
-        let _ = writeln!(out, "  {BINDING:<label$} {}", binding(claim));
+        if let Some(claim) = &status.representative_claim {
+            let _ = writeln!(out, "  {BINDING:<label$} {}", binding(claim));
+        }
     }
     if let Some(cap) = &status.cloud_capped_by {
         let title = view.palette.paint(red(), "cloud closed");
@@ -132,76 +90,22 @@ pub fn model_caps(status: &Status) -> Vec<(String, Window)> {
         .filter_map(|(name, window)| Some((name.to_owned(), window?)))
         .collect();
     }
-    status
-        .weekly_scoped
-        .iter()
-        .map(|cap| {
-            let window = Window {
-                status: cap.status,
-                ..Window::new(cap.utilization, cap.resets_at)
-            };
-            (cap.model.to_lowercase(), window)
-        })
-        .collect()
+    scoped_caps(&status.weekly_scoped)
 }
 
-/// The label column's width: the longest label shown and a space, at
-/// least [`MIN_LABEL`], so every bar starts in the same column.
+/// The label column's width: the caps' names and `extra usage`.
 fn label_width(status: &Status, caps: &[(String, Window)]) -> usize {
     let extra = status.extra_usage.as_ref().map(|_| EXTRA_USAGE.len());
-    caps.iter()
-        .map(|(name, _)| name.chars().count())
-        .chain(extra)
-        .fold(MIN_LABEL, |width, label| width.max(label + 1))
+    bars::label_width(
+        caps.iter()
+            .map(|(name, _)| name.chars().count())
+            .chain(extra),
+    )
 }
 
 fn header(out: &mut String, status: &Status, view: &View) {
-    let stale = if status.stale && status.as_of.is_some() {
-        format!(" {}", view.palette.paint(red().bold(), "STALE"))
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "{}{stale}  {}\n",
-        view.palette.tier(status.tier),
-        status.reason
-    );
-}
-
-fn bar_line(out: &mut String, name: &str, label: usize, window: Window, view: &View) {
-    let bar = bar(window.utilization, view);
-    let percent = view.palette.percent(window.utilization);
-    let pad = " ".repeat(4usize.saturating_sub(format!("{:.0}%", window.utilization).len()));
-    let rejected = if window.status == Some(WindowStatus::Rejected) {
-        format!("  {}", view.palette.paint(red().bold(), "rejected"))
-    } else {
-        String::new()
-    };
-    let reset = window
-        .resets_at
-        .map(|at| format!("  resets {}", reset_text(at, view)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  {name:<label$} {bar} {pad}{percent}{rejected}{reset}"
-    );
-}
-
-/// A usage bar of [`BAR_WIDTH`] cells, colored by the usage thresholds.
-fn bar(utilization: f64, view: &View) -> String {
-    let filled = ((utilization.clamp(0.0, 100.0) / 100.0) * BAR_WIDTH as f64).round() as usize;
-    let (full, empty) = if view.unicode {
-        ("█", "░")
-    } else {
-        ("#", "-")
-    };
-    format!(
-        "{}{}",
-        view.palette
-            .paint(usage_style(utilization), &full.repeat(filled)),
-        view.palette.paint(dim(), &empty.repeat(BAR_WIDTH - filled))
-    )
+    let tier = tier_mark(status.tier, status.stale, status.as_of.is_some(), view);
+    let _ = writeln!(out, "{tier}  {}\n", status.reason);
 }
 
 /// `extra usage  ███░░ 48.8%  2.44 of 5.00 EUR`, or `extra usage  off
@@ -266,18 +170,6 @@ fn printable(text: &str) -> String {
         .filter(|c| !c.is_control())
         .take(MAX_CLAIM)
         .collect()
-}
-
-fn reset_text(at: DateTime<Utc>, view: &View) -> String {
-    let remaining = countdown(at, view.now);
-    if view.local_time {
-        format!(
-            "at {} (in {remaining})",
-            at.with_timezone(&Local).format("%a %H:%M")
-        )
-    } else {
-        format!("in {remaining}")
-    }
 }
 
 fn freshness(out: &mut String, status: &Status, view: &View) {
@@ -373,26 +265,17 @@ fn fix(kind: LastErrorKind) -> &'static str {
     }
 }
 
-fn dim() -> Style {
-    Style::new().fg_color(Some(AnsiColor::BrightBlack.into()))
-}
-
-fn red() -> Style {
-    Style::new().fg_color(Some(AnsiColor::Red.into()))
-}
-
-fn green() -> Style {
-    Style::new().fg_color(Some(AnsiColor::Green.into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeDelta;
+    use crate::style::Palette;
+    use chrono::{DateTime, TimeDelta, Utc};
+    use claude_quota::WindowStatus;
     use claude_quota::{
         CredentialSource, DaemonInfo, Forecast, LastError, ModelChoice, Polling, ReadingSource,
         ScopedCap, TaskComplexity, TaskValue, Tier,
     };
+    use claude_quota_proto::AccountStatus;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
@@ -484,7 +367,11 @@ mod tests {
                 (c, choice)
             })
             .to_vec();
-        Guidance { cloud, models }
+        Guidance {
+            cloud,
+            models,
+            high_account: None,
+        }
     }
 
     fn view(palette: Palette) -> View {
@@ -643,6 +530,55 @@ mod tests {
         let mut out = String::new();
         extra_usage(&mut out, &without_limit, 12, &view(Palette::plain()));
         assert_eq!(out, "  extra usage  on  1.50 spent\n");
+    }
+
+    fn account(name: &str, dir: Option<&str>, status: &Status) -> AccountStatus {
+        AccountStatus {
+            name: name.into(),
+            claude_config_dir: dir.map(Into::into),
+            ..crate::accounts::list::of(status).remove(0)
+        }
+    }
+
+    #[test]
+    fn several_accounts_one_block_each_and_where_a_high_task_goes() {
+        let work = status(Tier::Resting, 91.0, 85.0);
+        let mut personal = status(Tier::Burst, 12.0, 30.0);
+        personal.weekly_scoped.clear();
+        let mut team = status(Tier::Unknown, 0.0, 0.0);
+        team.reason = "rate limited by the usage API (429)".into();
+        team.five_hour = None;
+        team.seven_day = None;
+        team.weekly_scoped.clear();
+        team.stale = true;
+        team.credentials = CredentialSource::SecretService;
+        team.last_error = Some(LastError {
+            kind: LastErrorKind::RateLimited,
+            message: "rate limited by the usage API (429)".into(),
+            at: now(),
+        });
+        let mut whole = personal.clone();
+        whole.accounts = vec![
+            account("work", Some("/home/ada/.claude-work"), &work),
+            account("personal", None, &personal),
+            account("team", Some("/home/ada/.claude-team/"), &team),
+        ];
+        let mut guidance = guidance(Tier::Burst);
+        guidance.high_account = Some("personal".into());
+        insta::assert_snapshot!(
+            "several_accounts",
+            super::status(&whole, Some(&guidance), &view(Palette::plain()))
+        );
+        let colored = super::status(&whole, Some(&guidance), &view(Palette::colored()));
+        insta::assert_snapshot!("several_accounts_color", colored.replace('\x1b', "␛"));
+
+        let mut one = personal.clone();
+        one.accounts = vec![account("default", None, &personal)];
+        assert_eq!(
+            super::status(&one, Some(&guidance), &view(Palette::plain())),
+            super::status(&personal, Some(&guidance), &view(Palette::plain())),
+            "one account: the view as it always was"
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub struct RouteAnswer {
     pub tier: Option<Tier>,
     /// Why, in the daemon's words, or why it could not be asked.
     pub reason: String,
-    /// False when the daemon saw Ollama down or without the model.
+    /// False when the daemon saw Ollama down or without the model, and
+    /// when the daemon could not be asked: nobody has seen the fallback
+    /// model pulled.
     pub available: bool,
     /// Whether the reading behind the answer is stale (true when the
     /// daemon could not be asked).
@@ -42,7 +44,7 @@ impl From<&Route> for RouteAnswer {
             use_cloud: route.use_cloud,
             tier: route.tier,
             reason: route.reason.clone(),
-            available: route.available,
+            available: route.available && route.tier.is_some(),
             stale: route.stale,
         }
     }

@@ -19,6 +19,10 @@ use crate::style::{Palette, countdown};
 /// gave it; the daemon answers in microseconds when it is up.
 const DAEMON_WAIT: Duration = Duration::from_millis(300);
 
+/// The most of stdin that is read: Claude Code's statusLine JSON is a few
+/// KiB.
+const MAX_INPUT: u64 = 1024 * 1024;
+
 /// The windows found in Claude Code's statusLine JSON.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Pushed {
@@ -31,7 +35,7 @@ pub struct Pushed {
 /// Reads stdin (none when it is a terminal), pushes what it holds, and
 /// returns the line to print.
 pub async fn run(socket: &Path, prefix: Option<&str>, palette: Palette) -> String {
-    let pushed = parse(&crate::stdin::read_bounded());
+    let pushed = parse(&crate::stdin::read_bounded(MAX_INPUT));
     let read_at = Utc::now();
     let status = tokio::time::timeout(DAEMON_WAIT, exchange(socket, pushed, read_at))
         .await

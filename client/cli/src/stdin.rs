@@ -6,20 +6,16 @@
 use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
-/// The most of stdin that is read: Claude Code's JSON is a few KiB (a
-/// subagent's prompt rarely more than a few dozen); a bigger input is not
-/// it, and is ignored rather than buffered.
-const MAX_STDIN: u64 = 1024 * 1024;
-
 /// The most the command waits for stdin to close: Claude Code writes its
 /// JSON at once, so this only bounds a writer that never closes the pipe.
 const STDIN_WAIT: Duration = Duration::from_millis(500);
 
-/// At most [`MAX_STDIN`] bytes of stdin, read within [`STDIN_WAIT`]; nothing
-/// when it is a terminal, bigger, or late. The read runs on a thread of its
+/// At most `max` bytes of stdin, read within [`STDIN_WAIT`]; nothing when
+/// it is a terminal, bigger, or late (a bigger input is not Claude Code's,
+/// and is ignored rather than buffered). The read runs on a thread of its
 /// own, which a stdin that never closes leaves blocked until the process
 /// exits.
-pub fn read_bounded() -> Vec<u8> {
+pub fn read_bounded(max: u64) -> Vec<u8> {
     if std::io::stdin().is_terminal() {
         return Vec::new();
     }
@@ -29,7 +25,7 @@ pub fn read_bounded() -> Vec<u8> {
         // A read error leaves what was read; the callers degrade, never fail.
         let _ = std::io::stdin()
             .lock()
-            .take(MAX_STDIN + 1)
+            .take(max + 1)
             .read_to_end(&mut input);
         let _ = done.send(input);
     });
@@ -37,7 +33,7 @@ pub fn read_bounded() -> Vec<u8> {
         return Vec::new();
     }
     match input.recv_timeout(STDIN_WAIT) {
-        Ok(input) if input.len() as u64 <= MAX_STDIN => input,
+        Ok(input) if input.len() as u64 <= max => input,
         _ => Vec::new(),
     }
 }

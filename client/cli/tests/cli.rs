@@ -39,6 +39,25 @@ fn a_usage_error_exits_2() {
     assert!(stderr.contains("critical"), "lists the choices: {stderr}");
 }
 
+/// `mcp` refuses flags that mean nothing on an MCP stdout; `hook` takes
+/// them and answers as ever, since a failing hook would break Claude Code.
+#[test]
+fn mcp_refuses_json_and_no_color_and_hook_ignores_them() {
+    for flag in ["--json", "--no-color"] {
+        let output = cli().args(["mcp", flag]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("only MCP"), "{stderr}");
+        assert!(output.stdout.is_empty());
+
+        let output = cli()
+            .args(["hook", flag, "--socket", "/nonexistent/s.sock"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+    }
+}
+
 #[test]
 fn completions_cover_every_subcommand() {
     for shell in ["bash", "zsh", "fish"] {

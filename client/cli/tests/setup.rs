@@ -117,7 +117,9 @@ impl User {
             .env_remove("CLAUDE_CONFIG_DIR")
             .env_remove("CLAUDE_QUOTA_SOCKET")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env("XDG_RUNTIME_DIR", self.dir.path().join("run"));
+            // The socket a bare command finds: nothing for setup to name.
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("TMPDIR");
         if let Some(dir) = &self.config_dir {
             command.env("CLAUDE_CONFIG_DIR", dir);
         }
@@ -296,7 +298,12 @@ fn remove_takes_out_exactly_what_setup_added() {
     .unwrap();
     user.setup(&[]);
     let output = user.setup(&["--remove"]);
-    assert!(stdout(&output).contains("removed"), "{}", stdout(&output));
+    let said = stdout(&output);
+    assert!(said.contains("removed"), "{said}");
+    assert!(
+        said.ends_with("done; new Claude Code sessions no longer run it\n"),
+        "{said}"
+    );
 
     let restored = fs::read_to_string(user.settings()).unwrap();
     assert_eq!(
@@ -342,7 +349,7 @@ fn a_status_line_of_the_users_is_kept_and_said_unless_forced() {
 
     let output = user.setup(&["--force"]);
     assert!(
-        stdout(&output).contains("replaces `~/.claude/line.sh`"),
+        stdout(&output).contains("`~/.claude/line.sh` replaced by"),
         "{}",
         stdout(&output)
     );
@@ -399,10 +406,120 @@ fn dry_run_prints_the_result_and_writes_nothing() {
         stderr.contains("would run: claude mcp add --scope user claude-quota --"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("hooks: `") && stderr.contains("hook` would be added to PreToolUse"),
+        "a dry run says what would be done: {stderr}"
+    );
+    assert!(!stderr.contains("` added"), "{stderr}");
     assert_eq!(fs::read_to_string(user.settings()).unwrap(), USERS_SETTINGS);
     assert!(user.backups().is_empty());
     assert!(user.calls().is_empty());
     assert!(!user.state().exists());
+}
+
+/// A daemon on a socket that a command started with a small environment
+/// (no XDG_RUNTIME_DIR, as the MCP Inspector starts it) would not find is
+/// named in every command setup wires; setting up again on the usual
+/// socket takes the flag out.
+#[test]
+fn a_socket_a_bare_command_would_not_find_is_named_in_every_command() {
+    let user = User::new();
+    let run = user.dir.path().join("run");
+    let socket = run.join("claude-quota/claude-quotad.sock");
+    let output = user
+        .command(&["setup", "claude-code"], None)
+        .env("XDG_RUNTIME_DIR", &run)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let flag = format!("--socket {}", socket.display());
+    let settings = user.read();
+    let line = settings["statusLine"]["command"].as_str().unwrap();
+    assert!(line.ends_with(&format!("statusline {flag}")), "{line}");
+    for event in ["PreToolUse", "SessionStart", "UserPromptSubmit"] {
+        let hook = settings["hooks"][event][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap();
+        assert!(hook.ends_with(&format!("hook {flag}")), "{hook}");
+    }
+    assert_eq!(
+        user.mcp_servers()["claude-quota"]["args"],
+        json!(["mcp", "--socket", socket.to_str().unwrap()])
+    );
+    assert_eq!(user.doctor_check()["verdict"], "ok", "ours, on any socket");
+
+    let explicit = user.dir.path().join("elsewhere.sock");
+    user.setup(&["--socket", explicit.to_str().unwrap()]);
+    assert!(
+        user.read()["statusLine"]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("--socket {}", explicit.display()))
+    );
+
+    user.setup(&[]);
+    let settings = user.read();
+    assert_eq!(
+        settings["statusLine"]["command"],
+        format!("{} statusline", this_binary()),
+        "back on the usual socket: no flag"
+    );
+    assert_eq!(user.mcp_servers()["claude-quota"]["args"], json!(["mcp"]));
+    let text = fs::read_to_string(user.settings()).unwrap();
+    assert_eq!(
+        text.matches(" hook").count(),
+        3,
+        "replaced, not added: {text}"
+    );
+}
+
+#[test]
+fn json_prints_one_object_for_scripts() {
+    let user = User::new();
+    fs::write(user.settings(), USERS_SETTINGS).unwrap();
+    let output = user.setup(&["--dry-run", "--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["result"]["model"], "opus", "{report}");
+    assert!(
+        report["changes"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("would be added")
+    );
+    assert!(output.stderr.is_empty(), "{output:?}");
+
+    let output = user.setup(&["--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["settings"], user.settings().to_str().unwrap());
+    assert_eq!(report["dry_run"], false);
+    assert!(report["backup"].is_string(), "{report}");
+    assert_eq!(report["changes"].as_array().unwrap().len(), 3, "{report}");
+    assert!(
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["changed"] == true)
+    );
+    let commands = report["commands"].as_array().unwrap();
+    assert!(
+        commands[0]
+            .as_str()
+            .unwrap()
+            .starts_with("claude mcp add --scope user")
+    );
+    assert!(report.get("result").is_none());
+
+    let again: Value = serde_json::from_slice(&user.setup(&["--json"]).stdout).unwrap();
+    assert!(
+        again["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["changed"] == false)
+    );
+    assert_eq!(again["backup"], Value::Null);
 }
 
 #[test]

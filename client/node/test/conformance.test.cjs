@@ -78,12 +78,36 @@ function observed(route) {
     tier: route.tier,
     stale: route.stale,
     available: route.available,
+    account: route.account,
+    claude_config_dir: route.claude_config_dir,
   };
   if (answered) got.reason = route.reason;
   return got;
 }
 
+/** `route` is what `expect` says; `reason_contains` is text its reason must hold. */
+function checkRoute(route, expect) {
+  const { reason_contains: contains, ...rest } = expect;
+  assert.deepEqual(observed(route), rest, route.reason);
+  if (contains !== undefined) assert.ok(route.reason.includes(contains), route.reason);
+}
+
 const types = (received) => received.connections.map((frames) => frames.map((frame) => frame.type));
+
+function checkHellos(received) {
+  assert.ok(!received.loneHello, "a hello went alone, not pipelined");
+  for (const frame of received.connections.flat().filter((f) => f.type === "hello")) {
+    assert.ok(frame.protocol === 1 && frame.client.startsWith("claude-quota-node/"), JSON.stringify(frame));
+  }
+}
+
+/** `value` as the daemon reads it: a null field the same as an absent one
+ * (JSON numbers are all doubles here, so 83 and 83.0 already compare equal). */
+function normalised(value) {
+  if (Array.isArray(value)) return value.map(normalised);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== null && item !== undefined).map(([key, item]) => [key, normalised(item)]));
+}
 
 describe("route cases", () => {
   for (const item of CASES.route_cases) {
@@ -105,54 +129,113 @@ describe("route cases", () => {
             await sleep(call.sleep_ms);
             continue;
           }
-          const route = await client.route(...call.route);
-          assert.deepEqual(observed(route), call.expect, route.reason);
+          checkRoute(await client.route(...call.route), call.expect);
         }
       } finally {
         client.close();
         if (standIn !== null) received = await standIn.stop();
       }
       assert.deepEqual(types(received), expected.frames);
-      assert.ok(!received.loneHello, "a hello went alone, not pipelined");
-      for (const frame of received.connections.flat().filter((f) => f.type === "hello")) {
-        assert.ok(frame.protocol === 1 && frame.client.startsWith("claude-quota-node/"), JSON.stringify(frame));
-      }
+      checkHellos(received);
     });
   }
 });
 
-function fixture(item) {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${item.fixture}.json`), "utf8")).headers;
+/** One call of a call case; the account passed only when the case gives one. */
+async function makeCall(client, call) {
+  const options = call.account !== undefined ? [{ account: call.account }] : [];
+  const args = call.args;
+  switch (call.call) {
+    case "decide":
+      return client.decide(args[0], ...options);
+    case "select_model":
+      return client.selectModel(args[0], ...options);
+    case "status":
+      return client.status();
+    case "ingest":
+      return client.ingest({ five_hour: args[0], seven_day: args[1], as_of: args[2] }, ...options);
+    case "ingest_headers":
+      return client.ingestHeaders(args[0], ...options);
+    case "subscribe": {
+      const updates = client.subscribe();
+      try {
+        return (await updates.next()).value;
+      } finally {
+        await updates.return();
+      }
+    }
+    default:
+      throw new Error(`a call case names no call ${call.call}`);
+  }
 }
 
-describe("header cases", () => {
-  test("every fixture sends the expected ingest frame, or nothing", async () => {
+async function checkCall(client, call) {
+  const expect = call.expect;
+  if (call.call === "route") {
+    const options = call.account !== undefined ? [{ account: call.account }] : [];
+    checkRoute(await client.route(...call.args, ...options), expect.value);
+    return;
+  }
+  if (expect.error !== undefined) {
+    await assert.rejects(makeCall(client, call), (err) => {
+      const code = err instanceof quota.BadRequest ? "bad_request" : err.code;
+      const message = err instanceof quota.BadRequest ? err.message : err.detail;
+      assert.equal(code, expect.error, err.message);
+      if (expect.message !== undefined) assert.equal(message, expect.message);
+      return true;
+    });
+    return;
+  }
+  const got = await makeCall(client, call);
+  const want = expect.value;
+  if (want !== null && typeof want === "object") {
+    for (const [key, field] of Object.entries(want)) assert.deepEqual(normalised(got[key] ?? null), normalised(field), key);
+  } else {
+    assert.deepEqual(got ?? null, want);
+  }
+}
+
+describe("call cases", () => {
+  for (const item of CASES.call_cases) {
+    test(item.name, async () => {
+      const standIn = await startStandIn(item.name);
+      if (standIn === null) return;
+      const client = new quota.Client({ socket: standIn.socket, routeTimeout: ROUTE_TIMEOUT_MS });
+      let received;
+      try {
+        for (const call of item.calls) await checkCall(client, call);
+      } finally {
+        client.close();
+        received = await standIn.stop();
+      }
+      assert.deepEqual(types(received), item.frames);
+      checkHellos(received);
+      const requests = received.connections.flat().filter((frame) => frame.type !== "hello");
+      assert.deepEqual(requests.map(normalised), item.requests.map(normalised));
+    });
+  }
+});
+
+function fixture(name) {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8"));
+}
+
+describe("header fixtures", () => {
+  test("every fixture sends exactly its sent headers in one ingest frame, or nothing", async () => {
     const standIn = await startStandIn("headers");
     const client = new quota.Client({ socket: standIn.socket });
+    const fixtures = CASES.header_fixtures.map((name) => ({ name, ...fixture(name) }));
     let received;
     try {
-      for (const item of CASES.header_cases) {
-        assert.equal(await client.ingestHeaders(fixture(item)), item.sent, item.fixture);
+      for (const item of fixtures) {
+        assert.equal(await client.ingestHeaders(item.headers), item.sent !== null, item.name);
       }
     } finally {
       client.close();
       received = await standIn.stop();
     }
-    const ingests = received.connections.flat().filter((frame) => frame.type === "ingest");
-    const expected = CASES.header_cases.filter((item) => item.sent);
-    assert.equal(ingests.length, expected.length);
-    // JSON numbers are all doubles here, so 83 and 83.0 already compare equal.
-    ingests.forEach((frame, at) => assert.deepEqual(frame, expected[at].ingest, expected[at].fixture));
+    const frames = received.connections.flat().filter((frame) => frame.type !== "hello");
+    const expected = fixtures.filter((item) => item.sent !== null).map((item) => ({ type: "ingest", source: "headers", headers: item.sent }));
+    assert.deepEqual(frames, expected);
   });
-
-  for (const item of CASES.header_cases) {
-    test(`readingFromHeaders: ${item.fixture}`, () => {
-      const reading = quota.readingFromHeaders(fixture(item));
-      assert.equal(reading !== null, item.sent);
-      if (reading !== null) {
-        const { type, source, ...sent } = item.ingest;
-        assert.deepEqual(reading, sent);
-      }
-    });
-  }
 });

@@ -90,14 +90,31 @@ def observed(route: claude_quota.Route) -> Dict[str, Any]:
         "tier": route.tier,
         "stale": route.stale,
         "available": route.available,
+        "account": route.account,
+        "claude_config_dir": route.claude_config_dir,
     }
     if answered:
         got["reason"] = route.reason
     return got
 
 
+def check_route(route: claude_quota.Route, expect: Dict[str, Any]) -> None:
+    """``route`` is what ``expect`` says; ``reason_contains`` is text its
+    reason must hold."""
+    expect = dict(expect)
+    contains = expect.pop("reason_contains", None)
+    assert observed(route) == expect, route.reason
+    assert contains is None or contains in route.reason, route.reason
+
+
 def types(received: Dict[str, Any]) -> List[List[str]]:
     return [[frame["type"] for frame in frames] for frames in received["connections"]]
+
+
+def check_hellos(received: Dict[str, Any]) -> None:
+    assert not received["lone_hello"], "a hello went alone, not pipelined"
+    for frame in (f for frames in received["connections"] for f in frames if f["type"] == "hello"):
+        assert frame["protocol"] == 1 and frame["client"].startswith("claude-quota-python/"), frame
 
 
 @pytest.mark.parametrize("case", CASES["route_cases"], ids=[case["name"] for case in CASES["route_cases"]])
@@ -116,23 +133,18 @@ def test_route_case(case: Dict[str, Any], tmp_path: Path) -> None:
             if "sleep_ms" in call:
                 time.sleep(call["sleep_ms"] / 1000)
                 continue
-            route = client.route(*call["route"])
-            assert observed(route) == call["expect"], route.reason
+            check_route(client.route(*call["route"]), call["expect"])
     finally:
         client.close()
         received = stand_in.stop() if stand_in else {"connections": [], "lone_hello": False}
     assert types(received) == case["frames"]
-    assert not received["lone_hello"], "a hello went alone, not pipelined"
-    for frame in (f for frames in received["connections"] for f in frames if f["type"] == "hello"):
-        assert frame["protocol"] == 1 and frame["client"].startswith("claude-quota-python/"), frame
-
-
-def fixture(case: Dict[str, Any]) -> List[List[str]]:
-    return json.loads((FIXTURES / f"{case['fixture']}.json").read_text(encoding="utf-8"))["headers"]
+    check_hellos(received)
 
 
 def normalised(value: Any) -> Any:
-    """Numbers as floats, so 83 and 83.0 compare equal as in every client."""
+    """``value`` as the daemon reads it: numbers as floats (83 and 83.0
+    compare equal, as in every client), and a null field the same as an
+    absent one."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)):
@@ -140,31 +152,79 @@ def normalised(value: Any) -> Any:
         return float(value)
     if isinstance(value, list):
         return [normalised(item) for item in value]
-    return {key: normalised(item) for key, item in value.items()}
+    return {key: normalised(item) for key, item in value.items() if item is not None}
 
 
-def test_header_cases(tmp_path: Path) -> None:
-    stand_in = start("headers", tmp_path)
-    assert stand_in is not None
-    client = claude_quota.Client(stand_in.socket)
+def make_call(client: claude_quota.Client, call: Dict[str, Any]) -> Any:
+    """One call of a call case; the account passed only when the case gives one."""
+    options = {"account": call["account"]} if "account" in call else {}
+    args = call["args"]
+    if call["call"] == "subscribe":
+        return next(client.subscribe())
+    method = {"decide": client.decide, "select_model": client.select_model, "status": client.status,
+              "ingest": client.ingest, "ingest_headers": client.ingest_headers}[call["call"]]
+    return method(*args, **options)
+
+
+def check_call(client: claude_quota.Client, call: Dict[str, Any]) -> None:
+    expect = call["expect"]
+    if call["call"] == "route":
+        options = {"account": call["account"]} if "account" in call else {}
+        check_route(client.route(*call["args"], **options), expect["value"])
+        return
+    if "error" in expect:
+        with pytest.raises(claude_quota.ClaudeQuotaError) as raised:
+            make_call(client, call)
+        err = raised.value
+        code = "bad_request" if isinstance(err, claude_quota.BadRequest) else getattr(err, "code", type(err).__name__)
+        message = str(err) if isinstance(err, claude_quota.BadRequest) else getattr(err, "message", str(err))
+        assert code == expect["error"], err
+        assert expect.get("message", message) == message
+        return
+    got = make_call(client, call)
+    want = expect["value"]
+    if isinstance(want, dict):
+        for key, field in want.items():
+            assert normalised(field) == normalised(got.get(key)), (key, got)
+    else:
+        assert normalised(got) == normalised(want)
+
+
+@pytest.mark.parametrize("case", CASES["call_cases"], ids=[case["name"] for case in CASES["call_cases"]])
+def test_call_case(case: Dict[str, Any], tmp_path: Path) -> None:
+    stand_in = start(case["name"], tmp_path)
+    if stand_in is None:
+        return
+    client = claude_quota.Client(stand_in.socket, route_timeout=ROUTE_TIMEOUT_MS / 1000)
     try:
-        for case in CASES["header_cases"]:
-            assert client.ingest_headers(fixture(case)) is case["sent"], case["fixture"]
+        for call in case["calls"]:
+            check_call(client, call)
     finally:
         client.close()
         received = stand_in.stop()
-    ingests = [frame for frames in received["connections"] for frame in frames if frame["type"] == "ingest"]
-    expected = [case for case in CASES["header_cases"] if case["sent"]]
-    assert len(ingests) == len(expected)
-    for frame, case in zip(ingests, expected):
-        assert normalised(frame) == normalised(case["ingest"]), case["fixture"]
+    assert types(received) == case["frames"]
+    check_hellos(received)
+    requests = [normalised(frame) for frames in received["connections"] for frame in frames if frame["type"] != "hello"]
+    assert requests == [normalised(request) for request in case["requests"]]
 
 
-@pytest.mark.parametrize("case", CASES["header_cases"], ids=[case["fixture"] for case in CASES["header_cases"]])
-def test_reading_from_headers_holds_a_reading_exactly_when_one_is_sent(case: Dict[str, Any]) -> None:
-    reading = claude_quota.reading_from_headers(fixture(case))
-    assert (reading is not None) is case["sent"]
-    if reading is not None:
-        sent = dict(case["ingest"])
-        del sent["type"], sent["source"]
-        assert normalised(reading) == normalised(sent)
+def fixture(name: str) -> Dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_header_fixtures(tmp_path: Path) -> None:
+    """Every header fixture given to ``ingest_headers``: exactly its
+    ``sent`` goes out, in one ingest frame, or nothing when it is null."""
+    stand_in = start("headers", tmp_path)
+    assert stand_in is not None
+    client = claude_quota.Client(stand_in.socket)
+    fixtures = {name: fixture(name) for name in CASES["header_fixtures"]}
+    try:
+        for name, headers in fixtures.items():
+            assert client.ingest_headers(headers["headers"]) is (headers["sent"] is not None), name
+    finally:
+        client.close()
+        received = stand_in.stop()
+    frames = [frame for frames in received["connections"] for frame in frames if frame["type"] != "hello"]
+    expected = [{"type": "ingest", "source": "headers", "headers": f["sent"]} for f in fixtures.values() if f["sent"] is not None]
+    assert frames == expected

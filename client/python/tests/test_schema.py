@@ -102,6 +102,8 @@ def test_statuses_and_subscription_updates_are_valid(daemon, usage_api):
             statuses.validate(update)
             if (update["five_hour"] or {}).get("utilization") == 60.0:
                 break
+        else:
+            pytest.fail("the subscription ended before the 60 % update arrived")
 
 
 def test_the_frame_too_large_error_is_valid(daemon):

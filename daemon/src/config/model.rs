@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use claude_quota_credentials::AccountEntry;
 pub use claude_quota_credentials::KeychainMethod;
 use claude_quota_proto::{SubagentModel, SubagentModels};
 use serde::{Deserialize, Deserializer};
@@ -61,6 +62,9 @@ pub struct Settings {
     pub metrics: Metrics,
     /// The history of readings in SQLite.
     pub history: History,
+    /// The Claude Code logins to read, as written (`[[accounts]]`); none:
+    /// the implicit account `default`. [`super::rules`] resolves them.
+    pub accounts: Vec<AccountEntry>,
 }
 
 /// `[metrics]`: where the daemon serves `GET /metrics` for Prometheus.
@@ -145,6 +149,15 @@ pub struct Policy {
     /// listens; at most 4/5 of `stale_after` counts, so a reading never
     /// turns stale while it is relied on.
     pub adaptive_max_interval: Seconds,
+    /// With `adaptive`, the fastest 5-hour climb, in percent a minute,
+    /// deemed plausible from usage the daemon cannot see (claude.ai,
+    /// another machine): the wait never exceeds the time such a climb
+    /// needs to reach the nearest threshold. The account's own fastest
+    /// climb raises it when faster.
+    pub fastest_burn_pct_per_min: f64,
+    /// How far back the forecast looks: it fits the readings of the
+    /// current 5-hour window taken in this span before the newest.
+    pub forecast_span: Seconds,
 }
 
 impl Default for Policy {
@@ -153,6 +166,8 @@ impl Default for Policy {
             pace: false,
             adaptive: true,
             adaptive_max_interval: Seconds(Duration::from_secs(240)),
+            fastest_burn_pct_per_min: 2.0,
+            forecast_span: Seconds(Duration::from_secs(1800)),
         }
     }
 }
@@ -237,6 +252,7 @@ impl Default for Settings {
             claude_code: ClaudeCode::default(),
             metrics: Metrics::default(),
             history: History::default(),
+            accounts: Vec::new(),
         }
     }
 }

@@ -6,10 +6,11 @@
 //! must be refused here, naming the line, instead of overflowing a clock
 //! later or killing the daemon on SIGHUP.
 
+use std::borrow::Cow;
+use std::ops::Deref;
 use std::time::Duration;
 
-use std::ops::Deref;
-
+use claude_quota_credentials::{Account, AccountError, accounts};
 use reqwest::Url;
 
 use super::model::{MIN_LOOPBACK_INTERVAL, Seconds, Settings};
@@ -21,17 +22,28 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest poll interval.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The shortest and longest `[policy] forecast_span`: a few readings, and
+/// the 5-hour window itself.
+const MIN_FORECAST_SPAN: Duration = Duration::from_secs(300);
+const MAX_FORECAST_SPAN: Duration = Duration::from_secs(5 * 3600);
+
 /// The longest interval of any kind (`stale_after`, `backoff_cap`): a day.
 const LONGEST_INTERVAL: Duration = Duration::from_secs(86_400);
 
 /// The most connections a daemon accepts at once.
 const MAX_CONNECTIONS: usize = 65_536;
 
+/// The range of `[policy] fastest_burn_pct_per_min`, in percent a minute:
+/// slower than 0.1 (a whole window in 16 hours) is no bound at all, and
+/// 1000 leaves room for tests and benchmarks that scale time down.
+const FASTEST_BURN_PCT_PER_MIN: (f64, f64) = (0.1, 1000.0);
+
 /// A key whose value is refused, and what it may be instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Broken {
-    /// The key, dotted for tables (`thresholds.burst_below`).
-    pub key: &'static str,
+    /// The key, dotted for tables (`thresholds.burst_below`), indexed for
+    /// arrays of tables (`accounts[1].name`).
+    pub key: Cow<'static, str>,
     /// The value as the daemon read it.
     pub value: String,
     /// What the key accepts.
@@ -42,14 +54,25 @@ pub struct Broken {
 /// on. It can only be made by [`Config::check`], so no part of the daemon
 /// can hold values that were never checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config(Settings);
+pub struct Config {
+    settings: Settings,
+    accounts: Vec<Account>,
+}
 
 impl Config {
     /// Checks every key of `settings` against its range and the URLs
-    /// against their rules; the first broken key is returned.
+    /// against their rules, and resolves the accounts; the first broken
+    /// key is returned.
     pub fn check(settings: Settings) -> Result<Config, Broken> {
         check(&settings)?;
-        Ok(Config(settings))
+        let accounts = accounts::resolve(&settings.accounts).map_err(account_broken)?;
+        Ok(Config { settings, accounts })
+    }
+
+    /// The accounts to run on, in order of preference (lowest `priority`
+    /// first): the configured ones, resolved, or the implicit `default`.
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
     }
 }
 
@@ -57,7 +80,16 @@ impl Deref for Config {
     type Target = Settings;
 
     fn deref(&self) -> &Settings {
-        &self.0
+        &self.settings
+    }
+}
+
+/// A refused `[[accounts]]` table as a refused key, `accounts[i].key`.
+fn account_broken(err: AccountError) -> Broken {
+    Broken {
+        key: format!("accounts[{}].{}", err.index, err.key).into(),
+        value: err.value,
+        allowed: err.allowed,
     }
 }
 
@@ -76,7 +108,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     let loopback = is_loopback(&api);
     if api.scheme() == "http" && !loopback {
         return Err(Broken {
-            key: "api_url",
+            key: "api_url".into(),
             value: format!("{:?}", config.api_url),
             allowed: "an https:// URL (http:// only for a loopback host: the token must not travel in cleartext)".into(),
         });
@@ -133,14 +165,29 @@ fn check(config: &Settings) -> Result<(), Broken> {
         LONGEST_INTERVAL,
     )?;
     seconds(
+        "policy.forecast_span",
+        config.policy.forecast_span,
+        floor(MIN_FORECAST_SPAN, &MIN_FORECAST_SPAN.as_secs().to_string()),
+        MAX_FORECAST_SPAN,
+    )?;
+    seconds(
         "idle_poll_interval",
         config.idle_poll_interval,
         poll_floor,
         LONGEST_INTERVAL,
     )?;
+    let (slowest, fastest) = FASTEST_BURN_PCT_PER_MIN;
+    let burn = config.policy.fastest_burn_pct_per_min;
+    if !(slowest..=fastest).contains(&burn) {
+        return Err(Broken {
+            key: "policy.fastest_burn_pct_per_min".into(),
+            value: burn.to_string(),
+            allowed: format!("{slowest} … {fastest} percent a minute"),
+        });
+    }
     if !(1..=MAX_CONNECTIONS).contains(&config.max_connections) {
         return Err(Broken {
-            key: "max_connections",
+            key: "max_connections".into(),
             value: config.max_connections.to_string(),
             allowed: format!("1 … {MAX_CONNECTIONS}"),
         });
@@ -164,7 +211,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     ] {
         if !(0.0..=max).contains(&value) {
             return Err(Broken {
-                key,
+                key: key.into(),
                 value: value.to_string(),
                 allowed: format!("0 … {max_name} percent"),
             });
@@ -174,7 +221,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
         && (agent.trim().is_empty() || !agent.bytes().all(|b| (b' '..=b'~').contains(&b)))
     {
         return Err(Broken {
-            key: "user_agent",
+            key: "user_agent".into(),
             value: format!("{agent:?}"),
             allowed: "printable ASCII, not empty (it is sent as the User-Agent header)".into(),
         });
@@ -183,7 +230,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
         && family.trim().is_empty()
     {
         return Err(Broken {
-            key: "models.cloud_family",
+            key: "models.cloud_family".into(),
             value: format!("{family:?}"),
             allowed: "a model family name, such as \"Sonnet\"".into(),
         });
@@ -193,7 +240,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
         && !config.metrics.allow_remote
     {
         return Err(Broken {
-            key: "metrics.listen",
+            key: "metrics.listen".into(),
             value: format!("\"{listen}\""),
             allowed: "a loopback address such as \"127.0.0.1:9464\" (another one only with metrics.allow_remote = true: the metrics tell whoever reaches the port how the subscription is used)".into(),
         });
@@ -202,7 +249,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     let in_range = |t: &f64| *t > 0.0 && *t <= 100.0;
     if thresholds.len() > MAX_NOTIFY_THRESHOLDS || !thresholds.iter().all(in_range) {
         return Err(Broken {
-            key: "notify.thresholds",
+            key: "notify.thresholds".into(),
             value: format!("{thresholds:?}"),
             allowed: format!(
                 "at most {MAX_NOTIFY_THRESHOLDS} percentages, each above 0 and at most 100"
@@ -211,7 +258,7 @@ fn check(config: &Settings) -> Result<(), Broken> {
     }
     if !(1..=MAX_KEEP_DAYS).contains(&config.history.keep_days) {
         return Err(Broken {
-            key: "history.keep_days",
+            key: "history.keep_days".into(),
             value: config.history.keep_days.to_string(),
             allowed: format!("1 … {MAX_KEEP_DAYS} days"),
         });
@@ -237,7 +284,7 @@ fn seconds(
         return Ok(());
     }
     Err(Broken {
-        key,
+        key: key.into(),
         value: secs(value.0),
         allowed: format!("{min_name} … {} seconds", secs(max)),
     })
@@ -253,7 +300,7 @@ fn parse_url(key: &'static str, text: &str) -> Result<Url, Broken> {
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
         .ok_or_else(|| Broken {
-            key,
+            key: key.into(),
             value: format!("{text:?}"),
             allowed: "an http:// or https:// URL with a host".into(),
         })
@@ -276,9 +323,11 @@ fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
 
-    fn broken_key(text: &str) -> Option<&'static str> {
+    fn broken_key(text: &str) -> Option<String> {
         let settings: Settings = toml::from_str(text).expect("parses");
-        Config::check(settings).err().map(|broken| broken.key)
+        Config::check(settings)
+            .err()
+            .map(|broken| broken.key.into_owned())
     }
 
     #[test]
@@ -318,10 +367,24 @@ mod tests {
             ("[notify]\nthresholds = [0]", "notify.thresholds"),
             ("[notify]\nthresholds = [50, 101]", "notify.thresholds"),
             ("[notify]\nthresholds = [nan]", "notify.thresholds"),
+            (
+                "[policy]\nfastest_burn_pct_per_min = 0.09",
+                "policy.fastest_burn_pct_per_min",
+            ),
+            (
+                "[policy]\nfastest_burn_pct_per_min = 1001",
+                "policy.fastest_burn_pct_per_min",
+            ),
+            (
+                "[policy]\nfastest_burn_pct_per_min = nan",
+                "policy.fastest_burn_pct_per_min",
+            ),
             ("[history]\nkeep_days = 0", "history.keep_days"),
+            ("[policy]\nforecast_span = 60", "policy.forecast_span"),
+            ("[policy]\nforecast_span = 18001", "policy.forecast_span"),
             ("[history]\nkeep_days = 3651", "history.keep_days"),
         ] {
-            assert_eq!(broken_key(text), Some(key), "{text}");
+            assert_eq!(broken_key(text).as_deref(), Some(key), "{text}");
         }
         for text in [
             "poll_interval = 10\nstale_after = 10\nbackoff_cap = 10",
@@ -330,10 +393,12 @@ mod tests {
             "max_connections = 1",
             "max_connections = 65536",
             "[thresholds]\nburst_below = 0\nresting_above = 100\nweekly_resting_above = 0",
+            "[policy]\nfastest_burn_pct_per_min = 0.1",
+            "[policy]\nfastest_burn_pct_per_min = 1000",
             "[history]\nkeep_days = 1",
             "[history]\nenabled = false\nkeep_days = 3650",
         ] {
-            assert_eq!(broken_key(text), None, "{text}");
+            assert_eq!(broken_key(text).as_deref(), None, "{text}");
         }
     }
 
@@ -346,35 +411,65 @@ mod tests {
             "http://[::1]:9/x",
         ] {
             assert_eq!(
-                broken_key(&format!("{short}api_url = {url:?}")),
+                broken_key(&format!("{short}api_url = {url:?}")).as_deref(),
                 None,
                 "{url}"
             );
         }
-        assert_eq!(broken_key(short), Some("poll_interval"));
+        assert_eq!(broken_key(short).as_deref(), Some("poll_interval"));
         for url in [
             "http://api.anthropic.com",
             "http://127.0.0.1.example.com",
             "http://localhost.evil.example",
         ] {
             assert_eq!(
-                broken_key(&format!("api_url = {url:?}")),
+                broken_key(&format!("api_url = {url:?}")).as_deref(),
                 Some("api_url"),
                 "{url}"
             );
         }
         for url in ["ftp://127.0.0.1", "127.0.0.1:8080", "https://"] {
             assert_eq!(
-                broken_key(&format!("api_url = {url:?}")),
+                broken_key(&format!("api_url = {url:?}")).as_deref(),
                 Some("api_url"),
                 "{url}"
             );
         }
         assert_eq!(
-            broken_key("[ollama]\nurl = \"localhost\""),
+            broken_key("[ollama]\nurl = \"localhost\"").as_deref(),
             Some("ollama.url")
         );
-        assert_eq!(broken_key("[ollama]\nurl = \"http://gpu-box:11434\""), None);
+        assert_eq!(
+            broken_key("[ollama]\nurl = \"http://gpu-box:11434\"").as_deref(),
+            None
+        );
+    }
+
+    #[test]
+    fn accounts_are_resolved_in_order_of_preference() {
+        assert_eq!(
+            Config::default().accounts(),
+            [Account::implicit()],
+            "none configured: the implicit default"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[[accounts]]\nname = \"personal\"\n[[accounts]]\nname = \"work\"\nclaude_config_dir = {:?}\npriority = 0\n",
+            dir.path().display().to_string()
+        );
+        let config = Config::check(toml::from_str(&text).unwrap()).unwrap();
+        let accounts = config.accounts();
+        assert_eq!(accounts[0].name, "work");
+        assert_eq!(accounts[0].claude_config_dir.as_deref(), Some(dir.path()));
+        assert_eq!(
+            (accounts[1].name.as_str(), accounts[1].priority),
+            ("personal", 1)
+        );
+        assert_eq!(accounts[1].claude_config_dir, None);
+        assert_eq!(
+            broken_key("[[accounts]]\nname = \"Work\"").as_deref(),
+            Some("accounts[0].name")
+        );
     }
 
     #[test]
@@ -385,7 +480,11 @@ mod tests {
         }
         for remote in ["0.0.0.0:9464", "[::]:9464", "192.168.1.5:9464"] {
             let text = format!("[metrics]\nlisten = {remote:?}");
-            assert_eq!(broken_key(&text), Some("metrics.listen"), "{remote}");
+            assert_eq!(
+                broken_key(&text),
+                Some("metrics.listen".to_owned()),
+                "{remote}"
+            );
             let allowed = format!("{text}\nallow_remote = true");
             assert_eq!(broken_key(&allowed), None, "{remote}");
         }
@@ -393,13 +492,16 @@ mod tests {
 
     #[test]
     fn a_user_agent_must_be_a_header_value_and_a_family_a_name() {
-        assert_eq!(broken_key("user_agent = \"claude-code/9.9.9\""), None);
+        assert_eq!(
+            broken_key("user_agent = \"claude-code/9.9.9\"").as_deref(),
+            None
+        );
         for bad in ["", " ", "two\\nlines", "naïve"] {
             let text = format!("user_agent = \"{bad}\"");
-            assert_eq!(broken_key(&text), Some("user_agent"), "{bad:?}");
+            assert_eq!(broken_key(&text).as_deref(), Some("user_agent"), "{bad:?}");
         }
         assert_eq!(
-            broken_key("[models]\ncloud_family = \" \""),
+            broken_key("[models]\ncloud_family = \" \"").as_deref(),
             Some("models.cloud_family")
         );
     }

@@ -3,7 +3,8 @@
 //! a forecast that survives a restart. This task follows the state like
 //! the persistence task does and hands rows to a blocking [`Writer`]
 //! through a bounded queue, so no answer ever waits on the disk; at start
-//! it seeds the forecast with the stored readings of the current window.
+//! it seeds each account's forecast with its stored readings of the
+//! current window.
 
 mod report;
 mod rows;
@@ -23,13 +24,9 @@ pub use report::current as info;
 use crate::config::Config;
 use crate::forecast::Sample;
 use crate::policy::{self, Now};
-use crate::state::Snapshot;
+use crate::state::State;
 use rows::Recorder;
 use writer::Writer;
-
-/// The account readings are kept under until the daemon has several
-/// (issue 26); every part of the history already takes it as a parameter.
-const ACCOUNT: &str = "default";
 
 /// Rows waiting for the writer; beyond this (the disk stalled for many
 /// minutes) a row is dropped and said, rather than an answer delayed.
@@ -41,7 +38,7 @@ const SEED_SPAN: TimeDelta = TimeDelta::hours(5);
 /// Keeps every new reading in the database at `path` until `shutdown`.
 pub async fn run(
     path: PathBuf,
-    state: Arc<watch::Sender<Snapshot>>,
+    state: Arc<watch::Sender<State>>,
     config: watch::Receiver<Arc<Config>>,
     local: watch::Receiver<LocalInfo>,
     shutdown: CancellationToken,
@@ -50,9 +47,9 @@ pub async fn run(
     let (seed_tx, mut seed) = oneshot::channel();
     let enabled = config.borrow().history.enabled;
     let mut writer = Writer::new(path, config.clone());
-    let writing = tokio::task::spawn_blocking(move || {
+    let mut writing = tokio::task::spawn_blocking(move || {
         if enabled {
-            let _ = seed_tx.send(writer.open_and_read(ACCOUNT, Utc::now() - SEED_SPAN));
+            let _ = seed_tx.send(writer.open_and_read(Utc::now() - SEED_SPAN));
         }
         writer.run(queue);
     });
@@ -62,6 +59,12 @@ pub async fn run(
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
+            // Only a panic ends it while rows can come: end the task with
+            // it, and the supervisor restarts the daemon.
+            ended = &mut writing => {
+                tracing::error!(?ended, "the history writer ended");
+                return;
+            }
             stored = &mut seed, if !seeded => {
                 seeded = true;
                 if let Ok(stored) = stored {
@@ -75,14 +78,21 @@ pub async fn run(
             report::off();
             continue;
         }
-        let row = {
-            let snapshot = watched.borrow_and_update();
-            snapshot.reading.as_ref().and_then(|reading| {
-                let verdict = policy::verdict(&snapshot, &config, &local.borrow(), Now::current());
-                recorder.row(ACCOUNT, reading, verdict.assessment.tier)
-            })
+        let new: Vec<Row> = {
+            let state = watched.borrow_and_update();
+            let now = Now::current();
+            state
+                .accounts
+                .iter()
+                .filter_map(|held| {
+                    let snapshot = &held.snapshot;
+                    let reading = snapshot.reading.as_ref()?;
+                    let verdict = policy::verdict(snapshot, &config, &local.borrow(), now);
+                    recorder.row(&held.account.name, reading, verdict.assessment.tier)
+                })
+                .collect()
         };
-        if let Some(row) = row {
+        for row in new {
             queue_row(&rows, row);
         }
     }
@@ -100,26 +110,36 @@ fn queue_row(rows: &mpsc::Sender<Row>, row: Row) {
     }
 }
 
-/// Adds the stored 5-hour readings before those taken since start, so the
-/// forecast comes back at once after a restart.
-fn seed_forecast(state: &watch::Sender<Snapshot>, stored: &[Row]) {
-    let samples: Vec<Sample> = stored
-        .iter()
-        .filter_map(|row| {
-            Some(Sample {
-                at: row.at,
-                utilization: row.five_hour?,
-                resets_at: row.five_hour_resets_at,
-                seven_day: row.seven_day,
-            })
-        })
-        .collect();
-    if samples.is_empty() {
-        return;
-    }
-    tracing::info!(
-        readings = samples.len(),
-        "the forecast starts from the stored history"
-    );
-    state.send_modify(|s| s.history.seed(samples));
+/// Adds each account's stored 5-hour readings before those taken since
+/// start, so the forecast comes back at once after a restart.
+fn seed_forecast(state: &watch::Sender<State>, stored: &[Row]) {
+    state.send_if_modified(|state| {
+        let mut seeded = false;
+        for held in &mut state.accounts {
+            let name = &held.account.name;
+            let samples: Vec<Sample> = stored
+                .iter()
+                .filter(|row| row.account == *name)
+                .filter_map(|row| {
+                    Some(Sample {
+                        at: row.at,
+                        utilization: row.five_hour?,
+                        resets_at: row.five_hour_resets_at,
+                        seven_day: row.seven_day,
+                    })
+                })
+                .collect();
+            if samples.is_empty() {
+                continue;
+            }
+            tracing::info!(
+                account = %name,
+                readings = samples.len(),
+                "the forecast starts from the stored history"
+            );
+            held.snapshot.history.seed(samples);
+            seeded = true;
+        }
+        seeded
+    });
 }

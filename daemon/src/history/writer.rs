@@ -59,16 +59,16 @@ impl Writer {
         }
     }
 
-    /// Opens the database and reads the rows of `account` taken since
-    /// `since`, for the forecast to start from; none when it cannot.
-    pub fn open_and_read(&mut self, account: &str, since: DateTime<Utc>) -> Vec<Row> {
+    /// Opens the database and reads the rows of every account taken since
+    /// `since`, for the forecasts to start from; none when it cannot.
+    pub fn open_and_read(&mut self, since: DateTime<Utc>) -> Vec<Row> {
         self.open_if_due();
         let Some(store) = self.store.as_ref() else {
             return Vec::new();
         };
         // A reading stamped a little ahead of this clock still counts.
         let until = Utc::now() + TimeDelta::minutes(5);
-        match store.rows(Some(account), since, until) {
+        match store.rows(None, since, until) {
             Ok(rows) => rows,
             Err(err) => {
                 self.failed(err);

@@ -4,13 +4,9 @@
 //! answers, so a dashboard never disagrees with `claude-quota status`.
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{AccountStatus, LastErrorKind, ScopedCap, Status, Tier, Window};
+use claude_quota_proto::{AccountStatus, Forecast, LastErrorKind, ScopedCap, Status, Tier, Window};
 
-use crate::state::FaultCounts;
-
-/// The account label while no `[[accounts]]` are configured: the one
-/// account the daemon then watches, Claude Code's default login.
-pub const DEFAULT_ACCOUNT: &str = "default";
+use crate::state::{FaultCounts, State};
 
 /// Whether a family's value only grows (a counter) or goes up and down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,42 +39,39 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// One account's windows and tier as the metrics read them: the top-level
-/// status while no accounts are configured, else each `accounts` entry.
+/// One account's values as the metrics read them: its `status.accounts`
+/// entry, and the counters only the daemon's state holds.
 struct Account<'a> {
     name: &'a str,
     tier: Tier,
     five_hour: Option<&'a Window>,
     seven_day: Option<&'a Window>,
     weekly_scoped: &'a [ScopedCap],
+    forecast: Option<Forecast>,
     /// Seconds since its reading was taken.
     age_s: Option<f64>,
     stale: bool,
+    api_calls: u64,
+    faults: FaultCounts,
 }
 
 impl<'a> Account<'a> {
-    fn of(account: &'a AccountStatus, now: DateTime<Utc>) -> Self {
+    fn of(account: &'a AccountStatus, state: &State, now: DateTime<Utc>) -> Self {
+        let faults = state
+            .get(&account.name)
+            .map(|held| held.snapshot.faults)
+            .unwrap_or_default();
         Account {
             name: &account.name,
             tier: account.tier,
             five_hour: account.five_hour.as_ref(),
             seven_day: account.seven_day.as_ref(),
             weekly_scoped: &account.weekly_scoped,
+            forecast: account.forecast,
             age_s: account.as_of.map(|as_of| seconds_until(now, as_of)),
             stale: account.stale,
-        }
-    }
-
-    fn top_level(status: &'a Status) -> Self {
-        Account {
-            name: DEFAULT_ACCOUNT,
-            tier: status.tier,
-            five_hour: status.five_hour.as_ref(),
-            seven_day: status.seven_day.as_ref(),
-            weekly_scoped: &status.weekly_scoped,
-            // Aged on the daemon's monotonic clock, not from `as_of`.
-            age_s: status.age_s.map(|age| age as f64),
-            stale: status.stale,
+            api_calls: account.api_calls,
+            faults,
         }
     }
 
@@ -107,6 +100,13 @@ impl<'a> Account<'a> {
     fn label_with(&self, key: &'static str, value: &str) -> Vec<(&'static str, String)> {
         vec![("account", self.name.to_owned()), (key, value.to_owned())]
     }
+
+    fn sample(&self, value: f64) -> Sample {
+        Sample {
+            labels: self.label(),
+            value,
+        }
+    }
 }
 
 /// A model name as a label word: lowercase ASCII letters, digits and
@@ -128,15 +128,14 @@ fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
     ((at - now).num_milliseconds().max(0) as f64) / 1000.0
 }
 
-/// The metric families of `status` (and the faults counted since start)
-/// as of `now`.
-pub fn families(status: &Status, faults: &FaultCounts, now: DateTime<Utc>) -> Vec<Family> {
-    let accounts: Vec<Account> = if status.accounts.is_empty() {
-        vec![Account::top_level(status)]
-    } else {
-        let of = |account| Account::of(account, now);
-        status.accounts.iter().map(of).collect()
-    };
+/// The metric families of `status`, each account's counters read off
+/// `state`, as of `now`.
+pub fn families(status: &Status, state: &State, now: DateTime<Utc>) -> Vec<Family> {
+    let accounts: Vec<Account> = status
+        .accounts
+        .iter()
+        .map(|account| Account::of(account, state, now))
+        .collect();
     let mut utilization = Vec::new();
     let mut resets = Vec::new();
     for account in &accounts {
@@ -153,6 +152,12 @@ pub fn families(status: &Status, faults: &FaultCounts, now: DateTime<Utc>) -> Ve
             }
         }
     }
+    let each = |value: &dyn Fn(&Account) -> Option<f64>| -> Vec<Sample> {
+        accounts
+            .iter()
+            .filter_map(|account| Some(account.sample(value(account)?)))
+            .collect()
+    };
     let tiers = accounts
         .iter()
         .flat_map(|account| {
@@ -162,22 +167,18 @@ pub fn families(status: &Status, faults: &FaultCounts, now: DateTime<Utc>) -> Ve
             })
         })
         .collect();
-    let ages = accounts
+    let errors = accounts
         .iter()
-        .filter_map(|account| {
-            Some(Sample {
-                labels: account.label(),
-                value: account.age_s?,
+        .flat_map(|account| {
+            LastErrorKind::ALL.map(|kind| Sample {
+                labels: account.label_with("kind", kind.as_str()),
+                value: account.faults.of(kind) as f64,
             })
         })
         .collect();
-    let stale = accounts
-        .iter()
-        .map(|account| Sample {
-            labels: account.label(),
-            value: f64::from(u8::from(account.stale)),
-        })
-        .collect();
+    let until = |at: fn(&Forecast) -> Option<DateTime<Utc>>| {
+        each(&|account| Some(seconds_until(at(&account.forecast?)?, now)))
+    };
     let mut families = vec![
         gauge(
             "utilization_percent",
@@ -194,82 +195,57 @@ pub fn families(status: &Status, faults: &FaultCounts, now: DateTime<Utc>) -> Ve
             "Seconds until the usage window resets",
             resets,
         ),
-    ];
-    families.extend(forecast(status, now));
-    families.extend([
+        gauge(
+            "forecast_burn_rate_percent_per_hour",
+            "The 5-hour window's burn rate in percent per hour",
+            each(&|account| Some(account.forecast?.five_hour_pct_per_hour)),
+        ),
+        gauge(
+            "forecast_seconds_until_resting",
+            "Seconds until the 5-hour window crosses the resting threshold at this pace",
+            until(|forecast| forecast.resting_at),
+        ),
+        gauge(
+            "forecast_seconds_until_full",
+            "Seconds until the 5-hour window reaches 100 % at this pace",
+            until(|forecast| forecast.exhausted_at),
+        ),
         gauge(
             "reading_age_seconds",
             "Seconds since the reading in use was taken",
-            ages,
+            each(&|account| account.age_s),
         ),
         gauge(
             "reading_stale",
             "1 when the reading is older than stale_after (or missing) and answers stay local",
-            stale,
+            each(&|account| Some(f64::from(u8::from(account.stale)))),
         ),
         Family {
             name: "api_calls",
             help: "Requests made to the usage API since the daemon started",
             kind: Kind::Counter,
-            samples: vec![unlabelled(status.api_calls as f64)],
+            samples: each(&|account| Some(account.api_calls as f64)),
         },
         Family {
             name: "errors",
             help: "Faults recorded since the daemon started, by kind",
             kind: Kind::Counter,
-            samples: LastErrorKind::ALL
-                .map(|kind| Sample {
-                    labels: vec![("kind", kind.as_str().to_owned())],
-                    value: faults.of(kind) as f64,
-                })
-                .into(),
+            samples: errors,
         },
-    ]);
+    ];
     if let Some(history) = &status.history {
         families.push(gauge(
             "history_rows",
             "Rows kept in the history database",
-            vec![unlabelled(history.rows as f64)],
+            vec![Sample {
+                labels: Vec::new(),
+                value: history.rows as f64,
+            }],
         ));
     }
+    // A family without samples says nothing; leave it out.
+    families.retain(|family| !family.samples.is_empty());
     families
-}
-
-/// The forecast's families, labelled with the account the top-level
-/// status describes; none while there is no forecast.
-fn forecast(status: &Status, now: DateTime<Utc>) -> Vec<Family> {
-    let Some(forecast) = status.forecast else {
-        return Vec::new();
-    };
-    let account = || vec![("account", DEFAULT_ACCOUNT.to_owned())];
-    let until = |at: Option<DateTime<Utc>>| {
-        at.map(|at| Sample {
-            labels: account(),
-            value: seconds_until(at, now),
-        })
-        .into_iter()
-        .collect()
-    };
-    vec![
-        gauge(
-            "forecast_burn_rate_percent_per_hour",
-            "The 5-hour window's burn rate in percent per hour",
-            vec![Sample {
-                labels: account(),
-                value: forecast.five_hour_pct_per_hour,
-            }],
-        ),
-        gauge(
-            "forecast_seconds_until_resting",
-            "Seconds until the 5-hour window crosses the resting threshold at this pace",
-            until(forecast.resting_at),
-        ),
-        gauge(
-            "forecast_seconds_until_full",
-            "Seconds until the 5-hour window reaches 100 % at this pace",
-            until(forecast.exhausted_at),
-        ),
-    ]
 }
 
 fn gauge(name: &'static str, help: &'static str, samples: Vec<Sample>) -> Family {
@@ -278,12 +254,5 @@ fn gauge(name: &'static str, help: &'static str, samples: Vec<Sample>) -> Family
         help,
         kind: Kind::Gauge,
         samples,
-    }
-}
-
-fn unlabelled(value: f64) -> Sample {
-    Sample {
-        labels: Vec::new(),
-        value,
     }
 }

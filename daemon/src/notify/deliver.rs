@@ -22,17 +22,20 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of a command's output (each of stdout and stderr) is logged.
 const OUTPUT_LOGGED: usize = 16 * 1024;
 
-/// News waiting to be told on one channel: the latest of each kind.
+/// News waiting to be told on one channel: the latest of each kind, per
+/// account.
 #[derive(Debug, Default)]
 pub struct Queue {
-    pending: Mutex<BTreeMap<EventKind, Event>>,
+    pending: Mutex<BTreeMap<(String, EventKind), Event>>,
     ready: Notify,
 }
 
 impl Queue {
-    /// Queues `event`, replacing an older one of its kind not yet told.
+    /// Queues `event`, replacing an older one of its kind and account not
+    /// yet told.
     pub fn push(&self, event: Event) {
-        self.lock().insert(event.kind, event);
+        self.lock()
+            .insert((event.account.clone(), event.kind), event);
         self.ready.notify_one();
     }
 
@@ -47,7 +50,7 @@ impl Queue {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<EventKind, Event>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, EventKind), Event>> {
         self.pending
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -99,10 +102,11 @@ pub async fn tell(channel: Channel, queue: Arc<Queue>, config: watch::Receiver<A
 
 /// The command's environment: `CLAUDE_QUOTA_EVENT` and the rest; a value
 /// not known is empty.
-pub fn env(event: &Event) -> [(&'static str, String); 10] {
+pub fn env(event: &Event) -> [(&'static str, String); 12] {
     let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
     [
         ("CLAUDE_QUOTA_EVENT", event.kind.as_str().to_owned()),
+        ("CLAUDE_QUOTA_ACCOUNT", event.account.clone()),
         ("CLAUDE_QUOTA_TIER", event.tier.to_string()),
         ("CLAUDE_QUOTA_PREVIOUS_TIER", event.previous.to_string()),
         ("CLAUDE_QUOTA_REASON", event.reason.clone()),
@@ -127,6 +131,13 @@ pub fn env(event: &Event) -> [(&'static str, String); 10] {
                 .unwrap_or_default(),
         ),
         ("CLAUDE_QUOTA_THRESHOLD", number(event.threshold)),
+        (
+            "CLAUDE_QUOTA_EXHAUSTED_AT",
+            event
+                .exhausted_at
+                .map(|at| at.to_rfc3339())
+                .unwrap_or_default(),
+        ),
     ]
 }
 
@@ -152,6 +163,7 @@ fn desktop_args(macos: bool, event: &Event) -> (&'static str, Vec<OsString>) {
             event.threshold.unwrap_or_default()
         ),
         EventKind::ExtraUsage => "claude-quota: extra usage".to_owned(),
+        EventKind::Forecast => "claude-quota: 100% before the reset".to_owned(),
     };
     let body = if event.kind == EventKind::Tier {
         format!("{} (was {})", event.reason, event.previous)
@@ -211,6 +223,7 @@ mod tests {
 
     fn event(kind: EventKind) -> Event {
         Event {
+            account: "default".into(),
             kind,
             tier: Tier::Resting,
             previous: Tier::Burst,
@@ -221,6 +234,7 @@ mod tests {
             cloud_capped_by: None,
             window: (kind == EventKind::Threshold).then_some(Window::FiveHour),
             threshold: (kind == EventKind::Threshold).then_some(80.0),
+            exhausted_at: None,
         }
     }
 
@@ -228,14 +242,15 @@ mod tests {
     fn the_environment_names_the_event_and_leaves_unknowns_empty() {
         let env = env(&event(EventKind::Tier));
         assert_eq!(env[0], ("CLAUDE_QUOTA_EVENT", "tier".into()));
-        assert_eq!(env[1], ("CLAUDE_QUOTA_TIER", "resting".into()));
-        assert_eq!(env[2], ("CLAUDE_QUOTA_PREVIOUS_TIER", "burst".into()));
-        assert_eq!(env[4], ("CLAUDE_QUOTA_FIVE_HOUR", "90".into()));
-        assert_eq!(env[5], ("CLAUDE_QUOTA_SEVEN_DAY", String::new()));
-        assert_eq!(env[7], ("CLAUDE_QUOTA_CLOUD_CAPPED_BY", String::new()));
+        assert_eq!(env[1], ("CLAUDE_QUOTA_ACCOUNT", "default".into()));
+        assert_eq!(env[2], ("CLAUDE_QUOTA_TIER", "resting".into()));
+        assert_eq!(env[3], ("CLAUDE_QUOTA_PREVIOUS_TIER", "burst".into()));
+        assert_eq!(env[5], ("CLAUDE_QUOTA_FIVE_HOUR", "90".into()));
+        assert_eq!(env[6], ("CLAUDE_QUOTA_SEVEN_DAY", String::new()));
+        assert_eq!(env[8], ("CLAUDE_QUOTA_CLOUD_CAPPED_BY", String::new()));
         let threshold = super::env(&event(EventKind::Threshold));
-        assert_eq!(threshold[8], ("CLAUDE_QUOTA_WINDOW", "five_hour".into()));
-        assert_eq!(threshold[9], ("CLAUDE_QUOTA_THRESHOLD", "80".into()));
+        assert_eq!(threshold[9], ("CLAUDE_QUOTA_WINDOW", "five_hour".into()));
+        assert_eq!(threshold[10], ("CLAUDE_QUOTA_THRESHOLD", "80".into()));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! What is worth telling, found by comparing each verdict with the last:
 //! a change of tier (or of the cloud model's own cap), a window crossing a
 //! `[notify] thresholds` percentage upwards, a window resetting (and so
-//! opening the cloud again), extra usage starting to be spent. Pure: the
+//! opening the cloud again), extra usage starting to be spent, the
+//! forecast putting 100 % before the 5-hour window's reset. Pure: the
 //! [`Watcher`] sees verdicts and readings, never a clock or a process.
 
 use chrono::{DateTime, Utc};
 use claude_quota_proto::{ExtraUsage, Tier};
 
+use super::forecast::EarlyExhaustion;
 use crate::policy::Verdict;
 use crate::reading::Reading;
 
@@ -22,6 +24,9 @@ pub enum EventKind {
     Threshold,
     /// Extra usage started being spent.
     ExtraUsage,
+    /// At the current pace the 5-hour window reaches 100 % before it
+    /// resets; told once per window.
+    Forecast,
 }
 
 impl EventKind {
@@ -32,6 +37,7 @@ impl EventKind {
             EventKind::Reset => "reset",
             EventKind::Threshold => "threshold",
             EventKind::ExtraUsage => "extra_usage",
+            EventKind::Forecast => "forecast",
         }
     }
 }
@@ -39,6 +45,8 @@ impl EventKind {
 /// One piece of news, with what a hook is told about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The account it happened to (set by whoever watches that account).
+    pub account: String,
     /// What happened.
     pub kind: EventKind,
     /// The tier now.
@@ -59,6 +67,9 @@ pub struct Event {
     pub window: Option<Window>,
     /// The threshold crossed, for a threshold event.
     pub threshold: Option<f64>,
+    /// When the 5-hour window reaches 100 % at this pace, for a forecast
+    /// event.
+    pub exhausted_at: Option<DateTime<Utc>>,
 }
 
 /// The windows thresholds and resets are told for.
@@ -109,6 +120,8 @@ pub struct Watcher {
     told_resets: Vec<(Window, DateTime<Utc>)>,
     /// Whether extra usage was being spent, once known.
     spending: Option<bool>,
+    /// Which window's early exhaustion was told.
+    forecast: EarlyExhaustion,
 }
 
 impl Watcher {
@@ -123,43 +136,36 @@ impl Watcher {
         reading: Option<&Reading>,
         thresholds: &[f64],
     ) -> Vec<Event> {
+        let assessment = &verdict.assessment;
         let notable = (
-            verdict.assessment.tier,
-            verdict
-                .assessment
+            assessment.tier,
+            assessment
                 .cloud_capped_by
                 .as_ref()
                 .map(|cap| cap.model.clone()),
         );
         let Some(previous) = self.shown.clone() else {
             self.shown = Some(notable);
+            self.forecast.start(verdict);
             return Vec::new();
         };
-        if verdict.assessment.stale {
+        if assessment.stale {
             return Vec::new();
         }
         let capped_by = notable.1.clone();
         let event = |kind, reason: String| Event {
+            account: String::new(),
             kind,
-            tier: verdict.assessment.tier,
+            tier: assessment.tier,
             previous: previous.0,
             reason,
-            five_hour: Some(
-                verdict
-                    .assessment
-                    .windows
-                    .five_hour
-                    .map_or(0.0, |w| w.utilization),
-            ),
-            seven_day: verdict.assessment.windows.seven_day.map(|w| w.utilization),
-            resets_at: verdict
-                .assessment
-                .windows
-                .five_hour
-                .and_then(|w| w.resets_at),
+            five_hour: Some(assessment.windows.five_hour.map_or(0.0, |w| w.utilization)),
+            seven_day: assessment.windows.seven_day.map(|w| w.utilization),
+            resets_at: assessment.windows.five_hour.and_then(|w| w.resets_at),
             cloud_capped_by: capped_by.clone(),
             window: None,
             threshold: None,
+            exhausted_at: None,
         };
         let mut events = Vec::new();
         let resets = self.resets(verdict, reading, thresholds);
@@ -174,32 +180,22 @@ impl Watcher {
                         "{} window reset at {}; {}",
                         window.words(),
                         at.format("%H:%M UTC"),
-                        verdict.assessment.reason
+                        assessment.reason
                     ),
                 )
             }),
-            None if tier_changed => {
-                events.push(event(EventKind::Tier, verdict.assessment.reason.clone()))
-            }
+            None if tier_changed => events.push(event(EventKind::Tier, assessment.reason.clone())),
             None => {}
         }
         self.shown = Some(notable);
         let current = [
             (
                 Window::FiveHour,
-                verdict
-                    .assessment
-                    .windows
-                    .five_hour
-                    .map_or(0.0, |w| w.utilization),
+                assessment.windows.five_hour.map_or(0.0, |w| w.utilization),
             ),
             (
                 Window::SevenDay,
-                verdict
-                    .assessment
-                    .windows
-                    .seven_day
-                    .map_or(0.0, |w| w.utilization),
+                assessment.windows.seven_day.map_or(0.0, |w| w.utilization),
             ),
         ];
         for (slot, (window, utilization)) in current.into_iter().enumerate() {
@@ -231,6 +227,21 @@ impl Watcher {
             ));
         }
         self.spending = Some(spending);
+        if let Some((exhausted_at, resets_at)) = self.forecast.news(verdict) {
+            let rate = verdict.forecast.map_or(0.0, |f| f.five_hour_pct_per_hour);
+            events.push(Event {
+                window: Some(Window::FiveHour),
+                exhausted_at: Some(exhausted_at),
+                ..event(
+                    EventKind::Forecast,
+                    format!(
+                        "at {rate:.0} %/h the 5-hour window reaches 100% at {}, before its reset at {}",
+                        exhausted_at.format("%H:%M UTC"),
+                        resets_at.format("%H:%M UTC")
+                    ),
+                )
+            });
+        }
         events
     }
 

@@ -5,7 +5,9 @@
 
 mod deliver;
 mod events;
+mod forecast;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::policy::{self, Now};
-use crate::state::Snapshot;
+use crate::state::State;
 use deliver::{Channel, Queue};
 use events::Watcher;
 
@@ -27,7 +29,7 @@ const LONGEST_SLEEP: Duration = Duration::from_secs(86_400);
 /// channels' tasks end with it (they live in a `JoinSet`, which aborts
 /// them when dropped, also when this future is).
 pub async fn run(
-    state: watch::Receiver<Snapshot>,
+    state: watch::Receiver<State>,
     config: watch::Receiver<Arc<Config>>,
     local: watch::Receiver<LocalInfo>,
     shutdown: CancellationToken,
@@ -45,35 +47,42 @@ pub async fn run(
     }
 }
 
-/// Looks at every new reading or config, and when the clock alone changes
-/// the verdict (a reset, a reading turning stale), and queues the news.
+/// Looks at every account's new reading, every new config, and when the
+/// clock alone changes a verdict (a reset, a reading turning stale), and
+/// queues the news, each account watched on its own.
 async fn watch(
-    mut state: watch::Receiver<Snapshot>,
+    mut state: watch::Receiver<State>,
     mut config: watch::Receiver<Arc<Config>>,
     local: watch::Receiver<LocalInfo>,
     queues: &[Arc<Queue>],
 ) {
-    let mut watcher = Watcher::default();
+    let mut watchers: HashMap<String, Watcher> = HashMap::new();
     loop {
         let now = Now::current();
         let wake = {
             let config = config.borrow_and_update().clone();
             let state = state.borrow_and_update();
-            let verdict = policy::verdict(&state, &config, &local.borrow(), now);
             let mut thresholds = config.notify.thresholds.clone();
             thresholds.sort_by(f64::total_cmp);
-            for event in watcher.observe(&verdict, state.reading.as_ref(), &thresholds) {
-                tracing::info!(event = event.kind.as_str(), tier = %event.tier, previous = %event.previous, reason = %event.reason, "notable");
-                for queue in queues {
-                    queue.push(event.clone());
+            watchers.retain(|name, _| state.get(name).is_some());
+            let mut wake = LONGEST_SLEEP;
+            for held in &state.accounts {
+                let name = &held.account.name;
+                let snapshot = &held.snapshot;
+                let verdict = policy::verdict(snapshot, &config, &local.borrow(), now);
+                let watcher = watchers.entry(name.clone()).or_default();
+                for mut event in watcher.observe(&verdict, snapshot.reading.as_ref(), &thresholds) {
+                    event.account.clone_from(name);
+                    tracing::info!(account = %name, event = event.kind.as_str(), tier = %event.tier, previous = %event.previous, reason = %event.reason, "notable");
+                    for queue in queues {
+                        queue.push(event.clone());
+                    }
+                }
+                if let Some(at) = verdict.assessment.changes_at {
+                    wake = wake.min(at.saturating_duration_since(now.monotonic));
                 }
             }
-            verdict
-                .assessment
-                .changes_at
-                .map(|until| until.saturating_duration_since(now.monotonic))
-                .unwrap_or(LONGEST_SLEEP)
-                .min(LONGEST_SLEEP)
+            wake
         };
         tokio::select! {
             changed = state.changed() => if changed.is_err() { return },

@@ -10,10 +10,13 @@
 //! - [`local_choice`]: which local model to name, given what is pulled.
 //! - [`plan`]: when the reading could next change an answer, so when to poll.
 //! - [`verdict`](mod@verdict): the verdict and the replies read from it.
+//! - [`accounts`]: every account's verdict, and which account a question
+//!   goes to.
 //!
 //! Nothing here does I/O or reads the clock, so every rule is tested as a
 //! table, and the socket server only reads answers off a verdict.
 
+mod accounts;
 mod local_choice;
 mod pace;
 mod plan;
@@ -25,6 +28,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+pub use accounts::{Question, UnknownAccount, Verdicts, verdicts};
 pub use plan::{contradicts_model, next_poll_in};
 pub use verdict::{Verdict, position, verdict};
 

@@ -2,16 +2,23 @@
 //! follows the information need"): not on a clock, but when the reading
 //! could next change an answer. From the burn rates the daemon already
 //! forecasts (the faster of the window's fit and its latest step), the
-//! time until the nearest threshold could be crossed, with
-//! a safety factor; right after a window's reset; never sooner than
-//! `poll_interval` (one poll per interval, however many ask), never later
-//! than `[policy] adaptive_max_interval` (which keeps readings fresh while
-//! someone asks). With `[policy] adaptive = false`, every `poll_interval`.
+//! time until the nearest threshold could be crossed, with a safety
+//! factor; never later than the fastest plausible climb would need to
+//! reach a 5-hour threshold, since usage the daemon cannot see (claude.ai,
+//! another machine) shows in no burn rate until a poll finds it
+//! (docs/policy.md, "Never blindsided"); right after a window's reset;
+//! never sooner than `poll_interval` (one poll per interval, however many
+//! ask), never later than `[policy] adaptive_max_interval` (which keeps
+//! readings fresh while someone asks). With `[policy] adaptive = false`,
+//! every `poll_interval`.
 
 use std::time::Duration;
 
+use chrono::TimeDelta;
+
 use super::Now;
 use super::tier::Windows;
+use crate::climb;
 use crate::config::Config;
 use crate::state::Snapshot;
 
@@ -34,6 +41,17 @@ const TOLERANCE: f64 = 5.0;
 /// How long after a window's reset its poll comes: the endpoint needs a
 /// moment to roll the window over.
 const AFTER_RESET: Duration = Duration::from_secs(5);
+
+/// A climb the account has shown counts when sustained over at least
+/// this many poll intervals (3 minutes at the default), in two halves, so
+/// that it rests on three readings and a step between two is no climb.
+const CLIMB_SPAN_POLLS: u32 = 6;
+
+/// How far back a climb the account has shown still counts: one 5-hour
+/// window, a working session with its breaks, so one burst of work (or a
+/// step the endpoint counted late) does not keep the daemon polling often
+/// for the rest of the day.
+const CLIMB_MEMORY: TimeDelta = TimeDelta::hours(5);
 
 /// How long after the reading held the next poll should come, at `now`.
 pub fn next_poll_in(state: &Snapshot, config: &Config, now: Now) -> Duration {
@@ -69,12 +87,22 @@ pub fn next_poll_in(state: &Snapshot, config: &Config, now: Now) -> Duration {
     if let Some(cap) = family_cap {
         crossings.push((cap.utilization, t.weekly_resting_above, rate7));
     }
+    let to_wait = |hours: f64| Duration::try_from_secs_f64(hours * 3600.0).unwrap_or(cap);
     let soonest = crossings
         .into_iter()
         .filter_map(|(now_at, threshold, rate)| hours_to(now_at, threshold, rate))
-        .map(|hours| Duration::try_from_secs_f64(hours * 3600.0 / SAFETY).unwrap_or(cap))
+        .map(|hours| to_wait(hours / SAFETY))
         .fold(cap, Duration::min);
-    let mut next = soonest.clamp(every, cap);
+    // Usage from elsewhere shows in no burn rate until a poll finds it:
+    // look no later than the fastest plausible climb would reach a 5-hour
+    // threshold from here.
+    let plausible = fastest_plausible(state, config, now);
+    let blind = [t.burst_below, t.resting_above]
+        .into_iter()
+        .filter_map(|threshold| hours_to(five, threshold, plausible))
+        .map(to_wait)
+        .fold(cap, Duration::min);
+    let mut next = soonest.min(blind).clamp(every, cap);
     let resets = [
         reading.five_hour.and_then(|w| w.resets_at),
         reading.seven_day.and_then(|w| w.resets_at),
@@ -85,6 +113,20 @@ pub fn next_poll_in(state: &Snapshot, config: &Config, now: Now) -> Duration {
         next = next.min(until.max(every));
     }
     next
+}
+
+/// The fastest 5-hour climb deemed plausible at `now`, in percent an hour:
+/// `[policy] fastest_burn_pct_per_min`, or the fastest climb the account
+/// has shown in the last [`CLIMB_MEMORY`] when that is faster.
+fn fastest_plausible(state: &Snapshot, config: &Config, now: Now) -> f64 {
+    let configured = config.policy.fastest_burn_pct_per_min * 60.0;
+    let span = config.poll_interval.0.saturating_mul(CLIMB_SPAN_POLLS);
+    let since = now
+        .wall
+        .checked_sub_signed(CLIMB_MEMORY)
+        .unwrap_or(now.wall);
+    let recent = state.history.since(since);
+    climb::fastest(recent, span).map_or(configured, |shown| shown.max(configured))
 }
 
 /// Whether the newest reading contradicts the model made of the readings
@@ -160,10 +202,14 @@ mod tests {
             // (5h %, %/h) → next poll
             (10.0, 0.0, secs(240)),  // flat: the cap
             (10.0, 10.0, secs(240)), // 4 h to 50 %
-            (46.0, 12.0, secs(600)), // 20 min to 50 %, halved
+            (40.0, 45.0, secs(240)), // 13 min to 50 %, halved
+            (42.0, 80.0, secs(180)), // 6 min to 50 %, halved
+            (46.0, 0.0, secs(120)),  // 2 min to 50 % at the fastest plausible 2 %/min
+            (46.0, 12.0, secs(120)), // 20 min at the burn rate, 2 at 2 %/min
             (49.0, 60.0, secs(30)),  // a minute away: every poll_interval
             (60.0, 20.0, secs(240)), // an hour to 80 %
-            (79.0, 30.0, secs(60)),  // 2 min to 80 %, halved
+            (75.0, 0.0, secs(150)),  // 5 points at 2 %/min
+            (79.0, 30.0, secs(30)),  // a point at 2 %/min
             (90.0, 30.0, secs(240)), // past every threshold but the 7-day's
         ];
         for (five, rate, expected) in cases {
@@ -199,6 +245,59 @@ mod tests {
         // 8 points to go at 120 %/h: 4 minutes, halved.
         let next = next_poll_in(&state, &config(true), later);
         assert!((118..=122).contains(&next.as_secs()), "{next:?}");
+    }
+
+    /// A state that climbed to `five` at `climb` %/min over 5 minutes
+    /// `hours_ago` (or was there already), and has stayed there since.
+    fn after_a_climb(five: f64, climb: Option<f64>, hours_ago: i64, now: Now) -> Snapshot {
+        let mut state = climbing(five, 0.0, None, now);
+        state.history = crate::forecast::History::default();
+        let start = now.wall - TimeDelta::hours(hours_ago);
+        let rate = climb.unwrap_or(0.0);
+        let minutes = (0..=5)
+            .chain((9..hours_ago * 60).step_by(4))
+            .chain([hours_ago * 60]);
+        for minute in minutes {
+            state.history.record(Sample {
+                at: start + TimeDelta::minutes(minute),
+                utilization: five - rate * (5 - minute).max(0) as f64,
+                resets_at: None,
+                seven_day: Some(20.0),
+            });
+        }
+        state
+    }
+
+    #[test]
+    fn a_climb_the_account_has_shown_raises_the_fastest_plausible_one() {
+        let now = Now::current();
+        let next = |state: &Snapshot| next_poll_in(state, &config(true), now).as_secs();
+        // 10 points from 50 %: 5 minutes at 2 %/min, the cap.
+        assert_eq!(next(&after_a_climb(40.0, None, 1, now)), 240);
+        assert_eq!(next(&after_a_climb(40.0, Some(1.0), 1, now)), 240);
+        // At 6 %/min, shown an hour ago: 100 s.
+        assert_eq!(next(&after_a_climb(40.0, Some(6.0), 1, now)), 100);
+        // Shown more than 5 hours ago: forgotten.
+        assert_eq!(next(&after_a_climb(40.0, Some(6.0), 6, now)), 240);
+    }
+
+    #[test]
+    fn the_fastest_plausible_climb_is_held_to_the_interval_and_the_cap() {
+        let now = Now::current();
+        let with = |fastest: f64, max_interval: f64, five: f64| {
+            let mut settings = Settings::default();
+            settings.policy.fastest_burn_pct_per_min = fastest;
+            settings.policy.adaptive_max_interval =
+                crate::config::Seconds::try_from_secs(max_interval).unwrap();
+            let config = Config::check(settings).unwrap();
+            next_poll_in(&climbing(five, 0.0, None, now), &config, now).as_secs()
+        };
+        assert_eq!(with(1000.0, 240.0, 10.0), 30, "never under poll_interval");
+        assert_eq!(with(2.0, 240.0, 49.9), 30, "nor near a threshold");
+        assert_eq!(with(0.1, 240.0, 49.0), 240, "never over the cap");
+        assert_eq!(with(2.0, 60.0, 40.0), 60, "the configured cap");
+        assert_eq!(with(2.0, 3600.0, 10.0), 240, "4/5 of stale_after");
+        assert_eq!(with(2.0, 3600.0, 46.0), 120, "within it, the bound");
     }
 
     #[test]

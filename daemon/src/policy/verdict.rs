@@ -4,10 +4,11 @@
 //! never mix a `burst` decision with a `resting` model.
 
 use claude_quota_proto::{
-    Decision, Forecast, LocalInfo, ModelChoice, Provider, RouteChoice, TaskComplexity, TaskValue,
-    Thresholds,
+    Decision, Forecast, LocalInfo, ModelChoice, Provider, Reply, RouteChoice, TaskComplexity,
+    TaskValue, Thresholds,
 };
 
+use super::Question;
 use super::tier::{self, Assessment};
 use super::{Now, local_choice, pace, table};
 use crate::config::Config;
@@ -42,9 +43,11 @@ struct Pick {
 /// The policy's verdict on `state` under `config` at `now`, given what
 /// Ollama reports (`local`).
 pub fn verdict(state: &Snapshot, config: &Config, local: &LocalInfo, now: Now) -> Verdict {
-    let forecast = state
-        .history
-        .forecast(config.thresholds.resting_above, now.wall);
+    let forecast = state.history.forecast(
+        config.thresholds.resting_above,
+        config.policy.forecast_span.0,
+        now.wall,
+    );
     let mut assessment = tier::assess(
         &config.thresholds,
         config.models.family(),
@@ -89,6 +92,26 @@ impl Verdict {
     /// Whether a task of `value` may go to the cloud.
     pub fn use_cloud(&self, value: TaskValue) -> bool {
         self.clouds[position(&TaskValue::ALL, value)]
+    }
+
+    /// Whether the answer to `question` sends the task to the cloud.
+    pub fn uses_cloud(&self, question: Question) -> bool {
+        match question {
+            Question::Route(value, complexity) => {
+                self.pick(complexity).provider == Provider::Anthropic && self.use_cloud(value)
+            }
+            Question::Decision(value) => self.use_cloud(value),
+            Question::Model(complexity) => self.pick(complexity).provider == Provider::Anthropic,
+        }
+    }
+
+    /// The reply to `question`.
+    pub fn answer(&self, question: Question) -> Reply {
+        match question {
+            Question::Route(value, complexity) => Reply::Route(self.route(value, complexity)),
+            Question::Decision(value) => Reply::Decision(self.decision(value)),
+            Question::Model(complexity) => Reply::Model(self.model(complexity)),
+        }
     }
 
     /// The `should_use_cloud` answer for a task of `value`.

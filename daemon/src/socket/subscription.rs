@@ -1,6 +1,6 @@
 //! What a subscriber is told, and when: a `status` at once, then one at
-//! every change of tier, staleness, reading or fault. Ages, counters and
-//! the next poll time change constantly and are left out.
+//! every change of any account's tier, staleness, reading or fault. Ages,
+//! counters and the next poll time change constantly and are left out.
 //!
 //! A subscriber holds only a `watch` receiver, so an idle one costs no CPU,
 //! and a slow one never holds up the poller: it skips straight to the
@@ -9,35 +9,63 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use claude_quota_proto::{LastErrorKind, Status, Tier};
+use claude_quota_proto::{AccountStatus, LastError, LastErrorKind, Status, Tier};
 use tokio::sync::watch;
 
 use crate::demand::Listening;
 use crate::service::Service;
-use crate::state::Snapshot;
+use crate::state::State;
 
 /// The longest a subscriber sleeps when nothing changes.
 const LONGEST_SLEEP: Duration = Duration::from_secs(86_400);
 
-/// What a subscriber is told about: a change in any of these sends a frame.
+/// What a subscriber is told about: a change in any of these, for the top
+/// level or any account, sends a frame.
 #[derive(PartialEq)]
 struct Visible {
+    top: Seen,
+    accounts: Vec<(String, Seen)>,
+}
+
+/// What is visible of one account.
+#[derive(PartialEq)]
+struct Seen {
     tier: Tier,
     stale: bool,
     as_of: Option<DateTime<Utc>>,
     error: Option<(LastErrorKind, String)>,
 }
 
+impl Seen {
+    fn new(
+        tier: Tier,
+        stale: bool,
+        as_of: Option<DateTime<Utc>>,
+        error: Option<&LastError>,
+    ) -> Self {
+        Seen {
+            tier,
+            stale,
+            as_of,
+            error: error.map(|e| (e.kind, e.message.clone())),
+        }
+    }
+}
+
 impl Visible {
     fn of(status: &Status) -> Self {
+        let account = |a: &AccountStatus| {
+            let seen = Seen::new(a.tier, a.stale, a.as_of, a.last_error.as_ref());
+            (a.name.clone(), seen)
+        };
         Visible {
-            tier: status.tier,
-            stale: status.stale,
-            as_of: status.as_of,
-            error: status
-                .last_error
-                .as_ref()
-                .map(|e| (e.kind, e.message.clone())),
+            top: Seen::new(
+                status.tier,
+                status.stale,
+                status.as_of,
+                status.last_error.as_ref(),
+            ),
+            accounts: status.accounts.iter().map(account).collect(),
         }
     }
 }
@@ -45,7 +73,7 @@ impl Visible {
 /// One subscriber's view: what it was last told.
 pub struct Subscription<'s> {
     service: &'s Service,
-    changes: watch::Receiver<Snapshot>,
+    changes: watch::Receiver<State>,
     shown: Option<Visible>,
     /// Counts the subscriber as listening (the poller polls for it).
     _listening: Listening,

@@ -1,15 +1,17 @@
 //! The replies routers ask for before every model call (`route`,
 //! `should_use_cloud`, `select_model`), worked out and encoded to JSON once
-//! per change instead of once per question. A question then costs a lock,
-//! a clock read and a reference count, not a verdict, a few `format!`s and
-//! a serialization.
+//! per change instead of once per question: for every account, and for
+//! questions naming no account, whichever account each goes to. A question
+//! then costs a lock, a clock read and a reference count, not a verdict, a
+//! few `format!`s and a serialization.
 //!
 //! The encodings stand until the state, the config or Ollama's model list
-//! changes, or the clock reaches the moment the verdict changes by itself
-//! ([`Assessment::changes_at`]: a fresh reading turning stale, a window
+//! changes, or the clock reaches the moment a verdict changes by itself
+//! ([`Verdicts::changes_at`]: a fresh reading turning stale, a window
 //! resetting).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use claude_quota_proto::{LocalInfo, Reply, TaskComplexity, TaskValue};
 use serde_json::value::RawValue;
@@ -17,18 +19,8 @@ use tokio::sync::watch;
 
 use super::{Machinery, Outgoing};
 use crate::config::Config;
-#[cfg(doc)]
-use crate::policy::Assessment;
-use crate::policy::{self, Now, Verdict};
-use crate::state::Snapshot;
-
-/// A question a router asks before a model call.
-#[derive(Debug, Clone, Copy)]
-enum Question {
-    Route(TaskValue, TaskComplexity),
-    Decision(TaskValue),
-    Model(TaskComplexity),
-}
+use crate::policy::{self, Now, Question, UnknownAccount, Verdicts};
+use crate::state::State;
 
 /// The answers to routers' questions, as of now.
 pub struct Answers {
@@ -38,15 +30,24 @@ pub struct Answers {
 
 /// What the answers are worked out from, and the last working-out.
 struct Inputs {
-    state: watch::Receiver<Snapshot>,
+    state: watch::Receiver<State>,
     config: watch::Receiver<Arc<Config>>,
     local: watch::Receiver<LocalInfo>,
     encoded: Option<Encoded>,
 }
 
-/// One verdict and every answer of it, encoded, in `ALL` order.
+/// One set of verdicts and every answer of them, encoded.
 struct Encoded {
-    verdict: Arc<Verdict>,
+    verdicts: Arc<Verdicts>,
+    /// Each account's answers, in the verdicts' order.
+    accounts: Vec<Table>,
+    /// The answers to questions naming no account.
+    picked: Table,
+    changes_at: Option<Instant>,
+}
+
+/// Every answer of one kind of asking, in `ALL` order.
+struct Table {
     decisions: [Arc<RawValue>; TaskValue::ALL.len()],
     models: [Arc<RawValue>; TaskComplexity::ALL.len()],
     routes: [[Arc<RawValue>; TaskComplexity::ALL.len()]; TaskValue::ALL.len()],
@@ -55,7 +56,7 @@ struct Encoded {
 impl Answers {
     /// Answers worked out from these inputs, with the `machinery` on.
     pub fn new(
-        state: watch::Receiver<Snapshot>,
+        state: watch::Receiver<State>,
         config: watch::Receiver<Arc<Config>>,
         local: watch::Receiver<LocalInfo>,
         machinery: Machinery,
@@ -71,48 +72,40 @@ impl Answers {
         }
     }
 
-    /// The `route` reply for a task of `value` and `complexity`.
-    pub fn route(&self, value: TaskValue, complexity: TaskComplexity) -> Outgoing {
-        self.answer(Question::Route(value, complexity))
-    }
-
-    /// The `should_use_cloud` reply for a task of `value`.
-    pub fn decision(&self, value: TaskValue) -> Outgoing {
-        self.answer(Question::Decision(value))
-    }
-
-    /// The `select_model` reply for a task of `complexity`.
-    pub fn model(&self, complexity: TaskComplexity) -> Outgoing {
-        self.answer(Question::Model(complexity))
-    }
-
-    fn answer(&self, question: Question) -> Outgoing {
+    /// The reply to `question` for `account` (or for the account it goes
+    /// to, when it names none).
+    pub fn answer(
+        &self,
+        account: Option<&str>,
+        question: Question,
+    ) -> Result<Outgoing, UnknownAccount> {
         let Machinery {
             answer_cache,
             pre_encoding,
             ..
         } = self.machinery;
         if answer_cache && pre_encoding {
-            return Outgoing::Encoded(self.current(|encoded| encoded.get(question)));
+            return self
+                .current(|encoded| encoded.get(account, question))
+                .map(Outgoing::Encoded);
         }
-        let verdict = if answer_cache {
-            self.current(|encoded| Arc::clone(&encoded.verdict))
+        let verdicts = if answer_cache {
+            self.current(|encoded| Arc::clone(&encoded.verdicts))
         } else {
-            let mut inputs = self.lock();
-            Arc::new(inputs.verdict(Now::current()))
+            Arc::new(self.lock().verdicts(Now::current()))
         };
-        Outgoing::Reply(reply(&verdict, question))
+        verdicts.answer(account, question).map(Outgoing::Reply)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inputs> {
+    fn lock(&self) -> MutexGuard<'_, Inputs> {
         self.inputs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// `pick` of the encodings as of now, worked out again first when an
-    /// input changed or the clock passed the verdict's `changes_at`.
-    fn current<T>(&self, pick: impl Fn(&Encoded) -> T) -> T {
+    /// input changed or the clock passed a verdict's `changes_at`.
+    fn current<T>(&self, pick: impl FnOnce(&Encoded) -> T) -> T {
         let now = Now::current();
         let mut inputs = self.lock();
         let changed = [
@@ -122,24 +115,20 @@ impl Answers {
         ]
         .into_iter()
         .any(|changed| changed.unwrap_or(true));
-        let expired = |e: &Encoded| {
-            e.verdict
-                .assessment
-                .changes_at
-                .is_some_and(|at| now.monotonic >= at)
-        };
+        let expired = |e: &Encoded| e.changes_at.is_some_and(|at| now.monotonic >= at);
         if changed || inputs.encoded.as_ref().is_none_or(expired) {
-            let verdict = inputs.verdict(now);
-            inputs.encoded = Some(Encoded::of(verdict));
+            let verdicts = inputs.verdicts(now);
+            inputs.encoded = Some(Encoded::of(verdicts));
         }
         pick(inputs.encoded.as_ref().expect("just encoded"))
     }
 }
 
 impl Inputs {
-    /// The policy's verdict on the inputs as they are now, marking them seen.
-    fn verdict(&mut self, now: Now) -> Verdict {
-        policy::verdict(
+    /// The policy's verdicts on the inputs as they are now, marking them
+    /// seen.
+    fn verdicts(&mut self, now: Now) -> Verdicts {
+        policy::verdicts(
             &self.state.borrow_and_update(),
             &self.config.borrow_and_update(),
             &self.local.borrow_and_update(),
@@ -149,14 +138,43 @@ impl Inputs {
 }
 
 impl Encoded {
-    fn of(verdict: Verdict) -> Self {
-        let encode = |question| encode(&reply(&verdict, question));
+    fn of(verdicts: Verdicts) -> Self {
+        let accounts = (0..verdicts.iter().count())
+            .map(|at| Table::of(|q| verdicts.answer_at(at, q)))
+            .collect();
         Encoded {
+            picked: Table::of(|q| verdicts.answer_at(verdicts.pick(q), q)),
+            accounts,
+            changes_at: verdicts.changes_at(),
+            verdicts: Arc::new(verdicts),
+        }
+    }
+
+    fn get(
+        &self,
+        account: Option<&str>,
+        question: Question,
+    ) -> Result<Arc<RawValue>, UnknownAccount> {
+        let table = match account {
+            Some(name) => &self.accounts[self.verdicts.position(name)?],
+            None => &self.picked,
+        };
+        Ok(table.get(question))
+    }
+}
+
+impl Table {
+    /// Every answer `answer` gives, encoded.
+    fn of(answer: impl Fn(Question) -> Reply) -> Self {
+        let encode = |question| {
+            let json = serde_json::to_string(&answer(question)).expect("replies serialize");
+            Arc::from(RawValue::from_string(json).expect("serde_json wrote JSON"))
+        };
+        Table {
             decisions: TaskValue::ALL.map(|value| encode(Question::Decision(value))),
             models: TaskComplexity::ALL.map(|c| encode(Question::Model(c))),
             routes: TaskValue::ALL
                 .map(|value| TaskComplexity::ALL.map(|c| encode(Question::Route(value, c)))),
-            verdict: Arc::new(verdict),
         }
     }
 
@@ -169,18 +187,4 @@ impl Encoded {
             Question::Model(c) => &self.models[complexity(c)],
         })
     }
-}
-
-/// The reply to `question` read off `verdict`.
-fn reply(verdict: &Verdict, question: Question) -> Reply {
-    match question {
-        Question::Route(value, complexity) => Reply::Route(verdict.route(value, complexity)),
-        Question::Decision(value) => Reply::Decision(verdict.decision(value)),
-        Question::Model(complexity) => Reply::Model(verdict.model(complexity)),
-    }
-}
-
-fn encode(reply: &Reply) -> Arc<RawValue> {
-    let json = serde_json::to_string(reply).expect("replies serialize");
-    Arc::from(RawValue::from_string(json).expect("serde_json wrote JSON"))
 }

@@ -5,13 +5,20 @@
 //! (docs/decisions.md, "The usage API in the field"): one that cannot be
 //! read is dropped and named in [`Parsed::dropped`], and the reply is
 //! refused only when nothing usable is left.
+//!
+//! A Messages API response's `anthropic-ratelimit-unified-*` headers,
+//! pushed raw by a router, are read here too ([`read_headers`]), by the
+//! same lenient leaves.
 
+mod headers;
 mod lenient;
 mod money;
 mod report;
 mod shapes;
 mod windows;
 
+#[cfg(test)]
+mod header_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -25,6 +32,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::reading::Reading;
+pub use headers::{HeaderReading, TooLarge, read_headers};
 use report::{Dropped, Ignored};
 use shapes::Reply;
 use windows::Sources;
@@ -113,7 +121,9 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, ReplyError> {
         &mut dropped,
         &mut ignored,
     );
-    let spending = money::read_spending(reply.extra_usage, reply.spend, &mut dropped);
+    let windows_read = windows.five_hour.is_some() || windows.seven_day.is_some();
+    let spending = money::read_spending(reply.extra_usage, reply.spend, &mut dropped)
+        .alone_is_the_limit(windows_read);
     let usable = windows.five_hour.is_some()
         || windows.seven_day.is_some()
         || !windows.weekly_scoped.is_empty()

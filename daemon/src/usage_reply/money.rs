@@ -29,6 +29,23 @@ impl Spending {
     pub fn is_usable_limit(&self) -> bool {
         self.spend_limit && self.extra_usage.as_ref().is_some_and(decides)
     }
+
+    /// Takes `extra_usage` as the plan's spend limit when the reply has no
+    /// 5-hour or 7-day window (`windows` false): an Enterprise login with
+    /// a spend limit is answered with nothing else. Only money being spent
+    /// with a known percentage counts: a disabled `extra_usage` beside two
+    /// null windows is what a subscription that has not used its windows
+    /// yet may be sent, and must not rest it.
+    pub fn alone_is_the_limit(mut self, windows: bool) -> Spending {
+        let spent = self
+            .extra_usage
+            .as_ref()
+            .is_some_and(|money| money.enabled && money.utilization.is_some());
+        if !windows && spent {
+            self.spend_limit = true;
+        }
+        self
+    }
 }
 
 /// Reads `extra_usage` and `spend`, noting what is dropped.

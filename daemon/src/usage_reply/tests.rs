@@ -312,6 +312,29 @@ fn spend_is_preferred_and_alone_is_a_reading() {
 }
 
 #[test]
+fn extra_usage_alone_is_a_spend_only_plan() {
+    // An Enterprise login with a spend limit, as its reply was recorded.
+    let body = include_str!("../../../tests/fixtures/usage/extra-usage-enterprise.json");
+    let parsed = parsed(body);
+    assert!(parsed.reading.spend_limit);
+    assert_eq!(
+        parsed.reading.extra_usage,
+        Some(spendable(38.15, 7.63, 20.0, "EUR"))
+    );
+    assert_eq!(parsed.reading.five_hour, None);
+    // Beside a window it is money beyond the windows, not the limit.
+    let beside = parsed_with_window(body);
+    assert!(!beside.reading.spend_limit);
+}
+
+/// `body` (an object) with a 5-hour window added.
+fn parsed_with_window(body: &str) -> Parsed {
+    let mut value: serde_json::Value = serde_json::from_str(body).unwrap();
+    value["five_hour"] = serde_json::json!({"utilization": 10, "resets_at": null});
+    parsed(&value.to_string())
+}
+
+#[test]
 fn spend_out_of_credits_is_a_spend_limit_without_a_percent() {
     let parsed = parsed(
         r#"{"spend": {"used": {"amount_minor": 2000, "currency": "USD", "exponent": 2},
@@ -346,7 +369,7 @@ fn spend_amounts_in_two_currencies_keep_only_what_was_spent() {
 fn nothing_usable_is_refused_naming_the_keys_and_what_was_dropped() {
     let err = parse_str(
         r#"{"five_hour": null, "limits": [{"kind": "weekly_all", "percent": "lots"}],
-            "extra_usage": {"is_enabled": true, "monthly_limit": 500, "used_credits": 10}}"#,
+            "extra_usage": {"is_enabled": false, "monthly_limit": null, "used_credits": null}}"#,
     )
     .unwrap_err();
     assert!(matches!(err, ReplyError::NothingUsable { .. }), "{err:?}");
@@ -366,7 +389,8 @@ fn nothing_usable_is_refused_naming_the_keys_and_what_was_dropped() {
         r#"{"five_hour":{"utilization":-1,"resets_at":null}}"#,
         r#"{"limits":[{"kind":"session","percent":"high"}]}"#,
         r#"{"limits":{"kind":"session"}}"#,
-        r#"{"extra_usage":{"is_enabled":true,"utilization":50}}"#,
+        r#"{"extra_usage":{"is_enabled":false,"utilization":null}}"#,
+        r#"{"extra_usage":{"is_enabled":true,"utilization":null}}"#,
         r#"{"spend":{"enabled":true}}"#,
     ] {
         let err = parse_str(body).unwrap_err();

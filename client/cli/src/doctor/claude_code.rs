@@ -13,23 +13,47 @@ const NAME: &str = "claude_code";
 /// What wires it up.
 const SETUP: &str = "`claude-quota setup claude-code`";
 
+/// The check, and whether Claude Code runs this claude-quota as its status
+/// line (the `pushes` check says nothing against a wired status line).
+#[derive(Debug)]
+pub struct Wired {
+    /// The finding.
+    pub check: Check,
+    /// Whether the status line runs this claude-quota.
+    pub status_line_wired: bool,
+}
+
 /// Reads Claude Code's settings and state file and says what is missing.
-pub fn check() -> Check {
+pub fn check() -> Wired {
+    let unwired = |check| Wired {
+        check,
+        status_line_wired: false,
+    };
     let paths = match ClaudePaths::from_env() {
         Ok(paths) => paths,
-        Err(err) => return Check::warn(NAME, format!("not checked: {err:#}"), "set HOME"),
+        Err(err) => {
+            return unwired(Check::warn(
+                NAME,
+                format!("not checked: {err:#}"),
+                "set HOME",
+            ));
+        }
     };
     let settings = match setup::read_settings(&paths.settings) {
         Ok(settings) => settings,
         Err(err) => {
-            return Check::warn(
+            return unwired(Check::warn(
                 NAME,
                 format!("{err:#}"),
                 format!("fix {}, then {SETUP}", paths.settings.display()),
-            );
+            ));
         }
     };
     let found = setup::find(&settings);
+    let status_line_wired = found
+        .status_line
+        .as_deref()
+        .is_some_and(|line| elsewhere("", line, STATUSLINE).is_none());
     let mut missing = Vec::new();
     match &found.status_line {
         None => missing.push("no status line".to_owned()),
@@ -56,7 +80,7 @@ pub fn check() -> Check {
         Err(err) => missing.push(format!("{err:#}")),
     }
     let total = 2 + EVENTS.len();
-    if missing.is_empty() {
+    let check = if missing.is_empty() {
         Check::ok(
             NAME,
             format!(
@@ -76,6 +100,10 @@ pub fn check() -> Check {
             format!("{} ({})", missing.join("; "), paths.settings.display()),
             format!("{SETUP} (--force replaces a status line of your own)"),
         )
+    };
+    Wired {
+        check,
+        status_line_wired,
     }
 }
 

@@ -16,6 +16,7 @@ mod ollama;
 mod socket;
 mod sources;
 mod status;
+mod subagent_env;
 
 use std::io::Write;
 use std::path::Path;
@@ -40,6 +41,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let reached = ask_daemon(&socket_path).await;
     let found = sources::inspect(keychain).await;
     let now = chrono::Utc::now();
+    let claude_code = claude_code::check();
     let unreachable = match &reached {
         Ok((hello, status)) => {
             checks.push(status::daemon(hello, status));
@@ -48,7 +50,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             checks.extend(status::scope(status));
             checks.push(status::api(status));
             checks.push(status::reply_shape(status));
-            checks.push(status::pushes(status, now));
+            checks.push(status::pushes(status, now, claude_code.status_line_wired));
             false
         }
         Err(err) => {
@@ -64,7 +66,8 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
     };
     checks.push(agent::check().await);
-    checks.push(claude_code::check());
+    checks.push(claude_code.check);
+    checks.push(subagent_env::check());
     checks.push(history::check(
         &claude_quota_history::default_path(),
         reached.as_ref().ok().map(|(_, s)| s),

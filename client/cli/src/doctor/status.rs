@@ -201,7 +201,7 @@ pub fn reply_shape(status: &Status) -> Check {
 
 /// Whether Claude Code's status line pushes readings, which spares the
 /// rate-limited usage API; optional, so never a failure.
-pub fn pushes(status: &Status, now: DateTime<Utc>) -> Check {
+pub fn pushes(status: &Status, now: DateTime<Utc>, status_line_wired: bool) -> Check {
     match status.last_push_at {
         Some(at) => {
             let ago = span((now - at).num_seconds().unsigned_abs());
@@ -216,10 +216,16 @@ pub fn pushes(status: &Status, now: DateTime<Utc>) -> Check {
                 format!("last reading pushed by the status line {ago} ago{sparing}"),
             )
         }
+        // Wired, it pushes while a session runs (for subscribers): nothing
+        // to fix, and no advice that contradicts the claude_code check.
+        None if status_line_wired => Check::ok(
+            "pushes",
+            "none yet: the status line is wired and pushes while a Claude Code session runs (subscribers only)",
+        ),
         None => Check::warn(
             "pushes",
             "no reading pushed from Claude Code's status line yet",
-            r#"set `"statusLine": {"type": "command", "command": "claude-quota statusline"}` in ~/.claude/settings.json to spare the usage API"#,
+            "`claude-quota setup claude-code` wires the status line, which spares the usage API",
         ),
     }
 }

@@ -3,7 +3,7 @@
 //! ([`super::terminal`]) and as SVG ([`super::svg`]), so both say the same.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use claude_quota::{Forecast, Status, Thresholds, Window};
+use claude_quota::{AccountStatus, Forecast, Thresholds, Window};
 use claude_quota_history::Row;
 
 /// How long a reading stands for when no newer one follows: a little more
@@ -118,7 +118,8 @@ pub struct Chart {
 impl Chart {
     /// The chart of `account`'s `rows` from `from` to `now`, with the
     /// daemon's `thresholds` (the contract's defaults when `None`) and the
-    /// forecast of `status` (when the daemon answered for this account).
+    /// forecast in `daemon`, the daemon's status of this account (when it
+    /// answered).
     /// A fifth of the width lies ahead of now, for the forecast.
     pub fn new(
         account: &str,
@@ -126,7 +127,7 @@ impl Chart {
         from: DateTime<Utc>,
         now: DateTime<Utc>,
         thresholds: Option<Thresholds>,
-        status: Option<&Status>,
+        daemon: Option<&AccountStatus>,
     ) -> Self {
         let until = now + (now - from) / 4;
         let mine = || rows.iter().filter(|row| row.account == account);
@@ -150,7 +151,7 @@ impl Chart {
             .0
             .iter()
             .filter_map(|p| p.resets_at)
-            .chain(status.and_then(|s| s.five_hour?.resets_at))
+            .chain(daemon.and_then(|s| s.five_hour?.resets_at))
             .map(to_minute)
             .filter(|at| (from..=until).contains(at))
             .collect();
@@ -164,7 +165,7 @@ impl Chart {
             five_hour,
             seven_day,
             resets,
-            projection: status.and_then(|s| projection(s, now, until)),
+            projection: daemon.and_then(|s| projection(s, now, until)),
             thresholds: thresholds.unwrap_or_default(),
         }
     }
@@ -179,13 +180,17 @@ fn to_minute(at: DateTime<Utc>) -> DateTime<Utc> {
 /// The line the daemon's forecast draws from now: at its burn rate from
 /// the window's utilization now, until the window resets, reaches 100 %,
 /// or the chart ends.
-fn projection(status: &Status, now: DateTime<Utc>, until: DateTime<Utc>) -> Option<Projection> {
-    let forecast = status.forecast?;
+fn projection(
+    daemon: &AccountStatus,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Option<Projection> {
+    let forecast = daemon.forecast?;
     let Window {
         utilization,
         resets_at,
         ..
-    } = status.five_hour?;
+    } = daemon.five_hour?;
     let rate = forecast.five_hour_pct_per_hour;
     let full = (rate > 0.0 && utilization < 100.0).then(|| {
         let hours = (100.0 - utilization) / rate;

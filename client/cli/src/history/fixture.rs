@@ -4,7 +4,7 @@
 //! and the daemon's forecast for the window under way.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use claude_quota::{Confidence, Forecast, ReadingSource, Status, Thresholds, Tier};
+use claude_quota::{AccountStatus, Confidence, Forecast, ReadingSource, Status, Thresholds, Tier};
 use claude_quota_history::Row;
 
 use super::chart::Chart;
@@ -74,7 +74,28 @@ pub fn rows() -> Vec<Row> {
     .concat()
 }
 
-/// The daemon's status now: the window under way at 25 %, 20 %/h.
+/// The daemon's status of the account now: the window under way at
+/// 25 %, 20 %/h.
+pub fn account() -> AccountStatus {
+    let mut account: AccountStatus = serde_json::from_value(serde_json::json!({
+        "name": "default", "claude_config_dir": null, "priority": 1,
+        "tier": "burst", "reason": "r",
+        "five_hour": {"utilization": 25.0, "resets_at": "2026-03-02T22:00:00.571Z"},
+        "seven_day": {"utilization": 48.0, "resets_at": "2026-03-06T09:00:00Z"},
+        "extra_usage": null, "as_of": "2026-03-02T17:59:50Z", "stale": false,
+        "credentials": "file", "last_error": null, "next_poll_at": null
+    }))
+    .expect("an account's status");
+    account.forecast = Some(Forecast {
+        five_hour_pct_per_hour: 20.0,
+        resting_at: Some(at(2, 20, 45)),
+        exhausted_at: Some(at(2, 21, 45)),
+        confidence: Some(Confidence::High),
+    });
+    account
+}
+
+/// The daemon's status now, of [`account`] alone.
 pub fn status() -> Status {
     let mut status: Status = serde_json::from_value(serde_json::json!({
         "tier": "burst", "reason": "r",
@@ -86,25 +107,21 @@ pub fn status() -> Status {
         "daemon": {"version": "0.1.0", "pid": 1, "uptime_s": 60}
     }))
     .expect("a status");
-    status.forecast = Some(Forecast {
-        five_hour_pct_per_hour: 20.0,
-        resting_at: Some(at(2, 20, 45)),
-        exhausted_at: Some(at(2, 21, 45)),
-        confidence: Some(Confidence::High),
-    });
+    let account = account();
+    status.forecast = account.forecast;
     status.thresholds = Some(Thresholds::default());
+    status.accounts = vec![account];
     status
 }
 
 /// The chart of the day, with the forecast.
 pub fn chart() -> Chart {
-    let status = status();
     Chart::new(
         "default",
         &rows(),
         from(),
         now(),
-        status.thresholds,
-        Some(&status),
+        Some(Thresholds::default()),
+        Some(&account()),
     )
 }

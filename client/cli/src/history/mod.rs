@@ -22,6 +22,7 @@ use chrono::{Local, Utc};
 use claude_quota::{Client, Status};
 use claude_quota_history::{Row, Store};
 
+use crate::accounts::list;
 use crate::args::{Cli, HistoryArgs};
 use crate::render::View;
 use crate::style::Palette;
@@ -67,7 +68,10 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         from,
         now,
         status.as_ref().map(|s| s.thresholds.unwrap_or_default()),
-        status.as_ref().filter(|s| forecast_is_for(s, &account)),
+        status
+            .as_ref()
+            .and_then(|s| list::of(s).into_iter().find(|a| a.name == account))
+            .as_ref(),
     );
     if let Some(file) = &args.svg {
         let svg = svg::draw(&chart, args.since.name(), &Local)?;
@@ -127,12 +131,6 @@ fn other_accounts(rows: &[Row], shown: &str) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-/// Whether the status's forecast is of `account`: the status describes
-/// one account at its top level, `default` while none are configured.
-fn forecast_is_for(status: &Status, account: &str) -> bool {
-    status.accounts.is_empty() && account == DEFAULT_ACCOUNT
 }
 
 /// The daemon's status, when it answers within [`STATUS_WAIT`].

@@ -192,14 +192,13 @@ mod tests {
 
     #[test]
     fn an_account_name_cannot_break_the_xml() {
-        let status = fixture::status();
         let chart = Chart::new(
             "<work> & \"home\"",
             &[],
             fixture::from(),
             fixture::now(),
             None,
-            Some(&status),
+            Some(&fixture::account()),
         );
         let text = draw(&chart, "24h", &Utc).unwrap();
         let svg = roxmltree::Document::parse(&text).expect("well-formed");

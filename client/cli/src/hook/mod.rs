@@ -1,11 +1,13 @@
 //! `claude-quota hook`: one command for Claude Code's hook events.
 //!
 //! - `PreToolUse` of the subagent tool (`Agent`, formerly `Task`): moves the
-//!   subagent to the tier's model (`[claude_code]`), only ever lower, by
-//!   answering the tool input with nothing but `model` changed.
+//!   subagent to the tier's model (`[claude_code]`), only ever lower and
+//!   never onto a family whose weekly cap is spent, by answering the tool
+//!   input with nothing but `model` changed.
 //! - `SessionStart` and `UserPromptSubmit`: outside `burst`, one line of
 //!   context with the tier and the windows (on a prompt, only when the tier
-//!   changed since that session's last one).
+//!   changed since that session's last one, and once when it came back to
+//!   `burst`, so the agent stops keeping subagents small).
 //!
 //! A hook must never break the user's session, nor grant anything: every
 //! failure prints nothing and exits 0, quickly, and no answer ever carries a
@@ -26,7 +28,14 @@ use serde::Serialize;
 
 use self::event::{ContextEvent, Event};
 use self::sessions::Sessions;
+use self::subagent::Plan;
 use crate::raw_json::Members;
+
+/// The most of stdin the hook reads. Its answer must repeat the subagent's
+/// whole input, so the input must be read whole: a model writes at most
+/// some 128k tokens into a prompt, well under a MiB or two even escaped,
+/// and this leaves room for any tool input Claude Code sends.
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 /// What the hook prints: Claude Code's `hookSpecificOutput`, with exactly
 /// one of the two answers.
@@ -49,7 +58,7 @@ struct Specific<'a> {
 /// Reads the event on stdin, asks the daemon on `socket` when the event
 /// calls for it, and prints the answer, if any.
 pub async fn run(socket: &Path) {
-    let event = Event::parse(&crate::stdin::read_bounded());
+    let event = Event::parse(&crate::stdin::read_bounded(MAX_INPUT));
     let printed = match event {
         Event::Other => return,
         Event::Subagent(mut input) => {
@@ -57,7 +66,7 @@ pub async fn run(socket: &Path) {
                 return;
             };
             let target = answer.models.for_tier(answer.status.tier);
-            if !subagent::lower(&mut input, target) {
+            if !Plan::new(target, &answer.status).lower(&mut input) {
                 return;
             }
             serde_json::to_string(&Output {
@@ -75,23 +84,26 @@ pub async fn run(socket: &Path) {
             let tier = answer.status.tier;
             let now = Utc::now();
             let told = remember(socket, session.as_deref(), tier, now);
-            let show = tier != Tier::Burst
-                && match kind {
-                    ContextEvent::SessionStart => true,
-                    // Unless it was remembered, the next prompt would say it again.
-                    ContextEvent::UserPromptSubmit => {
-                        matches!(told, Some(Remembered { last, saved: true }) if last != Some(tier))
+            let show = match kind {
+                ContextEvent::SessionStart => tier != Tier::Burst,
+                // Unless it was remembered, the next prompt would say it
+                // again. Burst is said only to a session told otherwise.
+                ContextEvent::UserPromptSubmit => match told {
+                    Some(Remembered { last, saved: true }) => {
+                        last != Some(tier) && (tier != Tier::Burst || last.is_some())
                     }
-                };
+                    _ => false,
+                },
+            };
             if !show {
                 return;
             }
-            let subagents = answer.models.for_tier(tier);
+            let plan = Plan::new(answer.models.for_tier(tier), &answer.status);
             serde_json::to_string(&Output {
                 specific: Specific {
                     hook_event_name: kind.name(),
                     updated_input: None,
-                    additional_context: Some(context::line(&answer.status, subagents, now)),
+                    additional_context: Some(context::line(&answer.status, &plan, now)),
                 },
             })
         }

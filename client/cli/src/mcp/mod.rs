@@ -8,6 +8,7 @@
 
 mod ollama;
 mod report;
+mod schema;
 mod tools;
 
 use std::path::PathBuf;

@@ -212,6 +212,11 @@ answers garbage, or the daemon is unreachable: then do the work yourself.",
         }))
     }
 
+    /// The tools, their schemas in standard JSON Schema only.
+    pub fn router() -> rmcp::handler::server::router::tool::ToolRouter<Self> {
+        super::schema::standard(Self::tool_router())
+    }
+
     /// A client of the daemon whose every call, connecting included,
     /// ends within [`DAEMON_WAIT`].
     fn daemon(&self) -> Client {
@@ -219,7 +224,7 @@ answers garbage, or the daemon is unreachable: then do the work yourself.",
     }
 }
 
-#[tool_handler]
+#[tool_handler(router = Self::router())]
 impl ServerHandler for QuotaTools {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -253,7 +258,7 @@ mod tests {
     /// the constants: this keeps the two the same.
     #[test]
     fn ask_local_says_its_limits_in_its_description_and_schema() {
-        let tools = QuotaTools::tool_router().list_all();
+        let tools = QuotaTools::router().list_all();
         let ask = tools.iter().find(|t| t.name == "ask_local").unwrap();
         let description = ask.description.as_deref().unwrap();
         for said in [
@@ -278,5 +283,23 @@ mod tests {
         assert_eq!(properties["timeout_seconds"]["maximum"], TIMEOUT_S.2);
         assert_eq!(properties["max_answer_chars"]["minimum"], ANSWER_CHARS.1);
         assert_eq!(properties["max_answer_chars"]["maximum"], ANSWER_CHARS.2);
+    }
+
+    /// No tool's schema carries a format JSON Schema does not define.
+    #[test]
+    fn every_schema_is_standard_json_schema() {
+        for tool in QuotaTools::router().list_all() {
+            let schemas = [Some(tool.input_schema.clone()), tool.output_schema.clone()];
+            for schema in schemas.into_iter().flatten() {
+                let text = serde_json::to_string(&schema).unwrap();
+                for format in ["uint", "int64", "double", "float"] {
+                    assert!(
+                        !text.contains(&format!("\"{format}")),
+                        "{}: {text}",
+                        tool.name
+                    );
+                }
+            }
+        }
     }
 }

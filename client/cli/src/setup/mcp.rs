@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::Note;
-use super::wiring::{MCP, Wiring, is_program, program_is_this_binary};
+use super::note::{Note, Verb};
+use super::wiring::{MCP, Wiring, are_ours, is_program, program_is_this_binary};
 use crate::service::plan::Cmd;
 
 /// The server's name in Claude Code (its tools show as
@@ -83,9 +83,10 @@ impl Server {
         })
     }
 
-    /// Whether it runs `claude-quota mcp` (any `claude-quota`).
+    /// Whether it runs `claude-quota mcp` (any `claude-quota`, on any
+    /// socket).
     pub fn is_ours(&self) -> bool {
-        matches!(self, Server::Present { command, args } if is_program(command) && args == &[MCP])
+        matches!(self, Server::Present { command, args } if is_program(command) && are_ours(args, MCP))
     }
 
     /// Whether it runs this very binary.
@@ -95,7 +96,7 @@ impl Server {
 
     /// Whether it runs exactly what `wiring` names.
     fn is_exactly(&self, wiring: &Wiring) -> bool {
-        matches!(self, Server::Present { command, args } if command == wiring.program() && args == &[MCP])
+        matches!(self, Server::Present { command, args } if command == wiring.program() && *args == wiring.args(MCP))
     }
 
     /// The command line it runs, for people.
@@ -123,13 +124,15 @@ pub fn plan_add(server: &Server, wiring: &Wiring, force: bool) -> (Note, Vec<Cmd
             SERVER,
             "--",
             wiring.program(),
-            MCP,
-        ],
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(wiring.args(MCP)),
     );
-    let wanted = Wiring::named(wiring.program()).command(MCP);
+    let wanted = wiring.command(MCP);
     match server {
         Server::Absent => (
-            Note::change(format!("MCP server: `{wanted}` added")),
+            Note::change("MCP server", &format!("`{wanted}`"), Verb::Added, ""),
             vec![add],
         ),
         _ if server.is_exactly(wiring) => (
@@ -137,10 +140,12 @@ pub fn plan_add(server: &Server, wiring: &Wiring, force: bool) -> (Note, Vec<Cmd
             Vec::new(),
         ),
         _ if server.is_ours() || force => (
-            Note::change(format!(
-                "MCP server: `{wanted}` replaces `{}`",
-                server.describe()
-            )),
+            Note::change(
+                "MCP server",
+                &format!("`{}`", server.describe()),
+                Verb::Replaced,
+                &format!(" by `{wanted}`"),
+            ),
             vec![remove_cmd(), add],
         ),
         _ => (
@@ -158,7 +163,12 @@ pub fn plan_remove(server: &Server) -> (Note, Vec<Cmd>) {
     match server {
         Server::Absent => (Note::same("MCP server: none of ours"), Vec::new()),
         _ if server.is_ours() => (
-            Note::change(format!("MCP server: removed `{}`", server.describe())),
+            Note::change(
+                "MCP server",
+                &format!("`{}`", server.describe()),
+                Verb::Removed,
+                "",
+            ),
             vec![remove_cmd()],
         ),
         _ => (

@@ -8,18 +8,21 @@
 
 mod file;
 mod mcp;
+mod note;
 mod settings;
 mod wiring;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 
 use self::file::SettingsFile;
 pub use self::mcp::{SERVER as MCP_SERVER, Server};
+pub use self::note::Note;
 pub use self::settings::{EVENTS, find};
 use self::wiring::Wiring;
 pub use self::wiring::{HOOK, STATUSLINE, is_ours, runs_this_binary};
@@ -49,33 +52,6 @@ pub struct ClaudeCodeArgs {
     /// Replace a status line (or an MCP server named claude-quota) of your own
     #[arg(long, conflicts_with = "remove")]
     pub force: bool,
-}
-
-/// One line of what setup did (or found already done).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// Whether it is a change.
-    pub changed: bool,
-    /// What, for people.
-    pub text: String,
-}
-
-impl Note {
-    /// A change.
-    pub fn change(text: impl Into<String>) -> Note {
-        Note {
-            changed: true,
-            text: text.into(),
-        }
-    }
-
-    /// Something left as it was.
-    pub fn same(text: impl Into<String>) -> Note {
-        Note {
-            changed: false,
-            text: text.into(),
-        }
-    }
 }
 
 /// Where Claude Code keeps what setup edits.
@@ -119,11 +95,31 @@ pub fn read_settings(path: &std::path::Path) -> anyhow::Result<Members> {
     SettingsFile::read(path)?.members()
 }
 
-/// Runs `setup TARGET`.
-pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
+/// What `setup` did (or would do), as `--json` prints it.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    /// The settings file.
+    settings: &'a Path,
+    /// Whether nothing was written or run.
+    dry_run: bool,
+    /// What changed (or would), and what was left as it was.
+    changes: &'a [Note],
+    /// The copy of the settings made before the change.
+    backup: Option<PathBuf>,
+    /// The `claude mcp` commands run (in a dry run: that would run; when
+    /// `claude` is missing: to run by hand).
+    commands: Vec<String>,
+    /// In a dry run, the settings as they would be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Members>,
+}
+
+/// Runs `setup TARGET` for the daemon on `socket`; `json` prints one
+/// [`Report`] instead of lines for people.
+pub async fn run(target: &Target, socket: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let Target::ClaudeCode(args) = target;
     let paths = ClaudePaths::from_env()?;
-    let wiring = Wiring::for_this_binary()?;
+    let wiring = Wiring::for_this_binary(socket)?;
     let file = SettingsFile::read(&paths.settings)?;
     let mut settings = file.members()?;
     let mut notes = if args.remove {
@@ -139,9 +135,20 @@ pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
         mcp::plan_add(&server, &wiring, args.force)
     };
     let settings_changed = notes.iter().any(|note| note.changed);
+    let mut report = Report {
+        settings: &paths.settings,
+        dry_run: args.dry_run,
+        changes: &[],
+        backup: None,
+        commands: commands.iter().map(ToString::to_string).collect(),
+        result: None,
+    };
     if args.dry_run {
         notes.push(mcp_note);
-        return dry_run(&paths, &settings, &notes, &commands);
+        let notes: Vec<Note> = notes.into_iter().map(Note::in_dry_run).collect();
+        report.changes = &notes;
+        report.result = Some(&settings);
+        return dry_run(&report, &commands, json);
     }
     let claude_missing = !commands.is_empty() && which::which("claude").is_err();
     if claude_missing {
@@ -149,55 +156,72 @@ pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
             Note::same("MCP server: not changed: Claude Code's `claude` command is not on PATH");
     }
     notes.push(mcp_note);
+    report.changes = &notes;
 
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", paths.settings.display())?;
-    for note in &notes {
-        writeln!(out, "  {}", note.text)?;
+    if !json {
+        writeln!(out, "{}", paths.settings.display())?;
+        for note in &notes {
+            writeln!(out, "  {}", note.text)?;
+        }
     }
     if settings_changed {
-        if let Some(backup) = file.backup()? {
+        report.backup = file.backup()?;
+        if let (Some(backup), false) = (&report.backup, json) {
             writeln!(out, "  backup: {}", backup.display())?;
         }
         file.write(&settings.to_pretty())?;
     }
     if claude_missing {
-        let steps: Vec<String> = commands.iter().map(ToString::to_string).collect();
+        if json {
+            serde_json::to_writer(&mut out, &report)?;
+            writeln!(out)?;
+        }
         bail!(
             "the MCP server is not {}: put Claude Code's `claude` on PATH and run this again, or run: {}",
             if args.remove { "removed" } else { "added" },
-            steps.join(" && ")
+            report.commands.join(" && ")
         );
     }
     let steps: Vec<Step> = commands.into_iter().map(Step::Run).collect();
+    if json {
+        plan::execute(&steps, &mut std::io::sink()).await?;
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     plan::execute(&steps, &mut out).await?;
-    let done = if notes.iter().any(|note| note.changed) {
-        "done; new Claude Code sessions use it"
-    } else {
-        "nothing to change"
+    let done = match (notes.iter().any(|note| note.changed), args.remove) {
+        (false, _) => "nothing to change",
+        (true, false) => "done; new Claude Code sessions use it",
+        (true, true) => "done; new Claude Code sessions no longer run it",
     };
     writeln!(out, "{done}")?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the settings as they would be (stdout) and what would change and
-/// run (stderr); writes and runs nothing.
-fn dry_run(
-    paths: &ClaudePaths,
-    settings: &Members,
-    notes: &[Note],
-    commands: &[Cmd],
-) -> anyhow::Result<ExitCode> {
+/// run (stderr), or the whole report as JSON on stdout; writes and runs
+/// nothing.
+fn dry_run(report: &Report<'_>, commands: &[Cmd], json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, report)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut err = std::io::stderr().lock();
     writeln!(err, "dry run: nothing is written or run")?;
-    writeln!(err, "{}", paths.settings.display())?;
-    for note in notes {
+    writeln!(err, "{}", report.settings.display())?;
+    for note in report.changes {
         writeln!(err, "  {}", note.text)?;
     }
     let steps: Vec<Step> = commands.iter().cloned().map(Step::Run).collect();
     plan::print(&steps, &mut err)?;
-    std::io::stdout()
-        .lock()
-        .write_all(settings.to_pretty().as_bytes())?;
+    if let Some(settings) = report.result {
+        std::io::stdout()
+            .lock()
+            .write_all(settings.to_pretty().as_bytes())?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@
 use anyhow::bail;
 use serde::Deserialize;
 
-use super::Note;
+use super::note::{Note, Verb};
 use super::wiring::{HOOK, STATUSLINE, Wiring, is_ours};
 use crate::raw_json::{Members, Node};
 
@@ -102,7 +102,12 @@ pub fn add(settings: &mut Members, wiring: &Wiring, force: bool) -> anyhow::Resu
     notes.push(if added.is_empty() {
         Note::same(format!("hooks: already run `{command}`"))
     } else {
-        Note::change(format!("hooks: {} run `{command}`", added.join(", ")))
+        Note::change(
+            "hooks",
+            &format!("`{command}`"),
+            Verb::Added,
+            &format!(" to {}", added.join(", ")),
+        )
     });
     Ok(notes)
 }
@@ -114,7 +119,12 @@ pub fn remove(settings: &mut Members) -> Vec<Note> {
     match find(settings).status_line {
         Some(line) if is_ours(&line, STATUSLINE) => {
             settings.remove(STATUS_LINE);
-            notes.push(Note::change(format!("status line: removed `{line}`")));
+            notes.push(Note::change(
+                "status line",
+                &format!("`{line}`"),
+                Verb::Removed,
+                "",
+            ));
         }
         Some(line) => notes.push(Note::same(format!(
             "status line: left `{line}`, which is not ours"
@@ -141,7 +151,12 @@ pub fn remove(settings: &mut Members) -> Vec<Note> {
     notes.push(if removed.is_empty() {
         Note::same("hooks: none of ours")
     } else {
-        Note::change(format!("hooks: removed from {}", removed.join(", ")))
+        Note::change(
+            "hooks",
+            "`claude-quota hook`",
+            Verb::Removed,
+            &format!(" from {}", removed.join(", ")),
+        )
     });
     notes
 }
@@ -159,7 +174,12 @@ fn add_status_line(settings: &mut Members, wiring: &Wiring, force: bool) -> Note
         Some(line) if line == command => Note::same(format!("status line: already `{command}`")),
         Some(line) if is_ours(&line, STATUSLINE) || force => {
             settings.insert(STATUS_LINE, ours());
-            Note::change(format!("status line: `{command}` replaces `{line}`"))
+            Note::change(
+                "status line",
+                &format!("`{line}`"),
+                Verb::Replaced,
+                &format!(" by `{command}`"),
+            )
         }
         Some(line) => Note::same(format!(
             "status line: kept yours, `{line}` (--force replaces it with `{command}`)"
@@ -169,7 +189,7 @@ fn add_status_line(settings: &mut Members, wiring: &Wiring, force: bool) -> Note
         )),
         None => {
             settings.insert(STATUS_LINE, ours());
-            Note::change(format!("status line: `{command}`"))
+            Note::change("status line", &format!("`{command}`"), Verb::Added, "")
         }
     }
 }
@@ -297,7 +317,7 @@ mod tests {
         assert!(!notes[0].changed, "not ours to remove");
 
         let notes = add(&mut settings, &wiring(), true).unwrap();
-        assert!(notes[0].changed && notes[0].text.contains("replaces `~/line.sh`"));
+        assert!(notes[0].changed && notes[0].text.contains("`~/line.sh` replaced by"));
         assert_eq!(
             find(&settings).status_line.as_deref(),
             Some("claude-quota statusline")

@@ -14,9 +14,10 @@ use futures_util::future::try_join_all;
 use tokio::time::sleep_until;
 
 use crate::clock::SimClock;
+use crate::forecast::{self, Score};
 use crate::plan::{
-    ADAPTIVE_MAX_INTERVAL, BACKOFF_CAP, IDLE_AFTER, IDLE_POLL_INTERVAL, POLL_INTERVAL, Plan,
-    REFRESH_MIN_INTERVAL, STALE_AFTER,
+    ADAPTIVE_MAX_INTERVAL, BACKOFF_CAP, FASTEST_BURN_PCT_PER_MIN, IDLE_AFTER, IDLE_POLL_INTERVAL,
+    POLL_INTERVAL, Plan, REFRESH_MIN_INTERVAL, STALE_AFTER,
 };
 use crate::router::{RouterLog, router, status_line};
 use crate::tally::Tally;
@@ -50,6 +51,9 @@ pub struct Outcome {
     /// How far behind schedule the router's latest question went, in real
     /// time.
     pub latest_question: Duration,
+    /// The daemon's forecasts, read every simulated minute, against the
+    /// truth at each of [`forecast::HORIZONS`].
+    pub forecast: [Score; 3],
 }
 
 /// The two schedules in one push scenario.
@@ -74,11 +78,12 @@ pub struct Day {
     pub hours: f64,
 }
 
-/// One daemon of the day with its fake API.
-struct Run {
+/// One daemon of a simulated day with its fake API and its plan.
+pub struct Run {
     api: FakeApi,
     daemon: Daemon,
     pushes: bool,
+    plan: Plan,
 }
 
 /// Runs the day of `plan` for both schedules, without and with pushes, at
@@ -91,20 +96,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Day> {
         (Schedule::Adaptive, true),
     ]
     .map(|(schedule, pushes)| Run::start(plan, schedule, pushes));
-    for run in &runs {
-        run.daemon
-            .wait_for(READY, |status| status.tier != Tier::Unknown)
-            .await;
-    }
-    let clock = SimClock::starting_in(LEAD, plan.scale);
-    for run in &runs {
-        let curve = plan.curve;
-        run.api.serve_curve(move |arrived| {
-            let (five_hour, seven_day) = curve.at(clock.sim(arrived)).reported(&clock);
-            windows_body(five_hour, Some(seven_day))
-        });
-    }
-    let outcomes = try_join_all(runs.iter().map(|run| run.simulate(plan, &clock))).await?;
+    let outcomes = run_all(&runs, plan.scale).await?;
     let [no_fixed, no_adaptive, with_fixed, with_adaptive] = <[Outcome; 4]>::try_from(outcomes)
         .map_err(|_| anyhow::anyhow!("four runs give four outcomes"))?;
     Ok(Day {
@@ -121,10 +113,29 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Day> {
     })
 }
 
+/// Runs every one of `runs` at once on one simulated clock at `scale`,
+/// once each daemon has its first reading; their outcomes in order.
+pub async fn run_all(runs: &[Run], scale: f64) -> anyhow::Result<Vec<Outcome>> {
+    for run in runs {
+        run.daemon
+            .wait_for(READY, |status| status.tier != Tier::Unknown)
+            .await;
+    }
+    let clock = SimClock::starting_in(LEAD, scale);
+    for run in runs {
+        let curve = run.plan.curve;
+        run.api.serve_curve(move |arrived| {
+            let (five_hour, seven_day) = curve.at(clock.sim(arrived)).reported(&clock);
+            windows_body(five_hour, Some(seven_day))
+        });
+    }
+    try_join_all(runs.iter().map(|run| run.simulate(&clock))).await
+}
+
 impl Run {
     /// A fake API serving the day's first values (no reset known before
     /// the clock starts) and a daemon configured for `schedule`.
-    fn start(plan: &Plan, schedule: Schedule, pushes: bool) -> Run {
+    pub fn start(plan: &Plan, schedule: Schedule, pushes: bool) -> Run {
         let api = FakeApi::start();
         let first = plan.curve.at(0.0);
         api.set_body(windows_body(
@@ -140,12 +151,14 @@ impl Run {
             api,
             daemon,
             pushes,
+            plan: *plan,
         }
     }
 
     /// The day from this daemon's side: its router (and status line), then
     /// the idle rest of the day, then the calls the fake API saw.
-    async fn simulate(&self, plan: &Plan, clock: &SimClock) -> anyhow::Result<Outcome> {
+    async fn simulate(&self, clock: &SimClock) -> anyhow::Result<Outcome> {
+        let plan = &self.plan;
         let socket = self.daemon.socket();
         let pushes = async {
             if self.pushes {
@@ -154,7 +167,11 @@ impl Run {
                 Ok(())
             }
         };
-        let (log, ()) = tokio::try_join!(router(plan, clock, socket), pushes)?;
+        let (log, (), forecasts) = tokio::try_join!(
+            router(plan, clock, socket),
+            pushes,
+            forecast::watch(plan, clock, socket)
+        )?;
         let (start, end) = (clock.instant(0.0), clock.instant(plan.length()));
         sleep_until(end.into()).await;
         let calls = self
@@ -173,18 +190,20 @@ impl Run {
             tally,
             first_answer_after_idle: woke.into_iter().max().unwrap_or_default(),
             latest_question: latest,
+            forecast: forecast::score(plan, &forecasts),
         })
     }
 }
 
 /// The daemon's config: every interval of the contract divided by the
-/// plan's scale (the daemon takes intervals down to 0.1 s against a
-/// loopback API; `refresh_min_interval`, 10 s, stays at that floor, and
-/// nothing in the day asks for a refresh).
+/// plan's scale, and the fastest plausible climb multiplied by it (the
+/// daemon takes intervals down to 0.1 s against a loopback API;
+/// `refresh_min_interval`, 10 s, stays at that floor, and nothing in the
+/// day asks for a refresh).
 fn config(plan: &Plan, schedule: Schedule) -> String {
     let s = |simulated| plan.real_secs(simulated);
     format!(
-        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\nadaptive_max_interval = {}\n",
+        "stale_after = {}\nidle_after = {}\nidle_poll_interval = {}\nbackoff_cap = {}\nrefresh_min_interval = {}\n\n[policy]\nadaptive = {}\nadaptive_max_interval = {}\nfastest_burn_pct_per_min = {}\nforecast_span = {}\n",
         s(STALE_AFTER),
         s(IDLE_AFTER),
         s(IDLE_POLL_INTERVAL),
@@ -192,5 +211,7 @@ fn config(plan: &Plan, schedule: Schedule) -> String {
         s(REFRESH_MIN_INTERVAL),
         schedule == Schedule::Adaptive,
         s(ADAPTIVE_MAX_INTERVAL),
+        plan.real_pct_per_min(FASTEST_BURN_PCT_PER_MIN),
+        s(forecast::SPAN),
     )
 }

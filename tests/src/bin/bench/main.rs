@@ -3,16 +3,21 @@
 //! generator in the same run. Prints a Markdown report with every figure as
 //! a ratio to redis and a verdict on each target of issue 7; then a
 //! simulated day that scores the daemon's answers against a true usage
-//! curve, for the fixed and the adaptive poll schedule (issue 22).
+//! curve, for the fixed and the adaptive poll schedule (issue 22), and the
+//! day blind: usage only polls can see (issue 29).
 //!
 //! Run it with `cargo build --release --workspace --bins && target/release/bench`
 //! (BENCHMARKS.md has the figures and how to read them).
 
+mod blind;
+mod blind_report;
 mod clock;
 mod curve;
 mod day;
 mod day_report;
+mod forecast;
 mod goals;
+mod history;
 mod load;
 mod machinery;
 mod measure;
@@ -70,7 +75,8 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Only the simulated day: answers against the true usage and API
-    /// calls, both poll schedules, without and with pushes (about 5 minutes).
+    /// calls, both poll schedules, without and with pushes, then blind
+    /// (usage from elsewhere, only polls see it) (about 8 minutes).
     #[arg(long)]
     only_day: bool,
     /// With --only-day: print the day's figures as one JSON object and
@@ -82,6 +88,10 @@ struct Args {
     /// with `--features speed-variants`)
     #[arg(long, conflicts_with = "only_day")]
     machinery: bool,
+    /// Only whether keeping the history moves `route`'s latency: two
+    /// daemons, with and without `[history]`, one writing a row every poll
+    #[arg(long, conflicts_with_all = ["only_day", "machinery"])]
+    only_history: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -107,12 +117,20 @@ fn main() -> anyhow::Result<()> {
     } else {
         Plan::full()
     };
+    if args.only_history {
+        return runtime.block_on(history::run(args.samples));
+    }
     if args.only_day {
         let day = runtime.block_on(day::run(&plan))?;
+        let blind = runtime.block_on(blind::run(args.quick))?;
         if args.json {
-            println!("{}", day_report::json(&day));
+            let mut figures = day_report::json(&day);
+            figures["blind"] = blind_report::json(&blind);
+            println!("{figures}");
         } else {
             day_report::print(&day);
+            println!();
+            blind_report::print(&blind);
         }
         return Ok(());
     }
@@ -186,6 +204,9 @@ fn main() -> anyhow::Result<()> {
     let day = runtime.block_on(day::run(&plan))?;
     println!();
     day_report::print(&day);
+    let blind = runtime.block_on(blind::run(args.quick))?;
+    println!();
+    blind_report::print(&blind);
     Ok(())
 }
 

@@ -15,6 +15,10 @@ pub const REFRESH_MIN_INTERVAL: f64 = 10.0;
 /// `[policy] adaptive_max_interval`: the adaptive schedule's longest gap
 /// between polls while someone asks.
 pub const ADAPTIVE_MAX_INTERVAL: f64 = 240.0;
+/// `[policy] fastest_burn_pct_per_min`, in percent a simulated minute: the
+/// fastest climb the adaptive schedule deems plausible from usage it cannot
+/// see.
+pub const FASTEST_BURN_PCT_PER_MIN: f64 = 2.0;
 
 /// How often the router asks, in simulated seconds, on the dot, and how
 /// far past each multiple of that: resets fall on whole minutes, never at
@@ -40,6 +44,9 @@ pub struct Plan {
     /// line pushes every [`PUSH_EVERY`] (in the "with pushes" runs only);
     /// always inside an asking spell.
     pub pushing: &'static [(f64, f64)],
+    /// Whether the router's cloud calls hand their response headers to the
+    /// daemon; without them (and without pushes) only polls show usage.
+    pub headers: bool,
     /// The true usage.
     pub curve: Curve,
 }
@@ -61,6 +68,7 @@ const FULL: Plan = Plan {
     hours: 24.0,
     asking: &[(0.0, 2.0), (3.0, 8.0), (9.5, 11.0)],
     pushing: &[(3.25, 6.5), (10.25, 11.0)],
+    headers: true,
     curve: Curve {
         five_hour: &[
             Span {
@@ -108,6 +116,7 @@ const QUICK: Plan = Plan {
     hours: 30.0 / 60.0,
     asking: &[(0.0, 8.0 / 60.0), (24.0 / 60.0, 30.0 / 60.0)],
     pushing: &[(3.0 / 60.0, 7.0 / 60.0)],
+    headers: true,
     curve: Curve {
         five_hour: &[
             Span {
@@ -140,6 +149,12 @@ impl Plan {
     /// The day's length in simulated seconds.
     pub fn length(&self) -> f64 {
         self.hours * HOUR
+    }
+
+    /// A rate in percent a simulated minute as the daemon reads it, in
+    /// percent a real minute.
+    pub fn real_pct_per_min(&self, simulated: f64) -> f64 {
+        simulated * self.scale
     }
 
     /// An interval of the contract in real seconds, for the daemon's config:

@@ -2,7 +2,7 @@
 //! on the dot every [`ASK_EVERY`] simulated seconds while it works, scores
 //! each answer against the truth at the instant it came, and sends the
 //! task to the cloud when told so, handing the response's rate-limit
-//! headers to `ingest_headers`. Claude Code's status line pushes the
+//! headers to `ingest_headers` (unless the plan is blind to them). Claude Code's status line pushes the
 //! windows while Claude Code is open.
 
 use std::path::Path;
@@ -59,7 +59,7 @@ pub async fn router(plan: &Plan, clock: &SimClock, socket: &Path) -> anyhow::Res
                     waking = false;
                 }
             }
-            if decision.use_cloud {
+            if decision.use_cloud && plan.headers {
                 send_to_cloud(&mut client, plan, clock).await?;
             }
         }

@@ -1,11 +1,16 @@
 //! Where the 5-hour window is heading: a least-squares burn rate over the
-//! readings of the current window, and when, at that pace, it crosses the
-//! resting threshold and reaches 100 %.
+//! recent readings of the current window (polls and pushes alike, and after
+//! a restart the stored history), when, at that pace, it crosses the
+//! resting threshold and reaches 100 %, and how far to trust that.
+
+mod fit;
 
 use std::collections::VecDeque;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_quota_proto::Forecast;
+
+use fit::Fit;
 
 /// One 5-hour reading, as kept for the forecast.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,11 +35,19 @@ const MAX_SAMPLES: usize = 1200;
 /// The length of the window the forecast speaks about.
 const WINDOW: TimeDelta = TimeDelta::hours(5);
 
-/// Fewer than this many seconds of data say nothing about a pace.
-const MIN_SPAN_SECS: f64 = 120.0;
+/// Less data than this says nothing about a pace.
+const MIN_SPAN: TimeDelta = TimeDelta::minutes(2);
 
 /// Burn rates below this (percent per hour) count as flat.
 const FLAT_PCT_PER_HOUR: f64 = 0.1;
+
+/// The fewest readings the forecast fits, older ones than its span
+/// included when the recent ones are fewer (idle polling).
+const MIN_FIT_READINGS: usize = 3;
+
+/// The least span of readings a forecast rests on, as a share of the span
+/// it fits (2 minutes of the default 30).
+const MIN_FIT_SHARE: i32 = 15;
 
 /// Readings differing in `resets_at` by more than this belong to
 /// different windows (the endpoint's value jitters by milliseconds).
@@ -78,12 +91,26 @@ impl History {
         self.samples = seeded;
     }
 
-    /// The forecast at `now` against `resting_above`; `None` when the
-    /// current window holds too little data or the pace is flat.
-    pub fn forecast(&self, resting_above: f64, now: DateTime<Utc>) -> Option<Forecast> {
+    /// The forecast at `now` against `resting_above`, from the readings
+    /// of the current window taken within `span` of the newest (the pace
+    /// now, not the window's average: a quiet morning would hide a busy
+    /// hour); `None` when they are too few or the pace is flat.
+    pub fn forecast(
+        &self,
+        resting_above: f64,
+        span: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Option<Forecast> {
+        let span = TimeDelta::from_std(span).unwrap_or(WINDOW);
         let window = self.current_window(now);
         let last = window.last()?;
-        let rate = self.five_hour_rate(now)?;
+        let recent = window
+            .iter()
+            .take_while(|s| last.at - s.at > span)
+            .count()
+            .min(window.len().saturating_sub(MIN_FIT_READINGS));
+        let fit = Fit::of(&window[recent..]).filter(|fit| fit.span > span / MIN_FIT_SHARE)?;
+        let rate = fit.rate;
         if rate < FLAT_PCT_PER_HOUR {
             return None;
         }
@@ -100,8 +127,13 @@ impl History {
             five_hour_pct_per_hour: rate,
             resting_at: reach(resting_above),
             exhausted_at: reach(100.0),
-            confidence: None,
+            confidence: Some(fit.confidence(span)),
         })
+    }
+
+    /// The readings kept that were taken at `since` or later, oldest first.
+    pub fn since(&self, since: DateTime<Utc>) -> impl Iterator<Item = &Sample> {
+        self.samples.iter().skip_while(move |s| s.at < since)
     }
 
     /// The newest reading kept and the one before it.
@@ -114,11 +146,7 @@ impl History {
     /// The 5-hour window's burn rate in percent per hour over the readings
     /// of the current window, flat or not; `None` with too little data.
     pub fn five_hour_rate(&self, now: DateTime<Utc>) -> Option<f64> {
-        let window = self.current_window(now);
-        let span = (window.last()?.at - window.first()?.at).num_seconds() as f64;
-        (span > MIN_SPAN_SECS)
-            .then(|| slope_per_hour(&window))
-            .flatten()
+        rate(&self.current_window(now))
     }
 
     /// The 5-hour window's burn rate between its last two readings, in
@@ -160,10 +188,7 @@ impl History {
             });
         }
         run.reverse();
-        let span = (run.last()?.at - run.first()?.at).num_seconds() as f64;
-        (span > MIN_SPAN_SECS)
-            .then(|| slope_per_hour(&run))
-            .flatten()
+        rate(&run)
     }
 
     /// The newest run of samples from one window: same reset time, no
@@ -190,32 +215,20 @@ impl History {
     }
 }
 
-/// The least-squares slope of utilization over time, in percent per hour.
-fn slope_per_hour(samples: &[Sample]) -> Option<f64> {
-    let origin = samples.first()?.at;
-    let points: Vec<(f64, f64)> = samples
-        .iter()
-        .map(|s| {
-            (
-                (s.at - origin).num_milliseconds() as f64 / 3_600_000.0,
-                s.utilization,
-            )
-        })
-        .collect();
-    let n = points.len() as f64;
-    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let covariance: f64 = points
-        .iter()
-        .map(|(x, y)| (x - mean_x) * (y - mean_y))
-        .sum();
-    let variance: f64 = points.iter().map(|(x, _)| (x - mean_x).powi(2)).sum();
-    (variance > 0.0).then(|| covariance / variance)
+/// The least-squares slope of `samples` in percent per hour, when they
+/// span more than [`MIN_SPAN`].
+fn rate(samples: &[Sample]) -> Option<f64> {
+    Fit::of(samples)
+        .filter(|fit| fit.span > MIN_SPAN)
+        .map(|fit| fit.rate)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default `[policy] forecast_span`.
+    const SPAN: std::time::Duration = std::time::Duration::from_secs(1800);
 
     fn history(start: DateTime<Utc>, series: &[(i64, f64, i64)]) -> History {
         let mut history = History::default();
@@ -238,7 +251,7 @@ mod tests {
             .map(|i| (i * 10, 20.0 + i as f64 * 10.0 / 6.0, 3))
             .collect();
         let forecast = history(start, &series)
-            .forecast(80.0, start + TimeDelta::minutes(60))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(60))
             .unwrap();
         assert!((forecast.five_hour_pct_per_hour - 10.0).abs() < 1e-6);
         let resting = forecast.resting_at.unwrap() - (start + TimeDelta::minutes(60));
@@ -251,10 +264,14 @@ mod tests {
     fn a_flat_series_or_thin_data_gives_none() {
         let start = Utc::now() - TimeDelta::minutes(30);
         let flat = history(start, &[(0, 40.0, 3), (10, 40.0, 3), (20, 40.0, 3)]);
-        assert!(flat.forecast(80.0, Utc::now()).is_none());
+        assert!(flat.forecast(80.0, SPAN, Utc::now()).is_none());
         let thin = history(start, &[(0, 40.0, 3), (1, 45.0, 3)]);
-        assert!(thin.forecast(80.0, Utc::now()).is_none());
-        assert!(History::default().forecast(80.0, Utc::now()).is_none());
+        assert!(thin.forecast(80.0, SPAN, Utc::now()).is_none());
+        assert!(
+            History::default()
+                .forecast(80.0, SPAN, Utc::now())
+                .is_none()
+        );
     }
 
     #[test]
@@ -271,7 +288,7 @@ mod tests {
             (60, 5.0, 6),
         ];
         let forecast = history(start, &series)
-            .forecast(80.0, start + TimeDelta::minutes(60))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(60))
             .unwrap();
         assert!(
             (forecast.five_hour_pct_per_hour - 6.0).abs() < 1e-6,
@@ -283,7 +300,7 @@ mod tests {
     fn past_the_threshold_only_exhaustion_is_forecast() {
         let start = Utc::now() - TimeDelta::minutes(20);
         let forecast = history(start, &[(0, 82.0, 3), (10, 84.0, 3), (20, 86.0, 3)])
-            .forecast(80.0, start + TimeDelta::minutes(20))
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(20))
             .unwrap();
         assert!(forecast.resting_at.is_none());
         assert!(forecast.exhausted_at.is_some());
@@ -303,5 +320,45 @@ mod tests {
         });
         assert_eq!(stepped.samples.len(), 1);
         assert_eq!(stepped.samples[0].utilization, 35.0);
+    }
+
+    #[test]
+    fn the_forecast_follows_the_pace_of_the_last_half_hour() {
+        let start = Utc::now() - TimeDelta::minutes(120);
+        // A quiet hour and a half at 2 %/h, then 30 minutes at 40 %/h.
+        let mut series: Vec<_> = (0..=9)
+            .map(|i| (i * 10, 10.0 + i as f64 / 3.0, 4))
+            .collect();
+        series.extend((1..=6).map(|i| (90 + i * 5, 13.0 + i as f64 * 40.0 / 12.0, 4)));
+        let forecast = history(start, &series)
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(120))
+            .unwrap();
+        assert!(
+            (forecast.five_hour_pct_per_hour - 40.0).abs() < 1e-6,
+            "{forecast:?}"
+        );
+        assert_eq!(
+            forecast.confidence,
+            Some(claude_quota_proto::Confidence::High)
+        );
+    }
+
+    #[test]
+    fn seeding_puts_older_readings_before_those_held() {
+        let start = Utc::now() - TimeDelta::minutes(30);
+        let stored = history(start, &[(0, 10.0, 3), (10, 15.0, 3), (20, 20.0, 3)]);
+        // After a restart only the saved reading (the newest) is held.
+        let mut restarted = history(start, &[(20, 20.0, 3)]);
+        assert!(
+            restarted
+                .forecast(80.0, SPAN, start + TimeDelta::minutes(20))
+                .is_none()
+        );
+        restarted.seed(stored.samples.iter().copied());
+        assert_eq!(restarted.samples, stored.samples);
+        let forecast = restarted
+            .forecast(80.0, SPAN, start + TimeDelta::minutes(20))
+            .unwrap();
+        assert!((forecast.five_hour_pct_per_hour - 30.0).abs() < 1e-6);
     }
 }
