@@ -9,7 +9,9 @@
 //! readings.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+use tokio::sync::Notify;
 
 /// The demand for fresh readings, shared by the connections and the pollers.
 #[derive(Debug, Default)]
@@ -20,6 +22,11 @@ pub struct Demand {
     idle: AtomicUsize,
     /// Connections streaming `subscribe`.
     subscribers: AtomicUsize,
+    /// The Ollama watcher waits for the next request before asking Ollama
+    /// again (nobody asked since its last look).
+    local_waiting: AtomicBool,
+    /// Wakes the Ollama watcher.
+    local_asked: Notify,
 }
 
 impl Demand {
@@ -28,6 +35,21 @@ impl Demand {
     pub fn touch(&self) -> bool {
         self.requests.fetch_add(1, Relaxed);
         self.idle.load(Relaxed) > 0
+    }
+
+    /// Notes a request whose reply shows Ollama's state (any but `hello`):
+    /// wakes the Ollama watcher if it waits for one. One relaxed load when
+    /// it does not.
+    pub fn wants_local(&self) {
+        if self.local_waiting.load(Relaxed) && self.local_waiting.swap(false, Relaxed) {
+            self.local_asked.notify_one();
+        }
+    }
+
+    /// Waits until a request wants Ollama's state (see [`Self::wants_local`]).
+    pub async fn local_wanted(&self) {
+        self.local_waiting.store(true, Relaxed);
+        self.local_asked.notified().await;
     }
 
     /// Whether a subscriber is connected: one keeps polling active.
@@ -120,6 +142,26 @@ mod tests {
             !demand.touch(),
             "a poller stopped while idle is no longer counted"
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_wakes_the_ollama_watcher_only_when_it_waits() {
+        let demand = Arc::new(Demand::default());
+        demand.wants_local();
+        let waiting = tokio::spawn({
+            let demand = Arc::clone(&demand);
+            async move { demand.local_wanted().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "a request before the wait does not count"
+        );
+        demand.wants_local();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the request wakes the watcher")
+            .unwrap();
     }
 
     #[test]

@@ -157,7 +157,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             shutdown.clone(),
         ),
     );
-    let ollama = OllamaWatch::new(config_rx.clone(), local_tx)?;
+    let ollama = OllamaWatch::new(config_rx.clone(), local_tx, Arc::clone(&demand))?;
     tasks.spawn("Ollama watcher", ollama.run(shutdown.clone()));
     let service = Arc::new(Service::new(state, config_rx, roster_rx, local_rx, demand));
     if let Some(listener) = metrics_listener {

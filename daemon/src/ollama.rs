@@ -1,6 +1,9 @@
-//! Watches the local Ollama server: once per poll interval it asks
-//! `{ollama.url}/api/tags` which models are pulled and publishes the answer
-//! on its own `watch` channel.
+//! Watches the local Ollama server: once per poll interval, while someone
+//! asks, it asks `{ollama.url}/api/tags` which models are pulled and
+//! publishes the answer on its own `watch` channel. While nobody asks it
+//! waits for the next request instead of looking on a clock, so an idle
+//! daemon does not wake every interval to ask a server whose answer nobody
+//! reads (docs/decisions.md, "An idle daemon sleeps").
 //!
 //! It runs apart from the usage poller on purpose: Ollama being slow or
 //! down must never delay a usage reading, and a usage backoff must never
@@ -15,6 +18,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::demand::{Demand, DemandWatcher};
 
 /// The path that lists pulled models.
 const TAGS_PATH: &str = "/api/tags";
@@ -50,6 +54,9 @@ pub struct OllamaWatch {
     http: reqwest::Client,
     config: watch::Receiver<Arc<Config>>,
     local: watch::Sender<LocalInfo>,
+    demand: Arc<Demand>,
+    /// Requests and subscribers seen since the last look.
+    asked: DemandWatcher,
 }
 
 /// The part of Ollama's `/api/tags` reply we read; other keys are ignored.
@@ -65,15 +72,19 @@ struct Tag {
 
 impl OllamaWatch {
     /// A watcher publishing into `local`, following `config` (a reload
-    /// that changes `ollama.url` is asked at once).
+    /// that changes `ollama.url` is asked at once) and `demand` (looking
+    /// again only once someone asked since the last look).
     pub fn new(
         config: watch::Receiver<Arc<Config>>,
         local: watch::Sender<LocalInfo>,
+        demand: Arc<Demand>,
     ) -> anyhow::Result<Self> {
         Ok(OllamaWatch {
             http: crate::http::client(TIMEOUT)?,
             config,
             local,
+            asked: demand.watcher(),
+            demand,
         })
     }
 
@@ -92,6 +103,15 @@ impl OllamaWatch {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(interval) => {}
+                Ok(()) = self.config.changed() => continue,
+            }
+            if self.asked.listened() {
+                continue;
+            }
+            // Nobody asked since the last look: the next request wakes us.
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.demand.local_wanted() => {}
                 Ok(()) = self.config.changed() => {}
             }
         }

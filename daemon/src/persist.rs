@@ -40,6 +40,20 @@ pub struct Saved {
 }
 
 impl Saved {
+    /// Whether `now` would write what is on disk already, up to the time
+    /// of a fault that repeats (same kind, same message): a daemon without
+    /// a login, or one the API keeps refusing, would otherwise rewrite and
+    /// fsync its file at every retry (a wake-up of the blocking pool and of
+    /// the runtime each time) to move one timestamp. The file keeps when
+    /// the fault was first seen; the live status shows the latest.
+    fn same_on_disk(&self, now: &Saved) -> bool {
+        let same_fault = match (&self.last_error, &now.last_error) {
+            (Some(was), Some(is)) => was.kind == is.kind && was.message == is.message,
+            (was, is) => was == is,
+        };
+        self.reading == now.reading && self.cooldown == now.cooldown && same_fault
+    }
+
     /// The parts of `state` worth keeping.
     pub fn of(state: &Snapshot) -> Self {
         Saved {
@@ -138,7 +152,7 @@ pub async fn run(mut state: watch::Receiver<State>, shutdown: CancellationToken)
         };
         for (name, now) in changed {
             let new = match saved.get(&name) {
-                Some(before) => *before != now,
+                Some(before) => !before.same_on_disk(&now),
                 // What an account starts with was loaded from its file,
                 // unless a reading came in before this task looked.
                 None => now
@@ -187,6 +201,22 @@ mod tests {
     use super::*;
     use claude_quota_proto::Window;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_fault_that_repeats_is_not_written_again_but_a_new_one_is() {
+        let fault = |message: &str, seconds: i64| Saved {
+            last_error: Some(LastError {
+                kind: claude_quota_proto::LastErrorKind::NoCredentials,
+                message: message.into(),
+                at: Utc::now() + chrono::Duration::seconds(seconds),
+            }),
+            ..Saved::default()
+        };
+        let first = fault("no login", 0);
+        assert!(first.same_on_disk(&fault("no login", 30)));
+        assert!(!first.same_on_disk(&fault("another fault", 30)));
+        assert!(!first.same_on_disk(&Saved::default()));
+    }
 
     #[test]
     fn a_saved_reading_comes_back_as_persisted_and_private() {

@@ -93,6 +93,9 @@ impl Service {
     /// looking (`hello`, `status`) does not, so a glance never spends an
     /// API call.
     pub async fn handle(&self, request: Request) -> Handled {
+        if !matches!(request, Request::Hello { .. }) {
+            self.demand.wants_local();
+        }
         match request {
             Request::Hello { protocol, .. } => self.hello(protocol).into(),
             Request::Status => Reply::Status(Box::new(self.status().0)).into(),

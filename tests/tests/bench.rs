@@ -35,6 +35,15 @@ fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
         "RSS with connections held (50)",
         "`claude-quota should-use-cloud high` process",
         "- [x] API calls = polls",
+        "| idle wake-ups, all threads (100 connections held",
+        "| `route` p50, 10 accounts / 1 account |",
+        "| `status` p50, 10 accounts / 1 account |",
+        "| usage-API calls per account, 10 accounts / 1 account |",
+        "idle with connections held: ≤ 0.2 wake-ups a second",
+        "`route` p50 with 10 accounts ≤ 1.2× one account",
+        "`status` p50 with 10 accounts ≤ 3× one account",
+        "usage-API calls per account with 10 accounts ≤ one account's",
+        "- idle wake-ups by thread: ",
         "| usage-API calls per day |",
         "| wrong answers, share of questions |",
         "| longest wrong stretch |",
@@ -49,6 +58,38 @@ fn a_quick_bench_run_measures_everything_and_counts_one_call_per_poll() {
     ] {
         assert!(report.contains(row), "no {row:?} in:\n{report}");
     }
+}
+
+#[test]
+fn the_quick_run_prints_its_report_as_json_with_the_floors_of_issues_25_and_26() {
+    let output = bench(&["--quick", "--no-redis", "--json", "--idle-seconds", "1"]);
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let all: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("stdout is not one JSON object ({err}):\n{stdout}"));
+    let figures = all["report"]["figures"].as_array().expect("figures");
+    for metric in [
+        "throughput, 50 connections",
+        "throughput, 500 connections",
+        "idle wake-ups, all threads",
+        "`route` p50, 10 accounts / 1 account",
+        "`status` p50, 10 accounts / 1 account",
+        "usage-API calls per account, 10 accounts / 1 account",
+    ] {
+        let figure = figures
+            .iter()
+            .find(|f| f["metric"].as_str().is_some_and(|m| m.starts_with(metric)))
+            .unwrap_or_else(|| panic!("no {metric:?} in {stdout}"));
+        assert!(figure["claude_quotad"].is_f64(), "{figure}");
+    }
+    let targets = all["report"]["targets"].as_array().expect("targets");
+    assert!(
+        targets.iter().any(|t| t["what"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("idle with connections held"))
+            && t["met"].is_boolean()),
+        "{stdout}"
+    );
+    assert!(all["day"]["no_pushes"].is_object(), "{stdout}");
 }
 
 #[test]

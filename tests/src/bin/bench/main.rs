@@ -4,11 +4,14 @@
 //! a ratio to redis and a verdict on each target of issue 7; then a
 //! simulated day that scores the daemon's answers against a true usage
 //! curve, for the fixed and the adaptive poll schedule (issue 22), and the
-//! day blind: usage only polls can see (issue 29).
+//! day blind: usage only polls can see (issue 29). Beside the socket
+//! figures: how often the daemon wakes while idle (issue 25) and what ten
+//! accounts cost against one (issue 26).
 //!
 //! Run it with `cargo build --release --workspace --bins && target/release/bench`
 //! (BENCHMARKS.md has the figures and how to read them).
 
+mod accounts;
 mod blind;
 mod blind_report;
 mod clock;
@@ -18,6 +21,7 @@ mod day_report;
 mod forecast;
 mod goals;
 mod history;
+mod idle;
 mod load;
 mod machinery;
 mod measure;
@@ -46,6 +50,9 @@ use crate::target::{Redis, Target};
 /// Poll interval of the benched daemon, in seconds: short, so a run spans
 /// many polls and "API calls = polls" is tested under load.
 const POLL_INTERVAL: f64 = 2.0;
+
+/// Connections held open while the idle daemon's wake-ups are counted.
+const IDLE_CONNECTIONS: usize = 100;
 
 /// Measures claude-quotad beside redis-server over Unix sockets.
 #[derive(Parser)]
@@ -79,10 +86,14 @@ struct Args {
     /// (usage from elsewhere, only polls see it) (about 8 minutes).
     #[arg(long)]
     only_day: bool,
-    /// With --only-day: print the day's figures as one JSON object and
-    /// nothing else on stdout.
-    #[arg(long, requires = "only_day")]
+    /// Print the figures as one JSON object and nothing else on stdout
+    /// (with --only-day, the day's figures alone).
+    #[arg(long, conflicts_with_all = ["machinery", "only_history"])]
     json: bool,
+    /// Seconds the idle daemon's wake-ups are counted over, with 100
+    /// connections held open.
+    #[arg(long, default_value_t = 60.0)]
+    idle_seconds: f64,
     /// Only what each piece of the speed machinery is worth: the daemon
     /// whole and without each piece, beside redis (needs a daemon built
     /// with `--features speed-variants`)
@@ -103,7 +114,8 @@ fn main() -> anyhow::Result<()> {
             args.one_shots,
             args.runs,
             args.held,
-        ) = (0.1, 2_000, 100, 5, 50);
+            args.idle_seconds,
+        ) = (0.1, 2_000, 100, 5, 50, 2.0);
     }
     if cfg!(debug_assertions) && !args.quick {
         eprintln!("warning: a debug build; build with --release for figures that mean anything");
@@ -173,7 +185,20 @@ fn main() -> anyhow::Result<()> {
         figures.extend(time_redis_cli(redis, args.runs));
     }
 
+    let status = runtime.block_on(async { daemon.client().await.status().await })?;
+    let seen = api.requests() as u64;
+    let elapsed = started.elapsed().as_secs_f64();
+
     let mut report = Report::default();
+    let (account_figures, accounts_note) =
+        runtime.block_on(accounts::measure(args.samples / 4, POLL_INTERVAL));
+    ours_figures.extend(account_figures);
+    eprintln!("idle: counting wake-ups for {} s", args.idle_seconds);
+    let span = Duration::from_secs_f64(args.idle_seconds);
+    let idle = runtime.block_on(idle::measure(IDLE_CONNECTIONS, span));
+    report.note(idle.note());
+    report.note(accounts_note);
+    ours_figures.push(idle.figure);
     goals::judge(&mut report, &ours_figures, redis_figures.as_deref());
     report.compare(ours_figures, redis_figures);
     let floor = time_command(Path::new("/bin/true"), &[], args.runs);
@@ -183,9 +208,6 @@ fn main() -> anyhow::Result<()> {
         floor.mean_ms(),
     ));
 
-    let status = runtime.block_on(async { daemon.client().await.status().await })?;
-    let seen = api.requests() as u64;
-    let elapsed = started.elapsed().as_secs_f64();
     let polls_at_most = (elapsed / POLL_INTERVAL).floor() as u64 + 1;
     report.note(format!(
         "usage-API requests: {seen} seen by the fake API, {} counted by the daemon, at most {polls_at_most} polls scheduled in {elapsed:.0} s",
@@ -198,15 +220,26 @@ fn main() -> anyhow::Result<()> {
     if theirs.is_none() {
         report.note("redis-server was not run (not installed, or --no-redis): no ratios");
     }
-    report.print();
+    if !args.json {
+        report.print();
+    }
     // The day's own daemons run alone.
     drop((daemon, redis));
     let day = runtime.block_on(day::run(&plan))?;
-    println!();
-    day_report::print(&day);
     let blind = runtime.block_on(blind::run(args.quick))?;
-    println!();
-    blind_report::print(&blind);
+    if args.json {
+        let mut day_figures = day_report::json(&day);
+        day_figures["blind"] = blind_report::json(&blind);
+        println!(
+            "{}",
+            serde_json::json!({"report": report.json(), "day": day_figures})
+        );
+    } else {
+        println!();
+        day_report::print(&day);
+        println!();
+        blind_report::print(&blind);
+    }
     Ok(())
 }
 

@@ -90,6 +90,32 @@ impl Report {
         self.notes.push(note.into());
     }
 
+    /// The same as one JSON object: `figures` (metric, unit, claude_quotad,
+    /// redis, ratio; `null` where redis has no counterpart), `targets`
+    /// (what, met) and `notes`.
+    pub fn json(&self) -> serde_json::Value {
+        let finite = |value: f64| value.is_finite().then_some(value);
+        let figures: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|Row { ours, redis }| {
+                serde_json::json!({
+                    "metric": ours.metric,
+                    "unit": ours.unit,
+                    "claude_quotad": finite(ours.value),
+                    "redis": redis.and_then(finite),
+                    "ratio": redis.and_then(|redis| finite(ours.value / redis)),
+                })
+            })
+            .collect();
+        let targets: Vec<serde_json::Value> = self
+            .targets
+            .iter()
+            .map(|(what, met)| serde_json::json!({"what": what, "met": met}))
+            .collect();
+        serde_json::json!({"figures": figures, "targets": targets, "notes": self.notes})
+    }
+
     /// Prints the table, the notes and the verdicts.
     pub fn print(&self) {
         println!("| metric | claude-quotad | redis | ratio (claude-quotad / redis) |");

@@ -73,6 +73,12 @@ impl Target {
         }
     }
 
+    /// The same server, asked `request` instead.
+    pub fn asking(mut self, request: &Request) -> Target {
+        self.ask = frame(request);
+        self
+    }
+
     /// redis at `socket`, asked `PING`.
     pub fn redis(socket: PathBuf, pid: u32) -> Target {
         Target {
