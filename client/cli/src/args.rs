@@ -209,6 +209,11 @@ pub struct AccountArgs {
     /// tier lets such a task use the cloud
     #[arg(long, value_parser = task_value(), default_value = "high")]
     pub value: TaskValue,
+    /// How hard the task is: the account is the one the daemon's `route`
+    /// answer for this value and complexity names [default: ask by value
+    /// alone, as `should_use_cloud`]
+    #[arg(long, value_parser = task_complexity())]
+    pub complexity: Option<TaskComplexity>,
 }
 
 /// Options of `exec`.
