@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use claude_quota::Tier;
 use claude_quota_e2e::daemon::{FAR_FUTURE_MS, bin, write_credentials};
-use claude_quota_e2e::fake_api::usage_body;
-use claude_quota_e2e::{Daemon, FakeApi, TOKEN, burst_daemon, secret_service};
+use claude_quota_e2e::{TOKEN, WorkAndSpare, burst_daemon, secret_service, work_and_spare};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -201,46 +200,53 @@ async fn exec_starts_the_program_on_the_chosen_login_and_passes_its_exit_code() 
 /// takes a local model stays on the preferred account, which
 /// `should_use_cloud` (the value alone) would not say.
 async fn exec_complexity_takes_the_account_the_route_answer_names(place: &Place) {
-    const WORK: &str = "sk-ant-oat01-cli-work-account-token";
-    const SPARE: &str = "sk-ant-oat01-cli-spare-account-token";
-    let api = FakeApi::start();
-    api.serve_account(WORK, usage_body(90.0, Some(20.0)));
-    api.serve_account(SPARE, usage_body(10.0, Some(20.0)));
-    let builder = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .login("work", WORK)
-        .login("spare", SPARE);
-    let (work, spare) = (builder.login_dir("work"), builder.login_dir("spare"));
-    let (work, spare) = (work.display().to_string(), spare.display().to_string());
-    let daemon = builder
-        .config(&format!(
-            "[[accounts]]\nname = \"work\"\nclaude_config_dir = {work:?}\n\n[[accounts]]\nname = \"spare\"\nclaude_config_dir = {spare:?}\n"
-        ))
-        .start();
-    daemon
-        .wait_for(WAIT, |s| {
-            let tiers: Vec<Tier> = s.accounts.iter().map(|a| a.tier).collect();
-            tiers == [Tier::Resting, Tier::Burst]
-        })
-        .await;
-
+    let WorkAndSpare {
+        api: _api,
+        daemon,
+        work_dir: work,
+        spare_dir: spare,
+    } = work_and_spare().await;
     let out = place.cli(
         daemon.socket(),
         &["exec", "--complexity", "high", "--", "claude"],
     );
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
-    assert_eq!(place.recorded().0, spare, "the cloud model: spare has headroom");
+    assert_eq!(
+        place.recorded().0,
+        spare,
+        "the cloud model: spare has headroom"
+    );
     let out = place.cli(
         daemon.socket(),
-        &["exec", "--value", "high", "--complexity", "low", "--", "claude"],
+        &[
+            "exec",
+            "--value",
+            "high",
+            "--complexity",
+            "low",
+            "--",
+            "claude",
+        ],
     );
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
-    assert_eq!(place.recorded().0, work, "a local model: the preferred account");
+    assert_eq!(
+        place.recorded().0,
+        work,
+        "a local model: the preferred account"
+    );
     let out = place.cli(daemon.socket(), &["exec", "--", "claude"]);
-    assert_eq!(place.recorded().0, spare, "by value alone: {}", stderr(&out));
+    assert_eq!(
+        place.recorded().0,
+        spare,
+        "by value alone: {}",
+        stderr(&out)
+    );
     let out = place.cli(daemon.socket(), &["account", "--complexity", "low"]);
     assert_eq!(stdout(&out), format!("work {work}\n"), "{}", stderr(&out));
-    let out = place.cli(daemon.socket(), &["--json", "account", "--complexity", "high"]);
+    let out = place.cli(
+        daemon.socket(),
+        &["--json", "account", "--complexity", "high"],
+    );
     let chosen: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(chosen["account"], "spare", "{chosen}");
 

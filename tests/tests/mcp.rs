@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 
 use claude_quota::Tier;
 use claude_quota_e2e::daemon::bin;
-use claude_quota_e2e::fake_api::usage_body;
 use claude_quota_e2e::fake_ollama::Chat;
 use claude_quota_e2e::http::refused_url;
 use claude_quota_e2e::suites::{MCP_CLIENT, assert_left_nothing, repo_root, venv_python};
-use claude_quota_e2e::{Daemon, FakeApi, FakeOllama, TOKEN};
+use claude_quota_e2e::{Daemon, FakeApi, FakeOllama, TOKEN, WorkAndSpare, work_and_spare};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -301,29 +300,12 @@ async fn quota_status_lists_every_account_and_route_names_the_one_a_task_goes_to
     if !MCP_CLIENT.ready() {
         return;
     }
-    const WORK: &str = "sk-ant-oat01-mcp-work-token";
-    const SPARE: &str = "sk-ant-oat01-mcp-spare-token";
-    let api = FakeApi::start();
-    api.serve_account(WORK, usage_body(90.0, Some(30.0)));
-    api.serve_account(SPARE, usage_body(10.0, Some(20.0)));
-    let builder = Daemon::builder()
-        .api(&api.url(), 0.2)
-        .login("work", WORK)
-        .login("spare", SPARE);
-    let (work_dir, spare_dir) = (builder.login_dir("work"), builder.login_dir("spare"));
-    let daemon = builder
-        .config(&format!(
-            "[[accounts]]\nname = \"work\"\nclaude_config_dir = {:?}\n\n[[accounts]]\nname = \"spare\"\nclaude_config_dir = {:?}\n",
-            work_dir.display().to_string(),
-            spare_dir.display().to_string()
-        ))
-        .start();
-    daemon
-        .wait_for(WAIT, |s| {
-            let tiers: Vec<Tier> = s.accounts.iter().map(|a| a.tier).collect();
-            tiers == [Tier::Resting, Tier::Burst]
-        })
-        .await;
+    let WorkAndSpare {
+        api: _api,
+        daemon,
+        work_dir,
+        spare_dir,
+    } = work_and_spare().await;
     let mut session = Session::start(daemon.socket());
 
     let report = session.ok("quota_status", json!({}));
@@ -346,7 +328,10 @@ async fn quota_status_lists_every_account_and_route_names_the_one_a_task_goes_to
     assert_eq!(accounts[0]["claude_config_dir"], json!(work_dir));
     assert_eq!(accounts[1]["seven_day"]["utilization"], 20.0);
     assert_eq!(accounts[1]["stale"], false);
-    assert_eq!(report["tier"], "burst", "the top level is where a high task goes");
+    assert_eq!(
+        report["tier"], "burst",
+        "the top level is where a high task goes"
+    );
 
     let cloud = session.ok(
         "route",

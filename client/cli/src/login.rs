@@ -49,13 +49,13 @@ pub fn session(status: Status, dir: Option<&Path>) -> Option<Session> {
     }
     let own = match status.accounts.as_slice() {
         [only] if only.name == DEFAULT_NAME && only.claude_config_dir.is_none() => only,
-        accounts => accounts.iter().find(|account| {
-            match (&account.claude_config_dir, dir) {
+        accounts => accounts
+            .iter()
+            .find(|account| match (&account.claude_config_dir, dir) {
                 (Some(own), Some(dir)) => same_dir(Path::new(own), &dir.to_string_lossy()),
                 (None, None) => true,
                 _ => false,
-            }
-        })?,
+            })?,
     }
     .clone();
     Some(Session {
