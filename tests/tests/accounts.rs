@@ -19,19 +19,6 @@ const WORK: &str = "sk-ant-oat01-work-account-token";
 const HOME: &str = "sk-ant-oat01-home-account-token";
 const SPARE: &str = "sk-ant-oat01-spare-account-token";
 
-/// The `[[accounts]]` tables for these logins of `builder`, in order.
-fn accounts_config(builder: &DaemonBuilder, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| {
-            format!(
-                "[[accounts]]\nname = \"{name}\"\nclaude_config_dir = \"{}\"\n",
-                builder.login_dir(name).display()
-            )
-        })
-        .collect()
-}
-
 /// A fake API serving work resting, home refused for an hour, spare in
 /// burst; and a daemon reading the three logins, work preferred.
 fn three_accounts() -> (FakeApi, Daemon) {
@@ -44,7 +31,7 @@ fn three_accounts() -> (FakeApi, Daemon) {
         .login("work", WORK)
         .login("home", HOME)
         .login("spare", SPARE);
-    let config = accounts_config(&builder, &["work", "home", "spare"]);
+    let config = builder.accounts_config(&["work", "home", "spare"]);
     let daemon = builder.config(&config).start();
     (api, daemon)
 }
@@ -182,8 +169,8 @@ async fn sighup_starts_and_stops_accounts_without_a_restart() {
         .login("work", WORK)
         .login("home", HOME)
         .login("spare", SPARE);
-    let before = accounts_config(&builder, &["work", "spare"]);
-    let after = accounts_config(&builder, &["work", "home"]);
+    let before = builder.accounts_config(&["work", "spare"]);
+    let after = builder.accounts_config(&["work", "home"]);
     let daemon = builder.config(&before).start();
     let names = |s: &Status| {
         s.accounts
