@@ -10,7 +10,7 @@ use std::time::Duration;
 use claude_quota::{LastErrorKind, Status, Tier};
 use claude_quota_e2e::fake_api::usage_body;
 use claude_quota_e2e::wire::RawConnection;
-use claude_quota_e2e::{Daemon, DaemonBuilder, FakeApi, Fault};
+use claude_quota_e2e::{Daemon, FakeApi, Fault};
 use claude_quota_proto::{ErrorCode, Reply, RouteChoice};
 use serde_json::{Value, json};
 
