@@ -139,6 +139,20 @@ impl DaemonBuilder {
         self.dir.path().join(format!("home/.claude-{name}"))
     }
 
+    /// The `[[accounts]]` tables naming the logins `names` of
+    /// [`Self::login_dir`], in that order of preference.
+    pub fn accounts_config(&self, names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|name| {
+                format!(
+                    "[[accounts]]\nname = \"{name}\"\nclaude_config_dir = \"{}\"\n",
+                    self.login_dir(name).display()
+                )
+            })
+            .collect()
+    }
+
     /// Writes the credentials file of the login [`Self::login_dir`] names,
     /// holding `token`.
     pub fn login(self, name: &str, token: &str) -> Self {

@@ -14,7 +14,7 @@ use claude_quota::{LastErrorKind, Status, Tier};
 use claude_quota_e2e::daemon::cli_in_login;
 use claude_quota_e2e::fake_api::usage_body;
 use claude_quota_e2e::wire::RawConnection;
-use claude_quota_e2e::{Daemon, DaemonBuilder, FakeApi, Fault};
+use claude_quota_e2e::{Daemon, FakeApi, Fault};
 use claude_quota_proto::{ErrorCode, Reply, RouteChoice};
 use serde_json::{Value, json};
 
@@ -22,19 +22,6 @@ const WAIT: Duration = Duration::from_secs(10);
 const WORK: &str = "sk-ant-oat01-work-account-token";
 const HOME: &str = "sk-ant-oat01-home-account-token";
 const SPARE: &str = "sk-ant-oat01-spare-account-token";
-
-/// The `[[accounts]]` tables for these logins of `builder`, in order.
-fn accounts_config(builder: &DaemonBuilder, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| {
-            format!(
-                "[[accounts]]\nname = \"{name}\"\nclaude_config_dir = \"{}\"\n",
-                builder.login_dir(name).display()
-            )
-        })
-        .collect()
-}
 
 /// A fake API serving work resting, home refused for an hour, spare in
 /// burst; and a daemon reading the three logins, work preferred.
@@ -48,7 +35,7 @@ fn three_accounts() -> (FakeApi, Daemon) {
         .login("work", WORK)
         .login("home", HOME)
         .login("spare", SPARE);
-    let config = accounts_config(&builder, &["work", "home", "spare"]);
+    let config = builder.accounts_config(&["work", "home", "spare"]);
     let daemon = builder.config(&config).start();
     (api, daemon)
 }
@@ -253,8 +240,8 @@ async fn sighup_starts_and_stops_accounts_without_a_restart() {
         .login("work", WORK)
         .login("home", HOME)
         .login("spare", SPARE);
-    let before = accounts_config(&builder, &["work", "spare"]);
-    let after = accounts_config(&builder, &["work", "home"]);
+    let before = builder.accounts_config(&["work", "spare"]);
+    let after = builder.accounts_config(&["work", "home"]);
     let daemon = builder.config(&before).start();
     let names = |s: &Status| {
         s.accounts

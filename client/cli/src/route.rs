@@ -50,7 +50,7 @@ impl From<&Route> for RouteAnswer {
             use_cloud: route.use_cloud,
             tier: route.tier,
             reason: route.reason.clone(),
-            available: route.available && route.tier.is_some(),
+            available: route.available,
             stale: route.stale,
             account: route.account.clone(),
             claude_config_dir: route.claude_config_dir.clone(),
