@@ -53,11 +53,8 @@ pub async fn work_and_spare() -> WorkAndSpare {
         .login("spare", SPARE);
     let work_dir = builder.login_dir("work").display().to_string();
     let spare_dir = builder.login_dir("spare").display().to_string();
-    let daemon = builder
-        .config(&format!(
-            "[[accounts]]\nname = \"work\"\nclaude_config_dir = {work_dir:?}\n\n[[accounts]]\nname = \"spare\"\nclaude_config_dir = {spare_dir:?}\n"
-        ))
-        .start();
+    let config = builder.accounts_config(&["work", "spare"]);
+    let daemon = builder.config(&config).start();
     daemon
         .wait_for(std::time::Duration::from_secs(10), |s| {
             let tiers: Vec<claude_quota::Tier> = s.accounts.iter().map(|a| a.tier).collect();
