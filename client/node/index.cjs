@@ -587,7 +587,7 @@ class Client {
         model: this.fallbackModel,
         reason: `${FALLBACK_REASON}: ${err.message}`,
         tier: null,
-        available: true,
+        available: false,
         use_cloud: false,
         stale: true,
         account: null,

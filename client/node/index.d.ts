@@ -91,8 +91,8 @@ export interface ModelChoice extends AnsweredFor {
   available?: boolean;
 }
 
-/** Where one task should go; `tier` is null (and `stale` true) when the
- * daemon could not be asked. `account` and `claude_config_dir` are null
+/** Where one task should go; `tier` is null (and `stale` true, `available`
+ * false) when the daemon could not be asked. `account` and `claude_config_dir` are null
  * when the answer names none (no accounts configured, the default login,
  * or no daemon to ask). */
 export interface Route {

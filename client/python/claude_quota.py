@@ -729,7 +729,8 @@ class Route:
     """Where one task should go: ``provider`` is ``"anthropic"`` or
     ``"ollama"``, ``model`` the model to call there, ``reason`` why (worth
     logging), ``tier`` the daemon's tier (``None`` when it could not be
-    asked), ``available`` whether a local model can run now, ``use_cloud``
+    asked), ``available`` whether a local model can run now (false when the
+    daemon could not be asked: no one has seen it), ``use_cloud``
     whether the task goes to the cloud and ``stale`` whether the reading
     behind the answer is stale (true when the daemon could not be asked).
     ``account`` is the account the answer is for when the daemon has
@@ -750,7 +751,7 @@ class Route:
     def fallback(cls, model: str, err: Exception) -> "Route":
         """Local, because the daemon could not be asked: never a guess at
         the cloud."""
-        return cls("ollama", model, f"{_FALLBACK_REASON}: {err}")
+        return cls("ollama", model, f"{_FALLBACK_REASON}: {err}", available=False)
 
 
 def route(

@@ -25,7 +25,8 @@ pub struct Route {
     pub reason: String,
     /// The tier behind the answer; `None` when the daemon could not be asked.
     pub tier: Option<Tier>,
-    /// False when the daemon saw Ollama down or without the model.
+    /// False when the daemon saw Ollama down or without the model, and
+    /// when the daemon could not be asked (no one has seen the model).
     pub available: bool,
     /// Whether the task goes to the cloud (`provider` is Anthropic).
     pub use_cloud: bool,
@@ -88,7 +89,7 @@ impl Route {
             model: fallback::local_model(socket),
             reason: format!("claude-quotad unavailable, staying local: {err}"),
             tier: None,
-            available: true,
+            available: false,
             use_cloud: false,
             stale: true,
             account: None,

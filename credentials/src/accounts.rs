@@ -81,6 +81,21 @@ impl Account {
     }
 }
 
+/// Whether two spellings name one login directory: the same string but
+/// for a trailing slash, or the same directory on disk. The daemon matches
+/// a push's `claude_config_dir` with it, and the CLI a Claude Code
+/// session's `CLAUDE_CONFIG_DIR`, so both read a directory alike.
+pub fn same_dir(own: &Path, asked: &str) -> bool {
+    let trim = |s: &str| s.trim_end_matches('/').to_owned();
+    if trim(&own.to_string_lossy()) == trim(asked) {
+        return true;
+    }
+    match (std::fs::canonicalize(own), std::fs::canonicalize(asked)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// The accounts to run on: the implicit `default` when `entries` is empty,
 /// else every entry checked and resolved, in order of preference (lowest
 /// `priority` first; equal priorities keep their order in the file). `~`

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use claude_quota_credentials::Account;
+use claude_quota_credentials::accounts::same_dir;
 use tokio::sync::watch;
 use tokio::task::{self, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -75,19 +76,6 @@ impl Roster {
     pub fn names(&self) -> String {
         let names: Vec<&str> = self.accounts.iter().map(|(a, _)| a.name.as_str()).collect();
         names.join(", ")
-    }
-}
-
-/// Whether two spellings name one directory: the same string but for a
-/// trailing slash, or the same directory on disk.
-fn same_dir(own: &std::path::Path, asked: &str) -> bool {
-    let trim = |s: &str| s.trim_end_matches('/').to_owned();
-    if trim(&own.to_string_lossy()) == trim(asked) {
-        return true;
-    }
-    match (std::fs::canonicalize(own), std::fs::canonicalize(asked)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }
 

@@ -139,6 +139,20 @@ impl DaemonBuilder {
         self.dir.path().join(format!("home/.claude-{name}"))
     }
 
+    /// The `[[accounts]]` tables naming the logins `names` of
+    /// [`Self::login_dir`], in that order of preference.
+    pub fn accounts_config(&self, names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|name| {
+                format!(
+                    "[[accounts]]\nname = \"{name}\"\nclaude_config_dir = \"{}\"\n",
+                    self.login_dir(name).display()
+                )
+            })
+            .collect()
+    }
+
     /// Writes the credentials file of the login [`Self::login_dir`] names,
     /// holding `token`.
     pub fn login(self, name: &str, token: &str) -> Self {
@@ -635,8 +649,25 @@ impl Drop for Daemon {
 
 /// Runs `claude-quota ARGS --socket SOCKET` to completion, feeding `stdin`.
 pub fn cli_at(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    cli_in_login(socket, args, stdin, None)
+}
+
+/// [`cli_at`] as Claude Code runs its status line and hooks in a session
+/// of the login `claude_config_dir` (its `CLAUDE_CONFIG_DIR`; `None`: the
+/// default login, the variable unset).
+pub fn cli_in_login(
+    socket: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    claude_config_dir: Option<&Path>,
+) -> Output {
     use std::io::Write;
-    let mut child = Command::new(bin("claude-quota"))
+    let mut command = Command::new(bin("claude-quota"));
+    match claude_config_dir {
+        Some(dir) => command.env("CLAUDE_CONFIG_DIR", dir),
+        None => command.env_remove("CLAUDE_CONFIG_DIR"),
+    };
+    let mut child = command
         .args(args)
         .arg("--socket")
         .arg(socket)

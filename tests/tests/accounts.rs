@@ -3,14 +3,18 @@
 //! answers each token on its own: one in burst, one resting, one refused
 //! with `429 Retry-After`. A question goes to the first account with
 //! headroom, one account's fault never touches another's answer, pushes
-//! land on the account they name, and SIGHUP adds and removes accounts.
+//! land on the account they name, the status line and the hook of a
+//! Claude Code session speak for that session's login, and SIGHUP adds
+//! and removes accounts.
 
+use std::path::Path;
 use std::time::Duration;
 
 use claude_quota::{LastErrorKind, Status, Tier};
+use claude_quota_e2e::daemon::cli_in_login;
 use claude_quota_e2e::fake_api::usage_body;
 use claude_quota_e2e::wire::RawConnection;
-use claude_quota_e2e::{Daemon, DaemonBuilder, FakeApi, Fault};
+use claude_quota_e2e::{Daemon, FakeApi, Fault};
 use claude_quota_proto::{ErrorCode, Reply, RouteChoice};
 use serde_json::{Value, json};
 
@@ -18,19 +22,6 @@ const WAIT: Duration = Duration::from_secs(10);
 const WORK: &str = "sk-ant-oat01-work-account-token";
 const HOME: &str = "sk-ant-oat01-home-account-token";
 const SPARE: &str = "sk-ant-oat01-spare-account-token";
-
-/// The `[[accounts]]` tables for these logins of `builder`, in order.
-fn accounts_config(builder: &DaemonBuilder, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| {
-            format!(
-                "[[accounts]]\nname = \"{name}\"\nclaude_config_dir = \"{}\"\n",
-                builder.login_dir(name).display()
-            )
-        })
-        .collect()
-}
 
 /// A fake API serving work resting, home refused for an hour, spare in
 /// burst; and a daemon reading the three logins, work preferred.
@@ -44,7 +35,7 @@ fn three_accounts() -> (FakeApi, Daemon) {
         .login("work", WORK)
         .login("home", HOME)
         .login("spare", SPARE);
-    let config = accounts_config(&builder, &["work", "home", "spare"]);
+    let config = builder.accounts_config(&["work", "home", "spare"]);
     let daemon = builder.config(&config).start();
     (api, daemon)
 }
@@ -171,6 +162,73 @@ async fn a_push_lands_on_the_account_it_names_or_whose_directory_it_comes_from()
     }
 }
 
+/// Claude Code's statusLine JSON with a 5-hour window at `five` percent.
+fn statusline_input(five: f64) -> Vec<u8> {
+    json!({"session_id": "s", "rate_limits": {"five_hour": {"used_percentage": five}}})
+        .to_string()
+        .into_bytes()
+}
+
+/// `claude-quota --no-color ARGS` in a Claude Code session of the login
+/// `dir`, fed `stdin`; asserts exit 0 and returns stdout.
+fn in_session(daemon: &Daemon, dir: Option<&Path>, args: &[&str], stdin: &[u8]) -> String {
+    let mut args = args.to_vec();
+    args.push("--no-color");
+    let out = cli_in_login(daemon.socket(), &args, stdin, dir);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn each_claude_code_session_speaks_for_its_own_login() {
+    let (_api, daemon) = three_accounts();
+    all_read(&daemon).await;
+    let home_dir = daemon.root().join("home/.claude-home");
+    let fives = |s: &Status| -> Vec<Option<f64>> {
+        s.accounts
+            .iter()
+            .map(|a| a.five_hour.map(|w| w.utilization))
+            .collect()
+    };
+
+    // The hook of a session on home (refused by the API: unknown) speaks
+    // of home, not of spare (burst), where a high task would go.
+    let start = json!({"session_id": "s-home", "hook_event_name": "SessionStart",
+        "source": "startup"})
+    .to_string();
+    let said = in_session(&daemon, Some(&home_dir), &["hook"], start.as_bytes());
+    assert!(said.contains("in tier UNKNOWN"), "{said}");
+
+    // The status line of that session pushes onto home and shows home.
+    let line = in_session(
+        &daemon,
+        Some(&home_dir),
+        &["statusline"],
+        &statusline_input(95.0),
+    );
+    assert!(line.starts_with("home · RESTING · 5h 95%"), "{line}");
+    let status = daemon.client().await.status().await.unwrap();
+    assert_eq!(
+        fives(&status),
+        [Some(90.0), Some(95.0), Some(10.0)],
+        "home took the push; work and spare are untouched"
+    );
+    let said = in_session(&daemon, Some(&home_dir), &["hook"], start.as_bytes());
+    assert!(said.contains("in tier RESTING"), "{said}");
+
+    // A login that is no configured account, and the default login when
+    // no account is it, push nothing and say so; the line still shows
+    // the session's own numbers.
+    for dir in [Some(Path::new("/nowhere/.claude-x")), None] {
+        let line = in_session(&daemon, dir, &["statusline"], &statusline_input(50.0));
+        assert_eq!(line, "5h 50% · login not in claude-quotad's accounts\n");
+        let said = in_session(&daemon, dir, &["hook"], start.as_bytes());
+        assert_eq!(said, "", "a stranger's hook stays silent");
+    }
+    let status = daemon.client().await.status().await.unwrap();
+    assert_eq!(fives(&status), [Some(90.0), Some(95.0), Some(10.0)]);
+}
+
 #[tokio::test]
 async fn sighup_starts_and_stops_accounts_without_a_restart() {
     let api = FakeApi::start();
@@ -182,8 +240,8 @@ async fn sighup_starts_and_stops_accounts_without_a_restart() {
         .login("work", WORK)
         .login("home", HOME)
         .login("spare", SPARE);
-    let before = accounts_config(&builder, &["work", "spare"]);
-    let after = accounts_config(&builder, &["work", "home"]);
+    let before = builder.accounts_config(&["work", "spare"]);
+    let after = builder.accounts_config(&["work", "home"]);
     let daemon = builder.config(&before).start();
     let names = |s: &Status| {
         s.accounts

@@ -1,8 +1,9 @@
 //! The CLI's account commands against the real daemon and real programs:
 //! `exec` becomes a stand-in `claude` found on PATH that records the
 //! environment it was started with (the login's `CLAUDE_CONFIG_DIR`, none
-//! for the default login, the exit code passed through, the fallback
-//! when no daemon answers); `account` and `accounts` read a daemon without
+//! for the default login, the account the `route` answer names with
+//! `--complexity`, the exit code passed through, the fallback when no
+//! daemon answers); `account` and `accounts` read a daemon without
 //! `[[accounts]]` as its one account, `default`; `accounts discover` finds
 //! two logins' hashed items in a real Secret Service (gnome-keyring in a
 //! private D-Bus session) and their files, and prints no token.
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use claude_quota::Tier;
 use claude_quota_e2e::daemon::{FAR_FUTURE_MS, bin, write_credentials};
-use claude_quota_e2e::{TOKEN, burst_daemon, secret_service};
+use claude_quota_e2e::{TOKEN, WorkAndSpare, burst_daemon, secret_service, work_and_spare};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -189,6 +190,75 @@ async fn exec_starts_the_program_on_the_chosen_login_and_passes_its_exit_code() 
     let out = place.cli(daemon.socket(), &["exec", "claude"]);
     assert_eq!(out.status.code(), Some(2), "CMD comes after --");
     assert!(!place.record().exists());
+
+    exec_complexity_takes_the_account_the_route_answer_names(&place).await;
+}
+
+/// `--complexity`: the account is the one the daemon's `route` answer
+/// names. Work (preferred) rests and spare is in burst, so a valuable
+/// task worth the cloud model goes to spare, and one whose complexity
+/// takes a local model stays on the preferred account, which
+/// `should_use_cloud` (the value alone) would not say.
+async fn exec_complexity_takes_the_account_the_route_answer_names(place: &Place) {
+    let WorkAndSpare {
+        api: _api,
+        daemon,
+        work_dir: work,
+        spare_dir: spare,
+    } = work_and_spare().await;
+    let out = place.cli(
+        daemon.socket(),
+        &["exec", "--complexity", "high", "--", "claude"],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(
+        place.recorded().0,
+        spare,
+        "the cloud model: spare has headroom"
+    );
+    let out = place.cli(
+        daemon.socket(),
+        &[
+            "exec",
+            "--value",
+            "high",
+            "--complexity",
+            "low",
+            "--",
+            "claude",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(
+        place.recorded().0,
+        work,
+        "a local model: the preferred account"
+    );
+    let out = place.cli(daemon.socket(), &["exec", "--", "claude"]);
+    assert_eq!(
+        place.recorded().0,
+        spare,
+        "by value alone: {}",
+        stderr(&out)
+    );
+    let out = place.cli(daemon.socket(), &["account", "--complexity", "low"]);
+    assert_eq!(stdout(&out), format!("work {work}\n"), "{}", stderr(&out));
+    let out = place.cli(
+        daemon.socket(),
+        &["--json", "account", "--complexity", "high"],
+    );
+    let chosen: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(chosen["account"], "spare", "{chosen}");
+
+    // No daemon: the route cannot be asked; the first by priority.
+    let gone = place.root().join("no-daemon.sock");
+    let out = place.cli(&gone, &["exec", "--complexity", "high", "--", "claude"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("running on account work (the first by priority)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]

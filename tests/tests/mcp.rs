@@ -16,7 +16,7 @@ use claude_quota_e2e::daemon::bin;
 use claude_quota_e2e::fake_ollama::Chat;
 use claude_quota_e2e::http::refused_url;
 use claude_quota_e2e::suites::{MCP_CLIENT, assert_left_nothing, repo_root, venv_python};
-use claude_quota_e2e::{Daemon, FakeApi, FakeOllama, TOKEN};
+use claude_quota_e2e::{Daemon, FakeApi, FakeOllama, TOKEN, WorkAndSpare, work_and_spare};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -234,6 +234,11 @@ async fn lists_the_three_tools_and_answers_each_from_the_real_daemon() {
         serde_json::to_value(&status.extra_usage).unwrap()
     );
     assert_eq!(report["local"]["url"], ollama.url());
+    // Without [[accounts]], one account: the default login.
+    assert_eq!(report["accounts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(report["accounts"][0]["name"], "default", "{report}");
+    assert_eq!(report["accounts"][0]["claude_config_dir"], Value::Null);
+    assert_eq!(report["accounts"][0]["tier"], "burst");
 
     let cloud = session.ok(
         "route",
@@ -243,6 +248,11 @@ async fn lists_the_three_tools_and_answers_each_from_the_real_daemon() {
     assert_eq!(cloud["model"], "claude-sonnet-4-6");
     assert_eq!(cloud["tier"], "burst");
     assert!(cloud["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(
+        (&cloud["account"], &cloud["claude_config_dir"]),
+        (&Value::Null, &Value::Null),
+        "no [[accounts]]: replies as before"
+    );
     let routine = session.ok(
         "route",
         json!({"task_value": "routine", "task_complexity": "high"}),
@@ -282,6 +292,63 @@ async fn lists_the_three_tools_and_answers_each_from_the_real_daemon() {
     );
     let answer = session.ok("ask_local", json!({"prompt": "hi", "complexity": "high"}));
     assert_eq!(answer["model"], "qwen3:8b", "{answer}");
+    session.close();
+}
+
+#[tokio::test]
+async fn quota_status_lists_every_account_and_route_names_the_one_a_task_goes_to() {
+    if !MCP_CLIENT.ready() {
+        return;
+    }
+    let WorkAndSpare {
+        api: _api,
+        daemon,
+        work_dir,
+        spare_dir,
+    } = work_and_spare().await;
+    let mut session = Session::start(daemon.socket());
+
+    let report = session.ok("quota_status", json!({}));
+    let accounts = report["accounts"].as_array().expect("accounts");
+    let listed: Vec<(&str, &str, f64)> = accounts
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["tier"].as_str().unwrap(),
+                a["five_hour"]["utilization"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [("work", "resting", 90.0), ("spare", "burst", 10.0)],
+        "{report}"
+    );
+    assert_eq!(accounts[0]["claude_config_dir"], json!(work_dir));
+    assert_eq!(accounts[1]["seven_day"]["utilization"], 20.0);
+    assert_eq!(accounts[1]["stale"], false);
+    assert_eq!(
+        report["tier"], "burst",
+        "the top level is where a high task goes"
+    );
+
+    let cloud = session.ok(
+        "route",
+        json!({"task_value": "high", "task_complexity": "high"}),
+    );
+    assert_eq!(cloud["provider"], "anthropic", "{cloud}");
+    assert_eq!(cloud["account"], "spare", "{cloud}");
+    assert_eq!(cloud["claude_config_dir"], json!(spare_dir));
+    let local = session.ok(
+        "route",
+        json!({"task_value": "routine", "task_complexity": "low"}),
+    );
+    assert_eq!(
+        (&local["provider"], &local["account"]),
+        (&json!("ollama"), &json!("work")),
+        "a task that stays local: the preferred account answers"
+    );
     session.close();
 }
 

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use claude_quota::{LastErrorKind, Tier};
+use claude_quota_e2e::fake_api::usage_body;
 use claude_quota_e2e::scrape::{self, metrics_addr, metrics_daemon};
 use claude_quota_e2e::{Daemon, FakeApi, Fault, TOKEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,7 +49,7 @@ async fn get_metrics_shows_the_windows_tier_calls_and_faults_by_kind() {
     let burst = r#"claude_quota_tier{account="default",tier="burst"}"#;
     assert_eq!(sample(text, burst), Some(1.0), "{text}");
     assert!(
-        sample(text, "claude_quota_api_calls_total") >= Some(1.0),
+        sample(text, r#"claude_quota_api_calls_total{account="default"}"#) >= Some(1.0),
         "{text}"
     );
 
@@ -57,10 +58,50 @@ async fn get_metrics_shows_the_windows_tier_calls_and_faults_by_kind() {
         .wait_for_error(WAIT, LastErrorKind::BadResponse)
         .await;
     let text = scrape::get(addr, "/metrics").await.body;
-    let faults = r#"claude_quota_errors_total{kind="bad_response"}"#;
+    let faults = r#"claude_quota_errors_total{account="default",kind="bad_response"}"#;
     assert!(sample(&text, faults) >= Some(1.0), "{text}");
-    let none = r#"claude_quota_errors_total{kind="unauthorized"}"#;
+    let none = r#"claude_quota_errors_total{account="default",kind="unauthorized"}"#;
     assert_eq!(sample(&text, none), Some(0.0), "{text}");
+}
+
+/// Each configured account has its own samples: one account's faults and
+/// calls are never another's.
+#[tokio::test]
+async fn every_account_has_its_own_windows_calls_and_faults() {
+    const WORK: &str = "sk-ant-oat01-work-account-token";
+    const HOME: &str = "sk-ant-oat01-home-account-token";
+    let api = FakeApi::start();
+    api.serve_account(WORK, usage_body(90.0, Some(20.0)));
+    api.fail_account(HOME, Fault::Body("<html>busy</html>".into()));
+    let builder = Daemon::builder()
+        .api(&api.url(), 0.2)
+        .login("work", WORK)
+        .login("home", HOME);
+    let config = builder.accounts_config(&["work", "home"]);
+    let daemon = builder.config(&config).start();
+    daemon
+        .wait_for(WAIT, |s| {
+            let [work, home] = s.accounts.as_slice() else {
+                return false;
+            };
+            work.tier == Tier::Resting
+                && home.last_error.as_ref().map(|e| e.kind) == Some(LastErrorKind::BadResponse)
+        })
+        .await;
+    let text = daemon.client().await.metrics().await.expect("metrics");
+    let work_5h = r#"claude_quota_utilization_percent{account="work",window="five_hour"}"#;
+    assert_eq!(sample(&text, work_5h), Some(90.0), "{text}");
+    let home_5h = r#"claude_quota_utilization_percent{account="home",window="five_hour"}"#;
+    assert_eq!(sample(&text, home_5h), None, "{text}");
+    let fault = |account: &str| {
+        let series =
+            format!(r#"claude_quota_errors_total{{account="{account}",kind="bad_response"}}"#);
+        sample(&text, &series)
+    };
+    assert_eq!(fault("work"), Some(0.0), "{text}");
+    assert!(fault("home") >= Some(1.0), "{text}");
+    let calls = r#"claude_quota_api_calls_total{account="work"}"#;
+    assert!(sample(&text, calls) >= Some(1.0), "{text}");
 }
 
 #[tokio::test]

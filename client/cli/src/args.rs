@@ -54,14 +54,16 @@ pub enum Command {
     /// (exit 0 = cloud, 1 = local, 3 = daemon unreachable, the local answer still printed)
     Route(RouteArgs),
     /// Claude Code's statusLine command: push the rate limits from stdin to
-    /// the daemon and print one short line (always exits 0)
+    /// the daemon, onto the account of this session's CLAUDE_CONFIG_DIR, and
+    /// print one short line (always exits 0)
     Statusline {
         /// Text to print before the line, e.g. the output of another statusline script
         #[arg(long, value_name = "TEXT")]
         prefix: Option<String>,
     },
     /// Claude Code's hook command (PreToolUse on Agent/Task, SessionStart,
-    /// UserPromptSubmit): reads the event on stdin; prints nothing and exits
+    /// UserPromptSubmit): reads the event on stdin and answers by the tier of
+    /// this session's account (its CLAUDE_CONFIG_DIR); prints nothing and exits
     /// 0 on any failure. Its answer is always Claude Code's JSON: --json and
     /// --no-color change nothing (refusing them would fail the hook)
     Hook,
@@ -209,6 +211,11 @@ pub struct AccountArgs {
     /// tier lets such a task use the cloud
     #[arg(long, value_parser = task_value(), default_value = "high")]
     pub value: TaskValue,
+    /// How hard the task is: the account is the one the daemon's `route`
+    /// answer for this value and complexity names [default: ask by value
+    /// alone, as `should_use_cloud`]
+    #[arg(long, value_parser = task_complexity())]
+    pub complexity: Option<TaskComplexity>,
 }
 
 /// Options of `exec`.

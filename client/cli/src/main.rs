@@ -13,6 +13,7 @@ mod doctor;
 mod guidance;
 mod history;
 mod hook;
+mod login;
 mod mcp;
 mod pace;
 mod raw_json;

@@ -34,6 +34,12 @@ pub struct RouteAnswer {
     /// Whether the reading behind the answer is stale (true when the
     /// daemon could not be asked).
     pub stale: bool,
+    /// The account the answer is for, when the daemon has `[[accounts]]`
+    /// (null without them, and when it could not be asked).
+    pub account: Option<String>,
+    /// That account's `CLAUDE_CONFIG_DIR`, to start Claude Code on it
+    /// (`claude-quota exec`); null for the default login.
+    pub claude_config_dir: Option<String>,
 }
 
 impl From<&Route> for RouteAnswer {
@@ -44,8 +50,10 @@ impl From<&Route> for RouteAnswer {
             use_cloud: route.use_cloud,
             tier: route.tier,
             reason: route.reason.clone(),
-            available: route.available && route.tier.is_some(),
+            available: route.available,
             stale: route.stale,
+            account: route.account.clone(),
+            claude_config_dir: route.claude_config_dir.clone(),
         }
     }
 }

@@ -2,9 +2,15 @@
 //!
 //! Claude Code hands the command a JSON object on stdin; for subscribers it
 //! carries `rate_limits` with the very numbers the usage endpoint would
-//! give. Pushing them to the daemon spares the rate-limited endpoint. The
-//! command must never break the status line: whatever happens it prints
-//! one line and exits 0, quickly.
+//! give. Pushing them to the daemon spares the rate-limited endpoint.
+//!
+//! Each Claude Code session speaks for its own login: the push names the
+//! account whose directory is the session's `CLAUDE_CONFIG_DIR` (unset:
+//! the default login), and the line shows that account, named when the
+//! daemon has several. A login that is no configured account pushes
+//! nothing (its numbers belong to no account the daemon reads) and shows
+//! what stdin gave. The command must never break the status line:
+//! whatever happens it prints one line and exits 0, quickly.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +19,7 @@ use chrono::{DateTime, Utc};
 use claude_quota::{Client, Status, Window};
 use serde_json::Value;
 
+use crate::login::{self, Session};
 use crate::style::{Palette, countdown};
 
 /// The most the command waits on the daemon before printing what stdin
@@ -32,37 +39,73 @@ pub struct Pushed {
     pub seven_day: Option<Window>,
 }
 
-/// Reads stdin (none when it is a terminal), pushes what it holds, and
-/// returns the line to print.
+/// What the daemon said to this session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    /// Nothing: it is not there, or failed.
+    Down,
+    /// The session's login is no configured account.
+    Stranger,
+    /// The session's account, as its status describes it.
+    Own(Box<Session>),
+}
+
+/// Reads stdin (none when it is a terminal), pushes what it holds for the
+/// login of this process's `CLAUDE_CONFIG_DIR`, and returns the line to
+/// print.
 pub async fn run(socket: &Path, prefix: Option<&str>, palette: Palette) -> String {
     let pushed = parse(&crate::stdin::read_bounded(MAX_INPUT));
     let read_at = Utc::now();
-    let status = tokio::time::timeout(DAEMON_WAIT, exchange(socket, pushed, read_at))
-        .await
-        .ok()
-        .flatten();
-    let line = render(pushed, status.as_ref(), palette, Utc::now());
+    let dir = login::config_dir();
+    let seen = tokio::time::timeout(
+        DAEMON_WAIT,
+        exchange(socket, pushed, read_at, dir.as_deref()),
+    )
+    .await
+    .unwrap_or(Seen::Down);
+    let line = render(pushed, &seen, palette, Utc::now());
     match prefix {
         Some(prefix) => format!("{prefix}{line}"),
         None => line,
     }
 }
 
-/// Pushes the windows (Claude Code hands over only the 7-day one when no
-/// session window is open) and fetches the status; `None` when the daemon
-/// is not there or fails.
-async fn exchange(socket: &Path, pushed: Pushed, read_at: DateTime<Utc>) -> Option<Status> {
-    let mut client = Client::connect_to(socket)
-        .await
-        .ok()?
-        .with_timeout(DAEMON_WAIT);
-    if pushed.five_hour.is_some() || pushed.seven_day.is_some() {
-        // A refused push (nonsense numbers) still leaves a status to show.
-        let _ = client
-            .ingest(pushed.five_hour, pushed.seven_day, read_at)
-            .await;
+/// Finds the session's account (`dir` is its login), pushes the windows
+/// to it (Claude Code hands over only the 7-day one when no session
+/// window is open) and fetches its status after.
+async fn exchange(
+    socket: &Path,
+    pushed: Pushed,
+    read_at: DateTime<Utc>,
+    dir: Option<&Path>,
+) -> Seen {
+    let Ok(client) = Client::connect_to(socket).await else {
+        return Seen::Down;
+    };
+    let mut client = client.with_timeout(DAEMON_WAIT);
+    let Ok(status) = client.status().await else {
+        return Seen::Down;
+    };
+    let Some(session) = login::session(status, dir) else {
+        return Seen::Stranger;
+    };
+    if pushed.five_hour.is_none() && pushed.seven_day.is_none() {
+        return Seen::Own(Box::new(session));
     }
-    client.status().await.ok()
+    client.set_account(session.account.clone());
+    // A refused push (nonsense numbers) still leaves a status to show.
+    let taken = client
+        .ingest(pushed.five_hour, pushed.seven_day, read_at)
+        .await
+        .is_ok();
+    let after = match taken {
+        true => client.status().await.ok(),
+        false => None,
+    };
+    let session = after
+        .and_then(|status| login::session(status, dir))
+        .unwrap_or(session);
+    Seen::Own(Box::new(session))
 }
 
 /// Extracts the windows, tolerating any other shape: a field of the wrong
@@ -86,14 +129,40 @@ fn window(value: &Value) -> Option<Window> {
     Some(Window::new(utilization, resets_at))
 }
 
-/// One short line: the tier from the daemon when it answered, else just
-/// the numbers stdin gave.
-pub fn render(
+/// One short line: the session's account (named when the daemon has
+/// several) and its tier when the daemon answered, else just the numbers
+/// stdin gave.
+pub fn render(pushed: Pushed, seen: &Seen, palette: Palette, now: DateTime<Utc>) -> String {
+    let mut parts = Vec::new();
+    let status = match seen {
+        Seen::Own(session) => {
+            if let (true, Some(name)) = (session.several, &session.account) {
+                parts.push(name.clone());
+            }
+            Some(&session.status)
+        }
+        Seen::Down | Seen::Stranger => None,
+    };
+    parts.extend(line(pushed, status, palette, now));
+    match seen {
+        Seen::Down => parts.push("claude-quotad down".into()),
+        Seen::Stranger => parts.push("login not in claude-quotad's accounts".into()),
+        Seen::Own(_) => {}
+    }
+    if parts.is_empty() {
+        parts.push("no usage data".into());
+    }
+    parts.join(" · ")
+}
+
+/// The parts of the line for `status` (tier, windows, reset, the
+/// forecast's next mark), or for the numbers stdin gave without one.
+pub fn line(
     pushed: Pushed,
     status: Option<&Status>,
     palette: Palette,
     now: DateTime<Utc>,
-) -> String {
+) -> Vec<String> {
     let (five, seven) = match status {
         Some(s) if s.five_hour.is_some() => (s.five_hour, s.seven_day),
         _ => (pushed.five_hour, pushed.seven_day),
@@ -114,13 +183,7 @@ pub fn render(
     if let Some((mark, at)) = status.and_then(|s| next_mark(s, now)) {
         parts.push(format!("{mark} in {}", countdown(at, now)));
     }
-    if status.is_none() {
-        parts.push("claude-quotad down".into());
-    }
-    if parts.is_empty() {
-        parts.push("no usage data".into());
-    }
-    parts.join(" · ")
+    parts
 }
 
 /// The forecast's next mark (RESTING, 100 %) when it falls before the
@@ -167,11 +230,11 @@ mod tests {
         let now = DateTime::from_timestamp(1738425600 - 2 * 3600 - 13 * 60, 0).unwrap();
         let pushed = parse(br#"{"rate_limits":{"five_hour":{"used_percentage":23.5,"resets_at":1738425600},"seven_day":{"used_percentage":41.2}}}"#);
         assert_eq!(
-            render(pushed, None, Palette::plain(), now),
+            render(pushed, &Seen::Down, Palette::plain(), now),
             "5h 24% · 7d 41% · resets in 2h 13m · claude-quotad down"
         );
         assert_eq!(
-            render(Pushed::default(), None, Palette::plain(), now),
+            render(Pushed::default(), &Seen::Down, Palette::plain(), now),
             "claude-quotad down"
         );
     }
@@ -180,16 +243,43 @@ mod tests {
     fn the_forecast_shows_when_it_comes_before_the_reset() {
         let mut status = crate::history::fixture::status();
         let now = crate::history::fixture::now();
+        let own = |status: &Status| {
+            Seen::Own(Box::new(Session {
+                account: None,
+                several: false,
+                status: status.clone(),
+            }))
+        };
         assert_eq!(
-            render(Pushed::default(), Some(&status), Palette::plain(), now),
+            render(Pushed::default(), &own(&status), Palette::plain(), now),
             "BURST · 5h 25% · 7d 48% · resets in 4h 0m · RESTING in 2h 45m"
         );
         // A window that resets first says nothing of the pace.
         let soon = now + chrono::TimeDelta::hours(1);
         status.five_hour = Some(Window::new(25.0, Some(soon)));
         assert_eq!(
-            render(Pushed::default(), Some(&status), Palette::plain(), now),
+            render(Pushed::default(), &own(&status), Palette::plain(), now),
             "BURST · 5h 25% · 7d 48% · resets in 1h 0m"
+        );
+    }
+
+    #[test]
+    fn a_session_names_its_account_among_several_and_a_stranger_says_so() {
+        let now = crate::history::fixture::now();
+        let status = crate::history::fixture::status();
+        let work = Seen::Own(Box::new(Session {
+            account: Some("work".into()),
+            several: true,
+            status,
+        }));
+        assert_eq!(
+            render(Pushed::default(), &work, Palette::plain(), now),
+            "work · BURST · 5h 25% · 7d 48% · resets in 4h 0m · RESTING in 2h 45m"
+        );
+        let pushed = parse(br#"{"rate_limits":{"five_hour":{"used_percentage":23.5}}}"#);
+        assert_eq!(
+            render(pushed, &Seen::Stranger, Palette::plain(), now),
+            "5h 24% · login not in claude-quotad's accounts"
         );
     }
 }

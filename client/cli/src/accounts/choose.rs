@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
-use claude_quota::{Client, Status, TaskValue};
+use claude_quota::{Client, Status, TaskComplexity, TaskValue};
 use claude_quota_credentials::Account;
 use serde::Serialize;
 
+use crate::args::AccountArgs;
 use crate::check_config;
 
 /// What the task is, and the account asked for, if one is.
@@ -16,8 +17,22 @@ use crate::check_config;
 pub struct Ask<'a> {
     /// How much the task is worth.
     pub value: TaskValue,
+    /// How hard it is, when said: the account is then the one the
+    /// daemon's `route` answer names.
+    pub complexity: Option<TaskComplexity>,
     /// The account to run on whatever its headroom.
     pub account: Option<&'a str>,
+}
+
+impl<'a> Ask<'a> {
+    /// The task `args` describe, on `account` if one is asked for.
+    pub fn new(args: &AccountArgs, account: Option<&'a str>) -> Self {
+        Ask {
+            value: args.value,
+            complexity: args.complexity,
+            account,
+        }
+    }
 }
 
 /// The account chosen: what `account` prints and `exec` runs on.
@@ -76,7 +91,7 @@ impl Answer {
 pub async fn choose(socket: &Path, ask: &Ask<'_>) -> anyhow::Result<Answer> {
     match from_daemon(socket, ask).await {
         Ok(chosen) => Ok(Answer::Daemon(chosen)),
-        Err(err) if err.is_unreachable() => {
+        Err(err) if err.falls_back() => {
             let why = err.to_string();
             let chosen = configured(ask.account).await?;
             Ok(Answer::Fallback { chosen, why })
@@ -94,11 +109,24 @@ async fn from_daemon(socket: &Path, ask: &Ask<'_>) -> Result<Chosen, ChooseError
         let status = client.status().await?;
         return named(&listed(&status), name).map_err(ChooseError::Unknown);
     }
-    let decision = client.decide(ask.value).await?;
-    Ok(match decision.account {
+    let (account, claude_config_dir) = match ask.complexity {
+        None => {
+            let decision = client.decide(ask.value).await?;
+            (decision.account, decision.claude_config_dir)
+        }
+        Some(complexity) => {
+            let route = client.route(ask.value, complexity).await;
+            if route.tier.is_none() {
+                // `route` never fails: no tier is its word for no answer.
+                return Err(ChooseError::NoRoute(route.reason));
+            }
+            (route.account, route.claude_config_dir)
+        }
+    };
+    Ok(match account {
         Some(account) => Chosen {
             account,
-            claude_config_dir: decision.claude_config_dir,
+            claude_config_dir,
         },
         None => Chosen::default_login(),
     })
@@ -165,11 +193,20 @@ enum ChooseError {
     /// The account asked for is not configured.
     #[error("{0}")]
     Unknown(String),
+    /// `route` gave no daemon answer, for this reason.
+    #[error("{0}")]
+    NoRoute(String),
 }
 
 impl ChooseError {
-    fn is_unreachable(&self) -> bool {
-        matches!(self, ChooseError::Daemon(err) if err.is_unreachable())
+    /// Whether the daemon could not be asked, so the configured fallback
+    /// stands in for its answer.
+    fn falls_back(&self) -> bool {
+        match self {
+            ChooseError::Daemon(err) => err.is_unreachable(),
+            ChooseError::NoRoute(_) => true,
+            ChooseError::Unknown(_) => false,
+        }
     }
 }
 

@@ -15,9 +15,7 @@ use claude_quota_credentials::env::VAR as ENV_TOKEN;
 
 use super::choose::{Answer, Ask, Chosen, choose};
 use crate::args::ExecArgs;
-
-/// The variable that points Claude Code at a login.
-const CONFIG_DIR_VAR: &str = "CLAUDE_CONFIG_DIR";
+use crate::login;
 
 /// What a shell answers when the program cannot be found.
 const EXIT_NOT_FOUND: u8 = 127;
@@ -29,10 +27,7 @@ const EXIT_CANNOT_RUN: u8 = 126;
 /// be started (exit 127 when it does not exist, 126 otherwise, as a shell
 /// says), or when no account could be chosen.
 pub async fn run(socket: &Path, args: &ExecArgs) -> anyhow::Result<ExitCode> {
-    let ask = Ask {
-        value: args.task.value,
-        account: args.account.as_deref(),
-    };
+    let ask = Ask::new(&args.task, args.account.as_deref());
     let answer = choose(socket, &ask).await?;
     if let Answer::Fallback { chosen, why } = &answer {
         let which = if args.account.is_some() {
@@ -66,8 +61,8 @@ fn command(argv: &[OsString], chosen: &Chosen) -> Command {
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]);
     match &chosen.claude_config_dir {
-        Some(dir) => command.env(CONFIG_DIR_VAR, dir),
-        None => command.env_remove(CONFIG_DIR_VAR),
+        Some(dir) => command.env(login::VAR, dir),
+        None => command.env_remove(login::VAR),
     };
     if chosen.account != DEFAULT_NAME {
         command.env_remove(ENV_TOKEN);

@@ -13,10 +13,7 @@ use crate::args::AccountArgs;
 /// Prints the chosen account; when the daemon could not be asked, the
 /// first account by priority, why on stderr, and exit 3.
 pub async fn run(socket: &Path, json: bool, args: &AccountArgs) -> anyhow::Result<ExitCode> {
-    let ask = Ask {
-        value: args.value,
-        account: None,
-    };
+    let ask = Ask::new(args, None);
     let answer = choose(socket, &ask).await?;
     let mut out = std::io::stdout().lock();
     if json {

@@ -1,12 +1,16 @@
 //! The hook's one exchange with the daemon: `hello` (for the subagent
 //! models of `[claude_code]`) and `status`, pipelined on one connection,
-//! all within a deadline far below Claude Code's hook timeout. Whatever
-//! goes wrong, the answer is `None` and the hook stays silent.
+//! all within a deadline far below Claude Code's hook timeout. The status
+//! is the session's own account's (its login is the hook's
+//! `CLAUDE_CONFIG_DIR`). Whatever goes wrong, and when the login is no
+//! configured account, the answer is `None` and the hook stays silent.
 
 use std::path::Path;
 use std::time::Duration;
 
 use claude_quota::{Client, Status, SubagentModels};
+
+use crate::login;
 
 /// The most the whole exchange may take, connecting included: the daemon
 /// answers from memory in microseconds, and a hook that makes Claude Code
@@ -19,13 +23,15 @@ pub struct Answer {
     /// The subagent model per tier; the defaults when an older daemon does
     /// not say.
     pub models: SubagentModels,
-    /// Its status.
+    /// Its status, as the session's own account sees it
+    /// ([`login::session`]).
     pub status: Status,
 }
 
 /// Asks the daemon on `socket` (only one of this user: the client checks
-/// the peer), within [`DEADLINE`].
-pub async fn ask(socket: &Path) -> Option<Answer> {
+/// the peer), within [`DEADLINE`], for the session of the login `dir`
+/// (`None`: the default login).
+pub async fn ask(socket: &Path, dir: Option<&Path>) -> Option<Answer> {
     let mut client = Client::new(socket).with_timeout(DEADLINE);
     let exchange = async {
         let hello = client
@@ -35,7 +41,7 @@ pub async fn ask(socket: &Path) -> Option<Answer> {
         let status = client.status().await.ok()?;
         Some(Answer {
             models: hello.claude_code.unwrap_or_default(),
-            status,
+            status: login::session(status, dir)?.status,
         })
     };
     tokio::time::timeout(DEADLINE, exchange)
@@ -82,7 +88,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("d.sock");
         let server = tokio::spawn(older_daemon(UnixListener::bind(&socket).unwrap()));
-        let answer = ask(&socket).await.expect("an answer");
+        let answer = ask(&socket, None).await.expect("an answer");
         server.await.unwrap();
         assert_eq!(answer.models, SubagentModels::default());
         assert_eq!(

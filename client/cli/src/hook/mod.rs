@@ -9,6 +9,10 @@
 //!   changed since that session's last one, and once when it came back to
 //!   `burst`, so the agent stops keeping subagents small).
 //!
+//! The hook answers for its session's own login: the account whose
+//! directory is its `CLAUDE_CONFIG_DIR` (unset: the default login), and
+//! says nothing for a login that is no configured account.
+//!
 //! A hook must never break the user's session, nor grant anything: every
 //! failure prints nothing and exits 0, quickly, and no answer ever carries a
 //! permission decision.
@@ -59,10 +63,11 @@ struct Specific<'a> {
 /// calls for it, and prints the answer, if any.
 pub async fn run(socket: &Path) {
     let event = Event::parse(&crate::stdin::read_bounded(MAX_INPUT));
+    let dir = crate::login::config_dir();
     let printed = match event {
         Event::Other => return,
         Event::Subagent(mut input) => {
-            let Some(answer) = daemon::ask(socket).await else {
+            let Some(answer) = daemon::ask(socket, dir.as_deref()).await else {
                 return;
             };
             let target = answer.models.for_tier(answer.status.tier);
@@ -78,7 +83,7 @@ pub async fn run(socket: &Path) {
             })
         }
         Event::Context { kind, session } => {
-            let Some(answer) = daemon::ask(socket).await else {
+            let Some(answer) = daemon::ask(socket, dir.as_deref()).await else {
                 return;
             };
             let tier = answer.status.tier;

@@ -51,6 +51,27 @@ pub struct QuotaReport {
     pub models: Vec<ModelNow>,
     /// The local Ollama server as the daemon last saw it.
     pub local: Option<LocalInfo>,
+    /// Every Claude account (login) the daemon reads, in order of
+    /// preference; the fields above are the one a high-value task goes to
+    /// now. One account, `default`, when none is configured.
+    pub accounts: Vec<AccountReport>,
+}
+
+/// One Claude account as an agent reads it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AccountReport {
+    /// Its name in the daemon's `[[accounts]]` (`default` without them).
+    pub name: String,
+    /// Its `CLAUDE_CONFIG_DIR`; null for Claude Code's default login.
+    pub claude_config_dir: Option<String>,
+    /// Its tier, as `tier` above.
+    pub tier: Tier,
+    /// Its rolling 5-hour window.
+    pub five_hour: Option<WindowReport>,
+    /// Its rolling 7-day window of all models.
+    pub seven_day: Option<WindowReport>,
+    /// Whether its last reading is too old to trust.
+    pub stale: bool,
 }
 
 /// A usage window.
@@ -135,6 +156,18 @@ impl QuotaReport {
                 })
                 .collect(),
             local: status.local.clone(),
+            accounts: status
+                .accounts
+                .iter()
+                .map(|account| AccountReport {
+                    name: account.name.clone(),
+                    claude_config_dir: account.claude_config_dir.clone(),
+                    tier: account.tier,
+                    five_hour: account.five_hour.map(window),
+                    seven_day: account.seven_day.map(window),
+                    stale: account.stale,
+                })
+                .collect(),
         }
     }
 }
@@ -142,7 +175,7 @@ impl QuotaReport {
 /// The status line's text (`BURST · 5h 23% · 7d 41% · resets in 2h 13m`),
 /// whether the reading is stale, and the advice that follows.
 fn summary(status: &Status, cloud_for: &[TaskValue], now: DateTime<Utc>) -> String {
-    let line = statusline::render(Pushed::default(), Some(status), Palette::plain(), now);
+    let line = statusline::line(Pushed::default(), Some(status), Palette::plain(), now).join(" · ");
     let stale = if status.stale && status.as_of.is_some() {
         " · reading stale"
     } else {

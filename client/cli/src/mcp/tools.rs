@@ -133,7 +133,9 @@ impl QuotaTools {
 (burst: the cloud is open for valuable work; active or resting: the quota is tight and work \
 stays local; unknown: no fresh reading, work stays local), the 5-hour and 7-day windows with \
 their resets, the per-model weekly caps, extra usage, whether the reading is stale, where each \
-kind of task goes now, and a one-line summary. Call it before a large piece of work or before \
+kind of task goes now, and a one-line summary; with several Claude accounts, accounts lists \
+each one (name, directory, tier, windows, stale) and the rest is the one a high-value task \
+goes to now. Call it before a large piece of work or before \
 spawning subagents. When the quota is tight, delegate routine work with ask_local.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
@@ -149,7 +151,8 @@ spawning subagents. When the quota is tight, delegate routine work with ask_loca
 the subscription; ollama = the local model, free), model and the reason. Ask before spawning \
 a subagent or starting a costly task. task_value is how much the result matters (critical, \
 high, medium, low, routine: routine never goes to the cloud), task_complexity how hard it is \
-(high, medium, low). When the daemon cannot be asked the answer is local and tier is null.",
+(high, medium, low). With several Claude accounts, account and claude_config_dir name the \
+one the task goes to. When the daemon cannot be asked the answer is local and tier is null.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn route(&self, Parameters(args): Parameters<RouteArgs>) -> Json<RouteAnswer> {

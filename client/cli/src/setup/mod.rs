@@ -69,8 +69,8 @@ impl ClaudePaths {
     /// The paths for this user, from `CLAUDE_CONFIG_DIR` (when set and not
     /// empty, as Claude Code reads it) and `HOME`.
     pub fn from_env() -> anyhow::Result<ClaudePaths> {
-        if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-            let dir = std::path::absolute(PathBuf::from(dir))?;
+        if let Some(dir) = crate::login::config_dir() {
+            let dir = std::path::absolute(dir)?;
             return Ok(ClaudePaths {
                 settings: dir.join("settings.json"),
                 state: dir.join(".claude.json"),
