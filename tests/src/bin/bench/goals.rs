@@ -1,7 +1,7 @@
 //! The targets of issues 7, 25 and 26, each a test of one figure (and
 //! redis's, where the target is relative to it).
 
-use crate::report::{Figure, Report};
+use crate::report::{Figure, Report, figure};
 
 /// Figures a target is judged on; `measure` names its figures with these.
 pub const RTT_P50: &str = "RTT p50, one connection";
@@ -90,11 +90,14 @@ pub fn judge(report: &mut Report, ours: &[Figure], redis: Option<&[Figure]>) {
             continue;
         };
         let theirs = redis.and_then(|redis| find(redis, goal.metric));
-        let redis_shown = theirs.map_or("–".into(), |t| format!("{:.1} {}", t.value, t.unit));
+        let redis_shown =
+            theirs.map_or("–".into(), |t| format!("{} {}", figure(t.value), t.unit));
         report.target(
             format!(
-                "{} ({:.1} {}; redis {redis_shown})",
-                goal.what, our.value, our.unit
+                "{} ({} {}; redis {redis_shown})",
+                goal.what,
+                figure(our.value),
+                our.unit
             ),
             (goal.met)(our.value, theirs.map(|t| t.value)),
         );
