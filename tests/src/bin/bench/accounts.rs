@@ -106,16 +106,14 @@ async fn one_account(poll_interval: f64) -> Side {
 async fn ten_accounts(poll_interval: f64) -> Side {
     let api = FakeApi::start();
     let mut builder = Daemon::builder().api(&api.url(), poll_interval);
-    let mut config = String::new();
-    for n in 0..ACCOUNTS {
-        let (name, token) = (format!("a{n}"), format!("sk-ant-oat01-bench-account-{n}"));
+    let names: Vec<String> = (0..ACCOUNTS).map(|n| format!("a{n}")).collect();
+    for (n, name) in names.iter().enumerate() {
+        let token = format!("sk-ant-oat01-bench-account-{n}");
         api.serve_account(&token, usage_body(FIVE_HOUR, Some(10.0)));
-        builder = builder.login(&name, &token);
-        config.push_str(&format!(
-            "[[accounts]]\nname = \"{name}\"\nclaude_config_dir = \"{}\"\n",
-            builder.login_dir(&name).display()
-        ));
+        builder = builder.login(name, &token);
     }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let config = builder.accounts_config(&names);
     let daemon = builder.config(&config).start();
     daemon
         .wait_for(Duration::from_secs(20), |s| {
