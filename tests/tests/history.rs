@@ -311,28 +311,12 @@ async fn a_forecast_of_100_percent_before_the_reset_is_told_once() {
     }
     let recorded = || fs::read_to_string(&record).unwrap_or_default();
     let deadline = Instant::now() + WAIT;
-    while !recorded().contains("forecast") {
-        assert!(
-            Instant::now() < deadline,
-            "{}\n{}",
-            recorded(),
-            daemon.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    told(&record, "forecast", deadline, &daemon).await;
     // Another reading of the same window, then one that moves the tier:
     // once the tier's notice is in, the forecast's has not come again.
     push(&mut client, 61.0, resets_at, Utc::now()).await;
     push(&mut client, 85.0, resets_at, Utc::now()).await;
-    while !recorded().contains("tier") {
-        assert!(
-            Instant::now() < deadline,
-            "{}\n{}",
-            recorded(),
-            daemon.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    told(&record, "tier", deadline, &daemon).await;
     let forecasts: Vec<String> = recorded()
         .lines()
         .filter(|line| line.starts_with("forecast"))
@@ -354,4 +338,19 @@ async fn a_forecast_of_100_percent_before_the_reset_is_told_once() {
         "{}",
         forecasts[0]
     );
+}
+
+/// Waits until the notifier's `record` holds a notice of `kind`; panics
+/// with the record and the daemon's log at `deadline`.
+async fn told(record: &Path, kind: &str, deadline: Instant, daemon: &Daemon) {
+    let recorded = || fs::read_to_string(record).unwrap_or_default();
+    while !recorded().contains(kind) {
+        assert!(
+            Instant::now() < deadline,
+            "{}\n{}",
+            recorded(),
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
