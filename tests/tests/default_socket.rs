@@ -7,7 +7,8 @@
 //!
 //! `/run/user` is the machine's, so the test runs in a private mount
 //! namespace (`unshare`, as root or in a user namespace) with a tmpfs over
-//! `/run/user` and `/tmp`: nothing outside it is touched.
+//! `/run/user` and `/tmp`: nothing outside it is touched. A checkout under
+//! `/tmp` stays visible at its place through a bind mount.
 
 #![cfg(target_os = "linux")]
 
@@ -27,7 +28,21 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// the small environment, and prints one `CASE CLIENT ANSWER` line each.
 const SCRIPT: &str = r#"
 set -u
-mount -t tmpfs tmpfs /run/user && mount -t tmpfs tmpfs /tmp || exit 90
+mount -t tmpfs tmpfs /run/user || exit 90
+# The checkout and the binaries may live under /tmp (a CI clone): keep
+# them where they are across the tmpfs, through a bind mount parked in the
+# private /run/user meanwhile.
+n=0
+for keep in "$REPO" "$BIN_DIR"; do
+  case "$keep" in /tmp/*) mkdir "/run/user/.keep$n" && mount --bind "$keep" "/run/user/.keep$n" || exit 90;; esac
+  n=$((n+1))
+done
+mount -t tmpfs tmpfs /tmp || exit 90
+n=0
+for keep in "$REPO" "$BIN_DIR"; do
+  case "$keep" in /tmp/*) mkdir -p "$keep" && mount --bind "/run/user/.keep$n" "$keep" || exit 90;; esac
+  n=$((n+1))
+done
 uid=$(id -u)
 small() { env -i HOME="$HOME" LOGNAME=u PATH="$PATH" SHELL=/bin/sh TERM=dumb USER=u "$@"; }
 # The daemon's own command, so that $! is the daemon itself.
@@ -101,7 +116,7 @@ fn without_xdg_runtime_dir_the_daemon_and_every_client_meet_on_one_socket() {
     if !ready() {
         return;
     }
-    // Not under /tmp, which the namespace covers with a tmpfs of its own.
+    // Beside the binaries, which the script keeps visible over its /tmp.
     let home = tempfile::Builder::new()
         .prefix("cq-default-socket-")
         .tempdir_in(bin_dir())
@@ -113,6 +128,7 @@ fn without_xdg_runtime_dir_the_daemon_and_every_client_meet_on_one_socket() {
             .env("DAEMON", bin("claude-quotad"))
             .env("CLI", bin("claude-quota"))
             .env("REPO", repo_root())
+            .env("BIN_DIR", bin_dir())
             .stdin(Stdio::null()),
         DEADLINE,
     );
